@@ -1,0 +1,27 @@
+import { type INestApplication, ValidationPipe } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { PlatformConfig } from '#libs/config';
+import { PinoNestLogger, type Logger } from '#libs/runtime';
+import { ApiModule } from './api.module.js';
+import { HttpExceptionFilter } from './http/http-exception.filter.js';
+import { requestLogging } from './http/request-logging.js';
+
+/** Builds the HTTP API with its global validation, error shape, request logs and OpenAPI docs; not yet listening. */
+export async function createApiApp(config: PlatformConfig, logger: Logger): Promise<INestApplication> {
+  const app = await NestFactory.create(ApiModule.forRoot(config), { logger: new PinoNestLogger(logger), bodyParser: true });
+  app.use(requestLogging(logger));
+  app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
+  app.useGlobalFilters(new HttpExceptionFilter(logger));
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Platform server API')
+      .setDescription('Tasks on workers, environment pools, an isolated database per organization.')
+      .setVersion('1')
+      .addBearerAuth()
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
+  return app;
+}

@@ -1,0 +1,34 @@
+import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
+import type { Response } from 'express';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
+import { DependencyHealthIndicators } from './dependency-health.indicators.js';
+
+@ApiTags('health')
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly dependencies: DependencyHealthIndicators,
+  ) {}
+
+  @Get('live')
+  @ApiOperation({ summary: 'The process is up and serving HTTP.' })
+  live() {
+    return { status: 'ok' };
+  }
+
+  @Get('ready')
+  @HealthCheck()
+  @ApiOperation({ summary: 'Postgres and Redis answer; 503 names the one that does not.' })
+  async ready(@Res({ passthrough: true }) response: Response) {
+    try {
+      return await this.health.check([() => this.dependencies.postgres(), () => this.dependencies.redis()]);
+    } catch (error) {
+      // Keep terminus' report (which part is down) as the body rather than the generic error shape.
+      if (!(error instanceof ServiceUnavailableException)) throw error;
+      response.status(error.getStatus());
+      return error.getResponse();
+    }
+  }
+}

@@ -1,0 +1,53 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import type { Logger } from 'pino';
+import { STATUS_CODES } from 'node:http';
+
+interface ErrorBody {
+  statusCode: number;
+  error: string;
+  message: string | string[];
+}
+
+/**
+ * Answers every error as `{ statusCode, error, message }`. Client errors raised below
+ * Nest (a malformed JSON body, a body too large) keep their 4xx status; anything
+ * unexpected is logged with its request id and answered 500 without internals.
+ */
+@Catch()
+export class HttpExceptionFilter implements ExceptionFilter {
+  constructor(private readonly logger: Logger) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const context = host.switchToHttp();
+    const response = context.getResponse<Response>();
+    const request = context.getRequest<Request>();
+    const body = this.toBody(exception);
+    if (body.statusCode >= 500) {
+      this.logger.error({ err: exception, reqId: request.id, url: request.originalUrl }, 'request failed');
+    }
+    if (!response.headersSent) response.status(body.statusCode).json(body);
+  }
+
+  private toBody(exception: unknown): ErrorBody {
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const answer = exception.getResponse();
+      const fields = typeof answer === 'object' ? (answer as Partial<ErrorBody>) : { message: answer };
+      return {
+        statusCode: status,
+        error: fields.error ?? STATUS_CODES[status] ?? 'Error',
+        message: fields.message ?? exception.message,
+      };
+    }
+    const status = (exception as { status?: unknown; expose?: unknown } | null)?.status;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      return { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message: (exception as Error).message };
+    }
+    return {
+      statusCode: HttpStatus.INTERNAL_SERVER_ERROR,
+      error: STATUS_CODES[HttpStatus.INTERNAL_SERVER_ERROR]!,
+      message: 'internal server error',
+    };
+  }
+}

@@ -1,0 +1,3 @@
+export * from './admin-token.service.js';
+export * from './auth.module.js';
+export * from './token-hash.js';

@@ -1,0 +1,6 @@
+export * from './test-config.js';
+export * from './test-database.js';
+export * from './test-environment.js';
+export * from './test-redis.js';
+export * from './wait-for.js';
+export * from './platform-process.js';
