@@ -2,7 +2,8 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PlatformConfig } from '#libs/config';
-import { createLogger, findOrStartRedis, startEmbeddedPostgres } from '#libs/runtime';
+import { findOrStartRedis, startEmbeddedPostgres } from '#libs/runtime';
+import { createLogger } from '#libs/logging';
 
 export interface BenchEnvironment {
   postgresUrl: string;

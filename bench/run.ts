@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { fromProjectRoot } from '#libs/config';
 import { startBenchEnvironment } from './bench-environment.js';
 import { httpApiBenchmark } from './benchmarks/http-api.bench.js';
+import { orgProvisioningBenchmark } from './benchmarks/org-provisioning.bench.js';
 import type { Benchmark, BenchResult } from './measure.js';
 
-const BENCHMARKS: Benchmark[] = [httpApiBenchmark];
+const BENCHMARKS: Benchmark[] = [httpApiBenchmark, orgProvisioningBenchmark];
 
 // `npm run bench` runs them all; `npm run bench -- <name> ...` runs the named ones.
 const wanted = process.argv.slice(2);

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createApiApp } from '../../apps/api/src/create-api-app.js';
 import { controlPlaneMigrationsDir, runMigrations } from '#libs/database';
 import { loadPlatformConfig } from '#libs/config';
-import { createLogger } from '#libs/runtime';
+import { createLogger } from '#libs/logging';
 import type { BenchEnvironment } from '../bench-environment.js';
 import { median, round, throughput, type Benchmark } from '../measure.js';
 

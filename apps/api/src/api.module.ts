@@ -1,17 +1,30 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { AuthModule } from '#libs/auth';
 import { ConfigModule, type PlatformConfig } from '#libs/config';
 import { DatabaseModule } from '#libs/database';
 import { RedisModule } from '#libs/redis';
+import { LoggerModule, type Logger } from '#libs/logging';
+import { AuthHttpModule } from './auth/auth-http.module.js';
 import { HealthModule } from './health/health.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { OrgsModule } from './orgs/orgs.module.js';
+import { TokensModule } from './tokens/tokens.module.js';
 
 @Module({})
 export class ApiModule {
-  static forRoot(config: PlatformConfig): DynamicModule {
+  static forRoot(config: PlatformConfig, logger: Logger): DynamicModule {
     return {
       module: ApiModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule, RedisModule, AuthModule, HealthModule, MetricsModule],
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggerModule.forRoot(logger),
+        DatabaseModule,
+        RedisModule,
+        AuthHttpModule,
+        HealthModule,
+        MetricsModule,
+        OrgsModule,
+        TokensModule,
+      ],
     };
   }
 }

@@ -2,14 +2,15 @@ import { type INestApplication, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { PlatformConfig } from '#libs/config';
-import { PinoNestLogger, type Logger } from '#libs/runtime';
+import { PinoNestLogger, type Logger } from '#libs/logging';
 import { ApiModule } from './api.module.js';
 import { HttpExceptionFilter } from './http/http-exception.filter.js';
 import { requestLogging } from './http/request-logging.js';
 
 /** Builds the HTTP API with its global validation, error shape, request logs and OpenAPI docs; not yet listening. */
 export async function createApiApp(config: PlatformConfig, logger: Logger): Promise<INestApplication> {
-  const app = await NestFactory.create(ApiModule.forRoot(config), { logger: new PinoNestLogger(logger), bodyParser: true });
+  const app = await NestFactory.create(ApiModule.forRoot(config, logger), { logger: new PinoNestLogger(logger), bodyParser: true });
+  app.getHttpAdapter().getInstance().disable('x-powered-by');
   app.use(requestLogging(logger));
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
   app.useGlobalFilters(new HttpExceptionFilter(logger));

@@ -1,14 +1,15 @@
 import { join } from 'node:path';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { createLogger, findOrStartRedis, type RunningRedis } from '#libs/runtime';
-import { startTestApi, type TestApi } from './api-harness.js';
+import { findOrStartRedis, type RunningRedis } from '#libs/runtime';
+import { createLogger } from '#libs/logging';
+import { startTestPlatform, type TestPlatform } from './platform-harness.js';
 
 describe('operational endpoints (real HTTP, Postgres, Redis)', () => {
-  let api: TestApi;
+  let api: TestPlatform;
 
   beforeAll(async () => {
-    api = await startTestApi();
+    api = await startTestPlatform({ withWorker: false });
   });
   afterAll(async () => {
     await api.close();
@@ -77,7 +78,7 @@ describe('operational endpoints (real HTTP, Postgres, Redis)', () => {
 describe('GET /health/ready with Redis down', () => {
   let scratch: string;
   let redis: RunningRedis;
-  let api: TestApi;
+  let api: TestPlatform;
 
   beforeAll(async () => {
     scratch = await mkdtemp(join(tmpdir(), 'ready-'));
@@ -87,10 +88,10 @@ describe('GET /health/ready with Redis down', () => {
       dataDir: join(scratch, 'redis'),
       logger: createLogger('test', 'silent'),
     });
-    api = await startTestApi({ REDIS_URL: redis.url, HEALTH_CHECK_TIMEOUT_MS: '500' });
+    api = await startTestPlatform({ withWorker: false, env: { REDIS_URL: redis.url, HEALTH_CHECK_TIMEOUT_MS: '500' } });
   });
   afterAll(async () => {
-    await api.app.close();
+    await api.api.close();
     await api.database.drop();
     await redis.stop();
     await rm(scratch, { recursive: true, force: true });

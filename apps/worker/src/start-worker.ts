@@ -1,10 +1,11 @@
 import { NestFactory } from '@nestjs/core';
-import { PinoNestLogger, type ProcessContext } from '#libs/runtime';
+import { type ProcessContext } from '#libs/runtime';
+import { PinoNestLogger } from '#libs/logging';
 import { WorkerModule } from './worker.module.js';
 
 /** Starts the worker's processors; closing them is registered with the lifecycle. */
 export async function startWorker({ config, logger, lifecycle }: ProcessContext): Promise<void> {
-  const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config), { logger: new PinoNestLogger(logger) });
+  const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config, logger), { logger: new PinoNestLogger(logger) });
   lifecycle.onStop('worker', () => app.close());
   await app.init();
   logger.info('worker started');

@@ -2,11 +2,16 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { ConfigModule, type PlatformConfig } from '#libs/config';
 import { DatabaseModule } from '#libs/database';
 import { RedisModule } from '#libs/redis';
+import { LoggerModule, type Logger } from '#libs/logging';
+import { OrgsWorkerModule } from './orgs/orgs-worker.module.js';
 
 /** The worker: an application context without HTTP; it reaches clients only through Redis. */
 @Module({})
 export class WorkerModule {
-  static forRoot(config: PlatformConfig): DynamicModule {
-    return { module: WorkerModule, imports: [ConfigModule.forRoot(config), DatabaseModule, RedisModule] };
+  static forRoot(config: PlatformConfig, logger: Logger): DynamicModule {
+    return {
+      module: WorkerModule,
+      imports: [ConfigModule.forRoot(config), LoggerModule.forRoot(logger), DatabaseModule, RedisModule, OrgsWorkerModule],
+    };
   }
 }

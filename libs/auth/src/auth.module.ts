@@ -1,6 +1,24 @@
 import { Module } from '@nestjs/common';
+import { RegistryModule } from '#libs/registry';
 import { AdminTokenRepository } from './admin-token.repository.js';
 import { AdminTokenService } from './admin-token.service.js';
+import { Authenticator } from './authenticator.js';
+import { LoginFailureLimiter } from './login-failure-limiter.js';
+import { OrgTokenRepository } from './org-token.repository.js';
+import { OrgTokenService } from './org-token.service.js';
+import { SessionTokens } from './session-tokens.js';
 
-@Module({ providers: [AdminTokenRepository, AdminTokenService], exports: [AdminTokenService] })
+@Module({
+  imports: [RegistryModule],
+  providers: [
+    AdminTokenRepository,
+    AdminTokenService,
+    Authenticator,
+    LoginFailureLimiter,
+    OrgTokenRepository,
+    OrgTokenService,
+    SessionTokens,
+  ],
+  exports: [AdminTokenService, Authenticator, LoginFailureLimiter, OrgTokenService, SessionTokens],
+})
 export class AuthModule {}

@@ -13,6 +13,7 @@ export class ConfigValidationError extends Error {
 
 // Every field has an initialiser (optional ones `= undefined`), so this lists them all.
 const configKeys = Object.keys(new PlatformConfig());
+const SECRET_SETTINGS = new Set(['PLATFORM_ADMIN_TOKEN', 'ENCRYPTION_KEY', 'JWT_SECRET']);
 
 /** Reads and validates the platform's settings from `env`; empty strings count as unset. */
 export function loadPlatformConfig(env: NodeJS.ProcessEnv = process.env): PlatformConfig {
@@ -26,7 +27,7 @@ export function loadPlatformConfig(env: NodeJS.ProcessEnv = process.env): Platfo
   if (errors.length > 0) {
     const problems = errors.map((error) => {
       const reason = Object.values(error.constraints ?? {})[0] ?? 'is invalid';
-      const shown = error.property.endsWith('TOKEN') ? '<hidden>' : redactUrl(raw[error.property] ?? '');
+      const shown = SECRET_SETTINGS.has(error.property) ? '<hidden>' : redactUrl(raw[error.property] ?? '');
       return `${error.property}=${JSON.stringify(shown)} ${reason}`;
     });
     throw new ConfigValidationError(problems);

@@ -56,6 +56,94 @@ export class PlatformConfig {
   @Max(65535, { message: 'must be a whole number from 0 to 65535' })
   EMBEDDED_POSTGRES_PORT = 0;
 
+  /**
+   * Postgres clusters that host organization databases, as `name=url` pairs separated by
+   * commas; each URL's user must be able to create databases and roles. Unset: one
+   * cluster named `default` at DATABASE_URL.
+   */
+  @IsOptional()
+  @Matches(/^[a-z0-9_-]+=postgres(ql)?:\/\/\S+(,[a-z0-9_-]+=postgres(ql)?:\/\/\S+)*$/, {
+    message: 'must be name=postgres://... pairs separated by commas',
+  })
+  ORG_CLUSTER_URLS?: string = undefined;
+
+  /** Connections one process may hold to one organization's database. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number from 1 to 100' })
+  @Min(1, { message: 'must be a whole number from 1 to 100' })
+  @Max(100, { message: 'must be a whole number from 1 to 100' })
+  ORG_POOL_MAX = 5;
+
+  /** Connections one process may hold to all organization databases together; idle pools are closed to stay under it. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number from 1 to 10000' })
+  @Min(1, { message: 'must be a whole number from 1 to 10000' })
+  @Max(10_000, { message: 'must be a whole number from 1 to 10000' })
+  ORG_POOLS_TOTAL_MAX = 50;
+
+  /** How long an idle connection to an organization database stays open. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number of milliseconds from 100 to 3600000' })
+  @Min(100, { message: 'must be a whole number of milliseconds from 100 to 3600000' })
+  @Max(3_600_000, { message: 'must be a whole number of milliseconds from 100 to 3600000' })
+  ORG_POOL_IDLE_MS = 30_000;
+
+  /** Key (32 bytes, base64) that encrypts database credentials at rest; unset: generated once into DATA_DIR/secrets.json. */
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9+/]{43}=$/, { message: 'must be 32 bytes in base64 (openssl rand -base64 32)' })
+  ENCRYPTION_KEY?: string = undefined;
+
+  /** HS256 secret of session JWTs, shared with PostgREST and Realtime; unset: generated once into DATA_DIR/secrets.json. */
+  @IsOptional()
+  @IsString({ message: 'must be a string of at least 32 characters' })
+  @MinLength(32, { message: 'must be a string of at least 32 characters' })
+  JWT_SECRET?: string = undefined;
+
+  /** Lifetime of a session JWT from POST /v1/auth/session. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number of seconds from 60 to 86400' })
+  @Min(60, { message: 'must be a whole number of seconds from 60 to 86400' })
+  @Max(86_400, { message: 'must be a whole number of seconds from 60 to 86400' })
+  SESSION_TTL_SECONDS = 900;
+
+  /** Failed logins one source may make per AUTH_FAILURE_WINDOW_SECONDS before it gets 429. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number from 1 to 100000' })
+  @Min(1, { message: 'must be a whole number from 1 to 100000' })
+  @Max(100_000, { message: 'must be a whole number from 1 to 100000' })
+  AUTH_FAILURE_LIMIT = 20;
+
+  /** Window over which failed logins are counted. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number of seconds from 1 to 86400' })
+  @Min(1, { message: 'must be a whole number of seconds from 1 to 86400' })
+  @Max(86_400, { message: 'must be a whole number of seconds from 1 to 86400' })
+  AUTH_FAILURE_WINDOW_SECONDS = 60;
+
+  /**
+   * How long a worker's hold on a job lasts without renewal. A worker that dies mid-job
+   * loses it after this long and another worker takes the job over.
+   */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number of milliseconds from 500 to 600000' })
+  @Min(500, { message: 'must be a whole number of milliseconds from 500 to 600000' })
+  @Max(600_000, { message: 'must be a whole number of milliseconds from 500 to 600000' })
+  QUEUE_LOCK_DURATION_MS = 30_000;
+
+  /** Provisioning jobs one worker runs at once. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number from 1 to 64' })
+  @Min(1, { message: 'must be a whole number from 1 to 64' })
+  @Max(64, { message: 'must be a whole number from 1 to 64' })
+  PROVISIONING_CONCURRENCY = 2;
+
+  /** Attempts at provisioning an organization before its instance is FAILED. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number from 1 to 20' })
+  @Min(1, { message: 'must be a whole number from 1 to 20' })
+  @Max(20, { message: 'must be a whole number from 1 to 20' })
+  PROVISIONING_ATTEMPTS = 3;
+
   /** Redis for queues and live state; unset uses REDIS_PROBE_URL if it answers, else starts redis-server. */
   @IsOptional()
   @IsConnectionUrl(['redis:', 'rediss:'])

@@ -1,10 +1,4 @@
-/** Returns `value` with any password in a URL replaced by `***`, safe to log. */
+/** Returns `value` with the password of every URL in it replaced by `***`, safe to log. */
 export function redactUrl(value: string): string {
-  try {
-    const url = new URL(value);
-    if (url.password) url.password = '***';
-    return url.toString();
-  } catch {
-    return value;
-  }
+  return value.replace(/(\/\/[^/:@\s,]*:)[^@\s,]*@/g, '$1***@');
 }

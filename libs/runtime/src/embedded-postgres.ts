@@ -18,6 +18,8 @@ export interface EmbeddedPostgresOptions {
   dataDir: string;
   /** 0 picks a free port. */
   port: number;
+  /** More server settings, e.g. durability traded for speed on a throwaway test server. */
+  settings?: Record<string, string>;
   logger: Logger;
 }
 
@@ -54,7 +56,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     persistent: true,
     createPostgresUser: process.getuid?.() === 0,
     initdbFlags: ['--encoding=UTF8'],
-    postgresFlags: SERVER_FLAGS,
+    postgresFlags: [...SERVER_FLAGS, ...Object.entries(options.settings ?? {}).flatMap(([name, value]) => ['-c', `${name}=${value}`])],
     onLog: (message) => logger.trace({ postgres: message.trim() }),
     onError: (error) => logger.warn({ postgres: String(error).trim() }),
   });

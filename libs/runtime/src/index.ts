@@ -1,6 +1,5 @@
 export * from './infrastructure.js';
 export * from './lifecycle.js';
-export * from './logger.js';
 export * from './process-utils.js';
 export * from './redis-server.js';
 export * from './embedded-postgres.js';

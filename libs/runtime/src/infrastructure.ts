@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { fromProjectRoot, type PlatformConfig, redactUrl } from '#libs/config';
 import { assertPostgresReachable, controlPlaneMigrationsDir, PostgresUnreachableError, runMigrations } from '#libs/database';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
+import { loadOrCreateSecrets } from './generated-secrets.js';
 import { findOrStartRedis, redisAnswers } from './redis-server.js';
 import type { ProcessContext } from './run-process.js';
 import { StartupError } from './startup-error.js';
@@ -9,7 +10,8 @@ import { StartupError } from './startup-error.js';
 /**
  * Makes Postgres and Redis available: the ones named by DATABASE_URL and REDIS_URL,
  * else an embedded PostgreSQL and a found or started redis-server under DATA_DIR.
- * Then migrates the control plane. Returns the config with both URLs filled in;
+ * Then migrates the control plane. Returns the config with both URLs (and, unless set,
+ * secrets generated once under DATA_DIR) filled in;
  * whatever it started is stopped with the process.
  */
 export async function provideInfrastructure({ config, logger, lifecycle }: ProcessContext): Promise<PlatformConfig> {
@@ -40,8 +42,12 @@ export async function provideInfrastructure({ config, logger, lifecycle }: Proce
   const { applied, schemaVersion } = await runMigrations(databaseUrl, controlPlaneMigrationsDir());
   logger.info({ applied, schemaVersion }, 'control-plane schema is up to date');
 
+  const generated =
+    config.ENCRYPTION_KEY && config.JWT_SECRET ? undefined : await loadOrCreateSecrets(join(dataDir, 'secrets.json'), logger);
   return Object.assign(Object.create(Object.getPrototypeOf(config)) as PlatformConfig, config, {
     DATABASE_URL: databaseUrl,
     REDIS_URL: redisUrl,
+    ENCRYPTION_KEY: config.ENCRYPTION_KEY ?? generated?.ENCRYPTION_KEY,
+    JWT_SECRET: config.JWT_SECRET ?? generated?.JWT_SECRET,
   });
 }

@@ -1,7 +1,7 @@
 import { config as loadDotenv } from 'dotenv';
 import { ConfigValidationError, fromProjectRoot, loadPlatformConfig, type PlatformConfig } from '#libs/config';
 import { Lifecycle } from './lifecycle.js';
-import { createLogger, type Logger } from './logger.js';
+import { createLogger, type Logger } from '#libs/logging';
 import { StartupError } from './startup-error.js';
 
 export interface ProcessContext {

@@ -2,8 +2,12 @@ import { chmod, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PlatformConfig } from '#libs/config';
-import { createLogger, findOrStartRedis, startEmbeddedPostgres } from '#libs/runtime';
+import { findOrStartRedis, startEmbeddedPostgres } from '#libs/runtime';
+import { createLogger } from '#libs/logging';
 import { TEST_ENV } from './test-environment.js';
+
+/** The test server is thrown away after the run: durability buys nothing there, speed does. */
+const THROWAWAY_SERVER = { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' };
 
 /**
  * Provides one real Postgres and one real Redis for the whole run: TEST_DATABASE_URL and
@@ -19,7 +23,7 @@ export default async function globalSetup(): Promise<void> {
 
   let postgresUrl = process.env.TEST_DATABASE_URL;
   if (!postgresUrl) {
-    const postgres = await startEmbeddedPostgres({ dataDir: join(scratch, 'postgres'), port: 0, logger });
+    const postgres = await startEmbeddedPostgres({ dataDir: join(scratch, 'postgres'), port: 0, logger, settings: THROWAWAY_SERVER });
     stops.push(postgres.stop);
     postgresUrl = postgres.url;
   }

@@ -4,3 +4,4 @@ export * from './test-environment.js';
 export * from './test-redis.js';
 export * from './wait-for.js';
 export * from './platform-process.js';
+export * from './org-databases.js';

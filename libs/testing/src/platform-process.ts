@@ -2,7 +2,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fromProjectRoot } from '#libs/config';
 import { waitFor } from './wait-for.js';
 
-export type PlatformEntry = 'platform' | 'api' | 'worker';
+export type PlatformEntry = 'platform' | 'api' | 'worker' | 'migrate';
+
+const ENTRY_SCRIPTS: Record<PlatformEntry, string> = {
+  platform: 'dist/apps/platform/src/main.js',
+  api: 'dist/apps/api/src/main.js',
+  worker: 'dist/apps/worker/src/main.js',
+  migrate: 'dist/apps/worker/src/migrate.js',
+};
 
 export interface PlatformProcess {
   child: ChildProcess;
@@ -19,7 +26,7 @@ export interface PlatformProcess {
  * PATH and HOME inherited plus `env`, so the developer's own settings cannot leak in.
  */
 export function spawnPlatformProcess(entry: PlatformEntry, env: Record<string, string>): PlatformProcess {
-  const child = spawn(process.execPath, [fromProjectRoot(`dist/apps/${entry}/src/main.js`)], {
+  const child = spawn(process.execPath, [fromProjectRoot(ENTRY_SCRIPTS[entry])], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,12 +1,12 @@
 import type { LoggerService } from '@nestjs/common';
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 import type { LogLevel } from '#libs/config';
 
 export type { Logger } from 'pino';
 
 /** The process-wide structured JSON logger; `component` names the process (api, worker, platform). */
-export function createLogger(component: string, level: LogLevel): Logger {
-  return pino({ level, base: { component, pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime });
+export function createLogger(component: string, level: LogLevel, destination?: DestinationStream): Logger {
+  return pino({ level, base: { component, pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, destination);
 }
 
 /** Routes Nest's own log calls into pino so every line is JSON with the same fields. */

@@ -1,0 +1,36 @@
+import { Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import type { Queryable } from '#libs/database';
+import { OrgTokenRepository, type OrgTokenRecord } from './org-token.repository.js';
+import type { OrgRole } from './principal.js';
+import { generateToken, hashToken } from './token-hash.js';
+
+export const ORG_TOKEN_PREFIX = 'plat_org';
+
+/** Org API tokens: random, shown once, stored as a hash, with a role and an optional expiry. */
+@Injectable()
+export class OrgTokenService {
+  constructor(private readonly tokens: OrgTokenRepository) {}
+
+  /** Creates a token; the secret is in the answer and nowhere else. */
+  async create(
+    orgId: string,
+    input: { name: string; role: OrgRole; expiresAt?: Date | null },
+    client?: Queryable,
+  ): Promise<{ record: OrgTokenRecord; token: string }> {
+    const token = generateToken(ORG_TOKEN_PREFIX);
+    const record = await this.tokens.insert(
+      { id: randomUUID(), orgId, name: input.name, role: input.role, hash: hashToken(token), expiresAt: input.expiresAt ?? null },
+      client,
+    );
+    return { record, token };
+  }
+
+  list(orgId: string): Promise<OrgTokenRecord[]> {
+    return this.tokens.list(orgId);
+  }
+
+  revoke(orgId: string, id: string): Promise<boolean> {
+    return this.tokens.revoke(orgId, id);
+  }
+}

@@ -1,0 +1,3 @@
+import 'reflect-metadata';
+export * from './queues.js';
+export * from './validate-payload.js';

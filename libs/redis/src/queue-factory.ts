@@ -1,0 +1,59 @@
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { Queue, Worker, type Processor, type WorkerOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { PlatformConfig } from '#libs/config';
+import { closeRedis, RedisConnection } from './redis-connection.js';
+import { RedisKeys } from './redis-keys.js';
+import { PROCESS_LOGGER, type Logger } from '#libs/logging';
+
+/**
+ * Builds BullMQ queues and workers with the platform's key prefix and their own Redis
+ * connections, and closes them all (workers first, so running jobs finish) on shutdown.
+ */
+@Injectable()
+export class QueueFactory implements OnApplicationShutdown {
+  private readonly queues: Queue[] = [];
+  private readonly workers: Worker[] = [];
+  private readonly connections: Redis[] = [];
+
+  constructor(
+    private readonly redis: RedisConnection,
+    private readonly keys: RedisKeys,
+    private readonly config: PlatformConfig,
+    @Inject(PROCESS_LOGGER) private readonly logger: Logger,
+  ) {}
+
+  /** A producer for queue `name`. */
+  queue<Data>(name: string): Queue<Data> {
+    const queue = new Queue<Data>(name, { connection: this.connection(), prefix: this.keys.queuePrefix });
+    queue.on('error', (error) => this.logger.warn({ queue: name, err: error.message }, 'queue connection error'));
+    this.queues.push(queue as Queue);
+    return queue;
+  }
+
+  /** A consumer of queue `name`; it starts taking jobs at once. */
+  worker<Data>(name: string, processor: Processor<Data>, options: Partial<WorkerOptions> = {}): Worker<Data> {
+    const worker = new Worker<Data>(name, processor, {
+      connection: this.connection(),
+      prefix: this.keys.queuePrefix,
+      lockDuration: this.config.QUEUE_LOCK_DURATION_MS,
+      stalledInterval: this.config.QUEUE_LOCK_DURATION_MS,
+      ...options,
+    });
+    worker.on('error', (error) => this.logger.warn({ queue: name, err: error.message }, 'queue worker error'));
+    this.workers.push(worker as Worker);
+    return worker;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all(this.workers.map((worker) => worker.close()));
+    await Promise.all(this.queues.map((queue) => queue.close()));
+    await Promise.all(this.connections.map((connection) => closeRedis(connection, this.config.CONNECT_TIMEOUT_MS)));
+  }
+
+  private connection(): Redis {
+    const connection = this.redis.duplicate();
+    this.connections.push(connection);
+    return connection;
+  }
+}

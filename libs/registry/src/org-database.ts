@@ -1,0 +1,54 @@
+import { Injectable } from '@nestjs/common';
+import type pg from 'pg';
+import { OrgPoolCache } from './org-pool-cache.js';
+
+/** Claims a request runs under inside its org database, as PostgREST would set them from a JWT. */
+export interface OrgClaims {
+  sub: string;
+  role: 'authenticated';
+  org_id: string;
+  app_role: 'admin' | 'member' | 'viewer';
+}
+
+/** Runs queries in an org's database so that its row-level security decides, not only the API. */
+@Injectable()
+export class OrgDatabase {
+  constructor(private readonly pools: OrgPoolCache) {}
+
+  /**
+   * Runs `work` in one transaction as role `authenticated` with `request.jwt.claims` set
+   * to `claims`, both local to the transaction, exactly as PostgREST does.
+   */
+  async asCaller<T>(claims: OrgClaims, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.inTransaction(claims.org_id, async (client) => {
+      await client.query(`SELECT set_config('request.jwt.claims', $1, true), set_config('role', 'authenticated', true)`, [
+        JSON.stringify(claims),
+      ]);
+      return work(client);
+    });
+  }
+
+  /** Runs `work` in one transaction as the platform itself (`service_role`, which bypasses RLS): workers persisting state. */
+  async asService<T>(orgId: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.inTransaction(orgId, async (client) => {
+      await client.query(`SELECT set_config('role', 'service_role', true)`);
+      return work(client);
+    });
+  }
+
+  private async inTransaction<T>(orgId: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pools.connect(orgId);
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+}

@@ -1,0 +1,15 @@
+import { Injectable } from '@nestjs/common';
+import type { Organization } from './org-instance.js';
+import { OrgRegistryRepository } from './org-registry.repository.js';
+
+/** Read access to the registry for other modules: which orgs exist and are live. */
+@Injectable()
+export class OrgDirectory {
+  constructor(private readonly registry: OrgRegistryRepository) {}
+
+  /** The org if it exists and is not deleted. */
+  async findLive(orgId: string): Promise<Organization | undefined> {
+    const found = await this.registry.findById(orgId);
+    return found && !found.org.deletedAt ? found.org : undefined;
+  }
+}

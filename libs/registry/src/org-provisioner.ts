@@ -1,0 +1,148 @@
+import { Injectable } from '@nestjs/common';
+import pg from 'pg';
+import { CredentialCipher } from './credential-cipher.js';
+import { OrgClusters } from './org-clusters.js';
+import { OrgConnection } from './org-connection.js';
+import type { InstanceCredentials, OrgInstance } from './org-instance.js';
+import { OrgRegistryRepository } from './org-registry.repository.js';
+import { OrgSchemaMigrator } from './org-schema.migrator.js';
+
+/** Name of the publication the realtime relay reads in every org database. */
+export const REALTIME_PUBLICATION = 'platform_realtime';
+const SUPABASE_ROLES = ['anon', 'authenticated', 'service_role'] as const;
+
+/** A provisioning failure that retrying will not fix (e.g. wal_level is not logical). */
+export class PermanentProvisioningError extends Error {
+  override name = 'PermanentProvisioningError';
+}
+
+/**
+ * The steps that make an org's database ready, and tear it down. Every step checks
+ * before it acts, so a job that died half-way is simply run again from the start.
+ */
+@Injectable()
+export class OrgProvisioner {
+  constructor(
+    private readonly registry: OrgRegistryRepository,
+    private readonly clusters: OrgClusters,
+    private readonly cipher: CredentialCipher,
+    private readonly connection: OrgConnection,
+    private readonly migrator: OrgSchemaMigrator,
+  ) {}
+
+  /** PENDING/PROVISIONING/FAILED → READY; returns false when the instance is not to be provisioned (deleted meanwhile). */
+  async provision(orgId: string): Promise<boolean> {
+    const found = await this.registry.findById(orgId);
+    if (!found || !(await this.registry.transition(orgId, ['PENDING', 'PROVISIONING', 'FAILED'], 'PROVISIONING'))) return false;
+    const { instance } = found;
+    // One job at a time per org, even if a stalled job and its retry overlap.
+    await withClient(
+      instance.driver === 'cluster' ? this.clusters.adminUrl(instance.cluster!) : this.connection.ownerUrl(instance),
+      async (lock) => {
+        await lock.query('SELECT pg_advisory_lock(hashtext($1))', [`org-provisioning:${orgId}`]);
+        if (instance.driver === 'cluster') await this.createDatabaseAndRole(instance);
+        else await this.checkExternal(instance);
+        const { schemaVersion } = await this.migrator.migrate(instance);
+        await this.secureAndPublish(instance);
+        await this.registry.transition(orgId, ['PROVISIONING'], 'READY', { lastError: null, schemaVersion });
+      },
+    );
+    return true;
+  }
+
+  /** Records a provisioning failure on the instance. */
+  async fail(orgId: string, reason: string): Promise<void> {
+    await this.registry.transition(orgId, ['PENDING', 'PROVISIONING'], 'FAILED', { lastError: reason });
+  }
+
+  /** DEPROVISIONING → DELETED: ends its connections, drops its replication slots, database and role. */
+  async deprovision(orgId: string): Promise<boolean> {
+    const found = await this.registry.findById(orgId);
+    if (!found || found.instance.status !== 'DEPROVISIONING') return false;
+    const { instance } = found;
+    if (instance.driver === 'cluster') {
+      await withClient(this.clusters.adminUrl(instance.cluster!), async (admin) => {
+        await dropReplicationSlots(admin, instance.databaseName!);
+        await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(instance.databaseName!)} WITH (FORCE)`);
+        await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1`, [instance.loginRole]);
+        await admin.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(instance.loginRole!)}`);
+      });
+    } else {
+      // An adopted database belongs to its owner: release what the platform made in it, keep the data.
+      await withClient(this.connection.adminUrl(instance), async (client) => {
+        const { rows } = await client.query<{ db: string }>('SELECT current_database() AS db');
+        await dropReplicationSlots(client, rows[0]!.db);
+        await client.query(`DROP PUBLICATION IF EXISTS ${REALTIME_PUBLICATION}`);
+      });
+    }
+    await this.registry.markDeleted(orgId);
+    await this.registry.audit({ actor: 'worker', action: 'org.deprovisioned', orgId });
+    return true;
+  }
+
+  private async createDatabaseAndRole(instance: OrgInstance): Promise<void> {
+    const { password } = this.cipher.decrypt<InstanceCredentials>(instance.credentialsEncrypted) as { password: string };
+    const role = pg.escapeIdentifier(instance.loginRole!);
+    const database = pg.escapeIdentifier(instance.databaseName!);
+    await withClient(this.clusters.adminUrl(instance.cluster!), async (admin) => {
+      await admin.query('BEGIN');
+      // Roles are cluster-wide: serialise their creation across concurrent provisioning jobs.
+      await admin.query(`SELECT pg_advisory_xact_lock(hashtext('org-provisioning:cluster-roles'))`);
+      for (const name of SUPABASE_ROLES) {
+        const exists = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [name]);
+        if (exists.rowCount === 0) await admin.query(`CREATE ROLE ${name} NOLOGIN NOINHERIT${name === 'service_role' ? ' BYPASSRLS' : ''}`);
+      }
+      const roleExists = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [instance.loginRole]);
+      await admin.query(`${roleExists.rowCount ? 'ALTER' : 'CREATE'} ROLE ${role} WITH LOGIN PASSWORD ${pg.escapeLiteral(password)}`);
+      await admin.query(`GRANT ${SUPABASE_ROLES.join(', ')} TO ${role}`);
+      await admin.query('COMMIT');
+      const databaseExists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [instance.databaseName]);
+      if (databaseExists.rowCount === 0) await admin.query(`CREATE DATABASE ${database} OWNER ${role}`);
+      // No other org's role (nor anyone else) may even connect.
+      await admin.query(`REVOKE ALL ON DATABASE ${database} FROM PUBLIC`);
+      await admin.query(`GRANT CONNECT, TEMPORARY ON DATABASE ${database} TO ${role}`);
+    });
+  }
+
+  private async checkExternal(instance: OrgInstance): Promise<void> {
+    await withClient(this.connection.ownerUrl(instance), async (client) => {
+      const { rows } = await client.query<{ wal_level: string }>('SHOW wal_level');
+      if (rows[0]?.wal_level !== 'logical') {
+        throw new PermanentProvisioningError(
+          `the database has wal_level=${rows[0]?.wal_level}; the realtime relay needs wal_level=logical`,
+        );
+      }
+    });
+  }
+
+  /** Enables RLS on every table (whatever a migration forgot) and publishes them for the realtime relay. */
+  private async secureAndPublish(instance: OrgInstance): Promise<void> {
+    await withClient(this.connection.adminUrl(instance), async (client) => {
+      const { rows } = await client.query<{ name: string }>(
+        `SELECT format('%I.%I', n.nspname, c.relname) AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE n.nspname = 'public' AND c.relkind = 'r' AND NOT c.relrowsecurity`,
+      );
+      for (const { name } of rows) await client.query(`ALTER TABLE ${name} ENABLE ROW LEVEL SECURITY`);
+      const published = await client.query('SELECT 1 FROM pg_publication WHERE pubname = $1', [REALTIME_PUBLICATION]);
+      if (published.rowCount === 0) await client.query(`CREATE PUBLICATION ${REALTIME_PUBLICATION} FOR TABLES IN SCHEMA public`);
+    });
+  }
+}
+
+async function dropReplicationSlots(admin: pg.Client, database: string): Promise<void> {
+  await admin.query(`SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE database = $1 AND active_pid IS NOT NULL`, [
+    database,
+  ]);
+  await admin.query(`SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1`, [database]);
+}
+
+async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}

@@ -1,0 +1,168 @@
+import { Injectable } from '@nestjs/common';
+import type pg from 'pg';
+import { ControlPlaneDatabase, type Queryable } from '#libs/database';
+import type { InstanceStatus, OrgInstance, Organization, OrgWithInstance } from './org-instance.js';
+
+export class SlugTakenError extends Error {
+  override name = 'SlugTakenError';
+}
+
+const UNIQUE_VIOLATION = '23505';
+
+const SELECT_ORG_WITH_INSTANCE = `
+  SELECT o.id, o.slug, o.name, o.created_at, o.deleted_at,
+         i.driver, i.cluster, i.database_name, i.login_role, i.credentials_encrypted, i.schema_version,
+         i.status, i.last_error, i.created_at AS instance_created_at, i.updated_at
+    FROM organizations o JOIN org_instances i ON i.org_id = o.id`;
+
+interface OrgRow extends pg.QueryResultRow {
+  id: string;
+  slug: string;
+  name: string;
+  created_at: Date;
+  deleted_at: Date | null;
+  driver: OrgInstance['driver'];
+  cluster: string | null;
+  database_name: string | null;
+  login_role: string | null;
+  credentials_encrypted: string;
+  schema_version: string | null;
+  status: InstanceStatus;
+  last_error: string | null;
+  instance_created_at: Date;
+  updated_at: Date;
+}
+
+function toOrgWithInstance(row: OrgRow): OrgWithInstance {
+  const org: Organization = {
+    id: row.id,
+    slug: row.slug,
+    name: row.name,
+    createdAt: row.created_at.toISOString(),
+    deletedAt: row.deleted_at?.toISOString() ?? null,
+  };
+  const instance: OrgInstance = {
+    orgId: row.id,
+    driver: row.driver,
+    cluster: row.cluster,
+    databaseName: row.database_name,
+    loginRole: row.login_role,
+    credentialsEncrypted: row.credentials_encrypted,
+    schemaVersion: row.schema_version,
+    status: row.status,
+    lastError: row.last_error,
+    createdAt: row.instance_created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  };
+  return { org, instance };
+}
+
+export interface NewOrg {
+  id: string;
+  slug: string;
+  name: string;
+  driver: OrgInstance['driver'];
+  cluster: string | null;
+  databaseName: string | null;
+  loginRole: string | null;
+  credentialsEncrypted: string;
+}
+
+/** SQL of the control-plane registry tables: organizations, org_instances, admin_audit_log. */
+@Injectable()
+export class OrgRegistryRepository {
+  constructor(private readonly database: ControlPlaneDatabase) {}
+
+  /** Inserts the org and its PENDING instance; throws SlugTakenError when a live org has the slug. */
+  async insert(client: Queryable, org: NewOrg): Promise<void> {
+    try {
+      await client.query('INSERT INTO organizations (id, slug, name) VALUES ($1, $2, $3)', [org.id, org.slug, org.name]);
+    } catch (error) {
+      if ((error as { code?: string }).code === UNIQUE_VIOLATION)
+        throw new SlugTakenError(`an organization with slug "${org.slug}" exists`);
+      throw error;
+    }
+    await client.query(
+      `INSERT INTO org_instances (org_id, driver, cluster, database_name, login_role, credentials_encrypted, status)
+       VALUES ($1, $2, $3, $4, $5, $6, 'PENDING')`,
+      [org.id, org.driver, org.cluster, org.databaseName, org.loginRole, org.credentialsEncrypted],
+    );
+  }
+
+  /** Live orgs first by creation, deleted ones after. */
+  async list(): Promise<OrgWithInstance[]> {
+    const { rows } = await this.database.query<OrgRow>(`${SELECT_ORG_WITH_INSTANCE} ORDER BY o.deleted_at NULLS FIRST, o.created_at`);
+    return rows.map(toOrgWithInstance);
+  }
+
+  /** The live org with `slug`. */
+  async findBySlug(slug: string): Promise<OrgWithInstance | undefined> {
+    const { rows } = await this.database.query<OrgRow>(`${SELECT_ORG_WITH_INSTANCE} WHERE o.slug = $1 AND o.deleted_at IS NULL`, [slug]);
+    return rows[0] && toOrgWithInstance(rows[0]);
+  }
+
+  async findById(orgId: string): Promise<OrgWithInstance | undefined> {
+    const { rows } = await this.database.query<OrgRow>(`${SELECT_ORG_WITH_INSTANCE} WHERE o.id = $1`, [orgId]);
+    return rows[0] && toOrgWithInstance(rows[0]);
+  }
+
+  /** Instances in `statuses`, e.g. those whose provisioning must be (re)started. */
+  async findByStatus(statuses: InstanceStatus[]): Promise<OrgWithInstance[]> {
+    const { rows } = await this.database.query<OrgRow>(`${SELECT_ORG_WITH_INSTANCE} WHERE i.status = ANY($1) ORDER BY o.created_at`, [
+      statuses,
+    ]);
+    return rows.map(toOrgWithInstance);
+  }
+
+  /** Live org count per configured cluster, for placing a new org on the emptiest. */
+  async countByCluster(): Promise<Map<string, number>> {
+    const { rows } = await this.database.query<{ cluster: string; orgs: string }>(
+      `SELECT cluster, count(*) AS orgs FROM org_instances WHERE cluster IS NOT NULL AND status <> 'DELETED' GROUP BY cluster`,
+    );
+    return new Map(rows.map((row) => [row.cluster, Number(row.orgs)]));
+  }
+
+  /** Moves the instance to `status`, only from one of `from`; false when it was in another status. */
+  async transition(
+    orgId: string,
+    from: InstanceStatus[],
+    status: InstanceStatus,
+    fields: { lastError?: string | null; schemaVersion?: string | null } = {},
+  ): Promise<boolean> {
+    const { rowCount } = await this.database.query(
+      `UPDATE org_instances
+          SET status = $3,
+              last_error = CASE WHEN $4 THEN $5 ELSE last_error END,
+              schema_version = CASE WHEN $6 THEN $7 ELSE schema_version END,
+              updated_at = now()
+        WHERE org_id = $1 AND status = ANY($2)`,
+      [orgId, from, status, 'lastError' in fields, fields.lastError ?? null, 'schemaVersion' in fields, fields.schemaVersion ?? null],
+    );
+    return rowCount === 1;
+  }
+
+  async setSchemaVersion(orgId: string, schemaVersion: string | null): Promise<void> {
+    await this.database.query('UPDATE org_instances SET schema_version = $2, updated_at = now() WHERE org_id = $1', [orgId, schemaVersion]);
+  }
+
+  /** Marks the org deleted (freeing its slug) and its instance DELETED. */
+  async markDeleted(orgId: string): Promise<void> {
+    await this.database.transaction(async (client) => {
+      await client.query(`UPDATE org_instances SET status = 'DELETED', last_error = NULL, updated_at = now() WHERE org_id = $1`, [orgId]);
+      await client.query('UPDATE organizations SET deleted_at = coalesce(deleted_at, now()) WHERE id = $1', [orgId]);
+    });
+  }
+
+  /** Appends one entry to the admin audit log. */
+  async audit(
+    entry: { actor: string; action: string; orgId?: string; details?: object },
+    client: Queryable = this.database,
+  ): Promise<void> {
+    await client.query('INSERT INTO admin_audit_log (actor, action, org_id, details) VALUES ($1, $2, $3, $4)', [
+      entry.actor,
+      entry.action,
+      entry.orgId ?? null,
+      JSON.stringify(entry.details ?? {}),
+    ]);
+  }
+}

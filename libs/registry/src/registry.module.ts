@@ -1,0 +1,39 @@
+import { Module } from '@nestjs/common';
+import { CredentialCipher } from './credential-cipher.js';
+import { OrgClusters } from './org-clusters.js';
+import { OrgConnection } from './org-connection.js';
+import { OrgDatabase } from './org-database.js';
+import { OrgDirectory } from './org-directory.js';
+import { OrgInstanceJobs } from './org-instance-jobs.js';
+import { OrgPoolCache } from './org-pool-cache.js';
+import { OrgProvisioner } from './org-provisioner.js';
+import { OrgRegistryRepository } from './org-registry.repository.js';
+import { OrgSchemaMigrator } from './org-schema.migrator.js';
+
+/** The organization registry: instances, their provisioning, and the way requests reach org databases. */
+@Module({
+  providers: [
+    CredentialCipher,
+    OrgClusters,
+    OrgConnection,
+    OrgDatabase,
+    OrgDirectory,
+    OrgInstanceJobs,
+    OrgPoolCache,
+    OrgProvisioner,
+    OrgRegistryRepository,
+    OrgSchemaMigrator,
+  ],
+  exports: [
+    CredentialCipher,
+    OrgClusters,
+    OrgDatabase,
+    OrgDirectory,
+    OrgInstanceJobs,
+    OrgPoolCache,
+    OrgProvisioner,
+    OrgRegistryRepository,
+    OrgSchemaMigrator,
+  ],
+})
+export class RegistryModule {}
