@@ -1,7 +1,7 @@
 import { SignJWT, decodeJwt } from 'jose';
 import pg from 'pg';
 import { CredentialCipher, OrgDatabase, type OrgClaims } from '#libs/registry';
-import { waitFor } from '#libs/testing';
+import { TEST_ENV, testEnv, waitFor } from '#libs/testing';
 import { startTestPlatform, type CreatedOrg, type TestPlatform } from './platform-harness.js';
 
 describe('organizations: registry, provisioning, tokens, sessions, RLS (real Postgres, Redis, HTTP)', () => {
@@ -96,7 +96,10 @@ describe('organizations: registry, provisioning, tokens, sessions, RLS (real Pos
 
       await admin(`CREATE DATABASE ${external}`);
       try {
-        expect((await platform.request('POST', `/v1/admin/orgs/${slug}/retry`)).status).toBe(202);
+        const retried = await platform.request('POST', `/v1/admin/orgs/${slug}/retry`);
+        expect(retried.status).toBe(202);
+        expect(retried.body.instance.status).toBe('PENDING');
+        expect((await platform.request('POST', `/v1/admin/orgs/${slug}/retry`)).status).toBe(409);
         const ready = await platform.waitForStatus(slug, 'READY');
         expect(ready.schemaVersion).toBe('0002');
 
@@ -239,5 +242,28 @@ describe('organizations: registry, provisioning, tokens, sessions, RLS (real Pos
       const updated = await orgDatabase.asCaller(viewer, (client) => client.query(`UPDATE config_entries SET value = '{}'`));
       expect(updated.rowCount).toBe(0);
     });
+  });
+});
+
+describe('placement across several clusters', () => {
+  let platform: TestPlatform;
+
+  beforeAll(async () => {
+    // Two cluster names on one test server: placement only looks at the registry's counts.
+    const url = testEnv(TEST_ENV.postgresUrl);
+    platform = await startTestPlatform({ env: { ORG_CLUSTER_URLS: `east=${url},west=${url}` } });
+  });
+  afterAll(async () => {
+    await platform.close();
+  });
+
+  it('puts each new org on the cluster with the fewest orgs', async () => {
+    const clusters: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const org = await platform.createOrg();
+      clusters.push((await platform.request('GET', `/v1/admin/orgs/${org.slug}`)).body.instance.cluster);
+    }
+    expect(clusters.filter((name) => name === 'east')).toHaveLength(2);
+    expect(clusters.filter((name) => name === 'west')).toHaveLength(2);
   });
 });

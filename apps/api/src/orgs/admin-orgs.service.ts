@@ -74,14 +74,15 @@ export class AdminOrgsService {
     return orgView(await this.findLive(slug));
   }
 
-  /** Queues provisioning again for a FAILED instance. */
+  /** Puts a FAILED instance back to PENDING and queues its provisioning again. */
   async retry(slug: string) {
     const found = await this.findLive(slug);
-    if (found.instance.status !== 'FAILED')
+    if (!(await this.registry.transition(found.org.id, ['FAILED'], 'PENDING', { lastError: null }))) {
       throw new ConflictException(`instance is ${found.instance.status}; only a FAILED one can be retried`);
+    }
     await this.registry.audit({ actor: ADMIN_ACTOR, action: 'org.provisioning-retried', orgId: found.org.id });
     await this.jobs.enqueue(found.org.id, 'provision');
-    return orgView(found);
+    return orgView((await this.registry.findById(found.org.id))!);
   }
 
   /** Moves the instance to DEPROVISIONING and queues its teardown. */
