@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import pg from 'pg';
 import { OrgDatabase, OrgPoolCache } from '#libs/registry';
-import { spawnPlatformProcess, waitFor } from '#libs/testing';
+import { latestOrgSchemaVersion, spawnPlatformProcess, waitFor } from '#libs/testing';
 import { startTestPlatform, type TestPlatform } from './platform-harness.js';
 
 async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
@@ -42,7 +42,7 @@ describe('provisioning survives a worker killed mid-job (real worker processes)'
     const second = spawnPlatformProcess('worker', { ...platform.env, LOG_LEVEL: 'info' });
     try {
       const instance = await platform.waitForStatus('killed-mid-way', 'READY', 30_000);
-      expect(instance.schemaVersion).toBe('0002');
+      expect(instance.schemaVersion).toBe(await latestOrgSchemaVersion());
     } finally {
       second.child.kill('SIGTERM');
       expect(await second.waitForExit()).toBe(0);
@@ -169,11 +169,13 @@ describe('npm run migrate', () => {
 
     const output = migrate.output();
     expect(code).toBe(1);
-    expect(output).toContain(`org ${behind.id}: schema 0002 (applied 0002)`);
-    expect(output).toContain(`org ${current.id}: schema 0002 (applied nothing)`);
+    expect(output).toContain(`org ${behind.id}: schema ${await latestOrgSchemaVersion()} (applied 0002)`);
+    expect(output).toContain(`org ${current.id}: schema ${await latestOrgSchemaVersion()} (applied nothing)`);
     expect(output).toMatch(new RegExp(`org ${broken.id}: FAILED: .*not permitted to log in`));
     expect(output).toContain('3 org databases checked, 1 failed');
-    expect((await platform.request('GET', `/v1/admin/orgs/${behind.slug}`)).body.instance.schemaVersion).toBe('0002');
+    expect((await platform.request('GET', `/v1/admin/orgs/${behind.slug}`)).body.instance.schemaVersion).toBe(
+      await latestOrgSchemaVersion(),
+    );
     await withClient(urlOf(await databaseOf(behind.slug)), async (client) => {
       const { rows } = await client.query(`SELECT relrowsecurity FROM pg_class WHERE relname = 'config_entries'`);
       expect(rows).toEqual([{ relrowsecurity: true }]);

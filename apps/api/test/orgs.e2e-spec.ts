@@ -1,7 +1,7 @@
 import { SignJWT, decodeJwt } from 'jose';
 import pg from 'pg';
 import { CredentialCipher, OrgDatabase, type OrgClaims } from '#libs/registry';
-import { TEST_ENV, testEnv, waitFor } from '#libs/testing';
+import { TEST_ENV, latestOrgSchemaVersion, testEnv, waitFor } from '#libs/testing';
 import { startTestPlatform, type CreatedOrg, type TestPlatform } from './platform-harness.js';
 
 describe('organizations: registry, provisioning, tokens, sessions, RLS (real Postgres, Redis, HTTP)', () => {
@@ -41,7 +41,12 @@ describe('organizations: registry, provisioning, tokens, sessions, RLS (real Pos
   describe('provisioning', () => {
     it('makes a real database and login role, migrated, with RLS on every table and the realtime publication', async () => {
       const instance = await instanceOf(orgA.slug);
-      expect(instance).toMatchObject({ status: 'READY', driver: 'cluster', cluster: 'default', schemaVersion: '0002' });
+      expect(instance).toMatchObject({
+        status: 'READY',
+        driver: 'cluster',
+        cluster: 'default',
+        schemaVersion: await latestOrgSchemaVersion(),
+      });
       expect(await admin('SELECT 1 FROM pg_database WHERE datname = $1', [instance.database])).toHaveLength(1);
       expect(await admin('SELECT 1 FROM pg_roles WHERE rolname = $1 AND rolcanlogin', [instance.database])).toHaveLength(1);
 
@@ -101,7 +106,7 @@ describe('organizations: registry, provisioning, tokens, sessions, RLS (real Pos
         expect(retried.body.instance.status).toBe('PENDING');
         expect((await platform.request('POST', `/v1/admin/orgs/${slug}/retry`)).status).toBe(409);
         const ready = await platform.waitForStatus(slug, 'READY');
-        expect(ready.schemaVersion).toBe('0002');
+        expect(ready.schemaVersion).toBe(await latestOrgSchemaVersion());
 
         expect((await platform.request('DELETE', `/v1/admin/orgs/${slug}`)).status).toBe(202);
         await waitForDeleted(created.body.org.id);
@@ -241,6 +246,24 @@ describe('organizations: registry, provisioning, tokens, sessions, RLS (real Pos
       expect(seen.rows).toEqual([{ key: 'member-key' }]);
       const updated = await orgDatabase.asCaller(viewer, (client) => client.query(`UPDATE config_entries SET value = '{}'`));
       expect(updated.rowCount).toBe(0);
+    });
+
+    it("gives another org's session nothing in this org's database, as PostgREST would run it", async () => {
+      const orgDatabase = platform.api.get(OrgDatabase);
+      await orgDatabase.asCaller(await claimsOf(orgA, 'member'), (client) =>
+        client.query(`INSERT INTO config_entries (key, value) VALUES ('a-secret', '1') ON CONFLICT DO NOTHING`),
+      );
+      const intruder = await claimsOf(orgB, 'admin');
+      // The same JWT_SECRET signs every org's sessions: present B's admin claims to A's database.
+      const asIntruder = <T>(work: (client: pg.PoolClient) => Promise<T>) =>
+        orgDatabase.asCaller({ ...intruder, org_id: orgA.id }, async (client) => {
+          await client.query(`SELECT set_config('request.jwt.claims', $1, true)`, [JSON.stringify(intruder)]);
+          return work(client);
+        });
+      expect((await asIntruder((client) => client.query('SELECT key FROM config_entries'))).rows).toEqual([]);
+      await expect(
+        asIntruder((client) => client.query(`INSERT INTO config_entries (key, value) VALUES ('b-was-here', '1')`)),
+      ).rejects.toThrow(/row-level security/);
     });
   });
 });

@@ -1,10 +1,19 @@
 import type { INestApplication, INestApplicationContext } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import type { DestinationStream } from 'pino';
 import type { PlatformConfig } from '#libs/config';
 import { controlPlaneMigrationsDir, runMigrations } from '#libs/database';
 import { createLogger } from '#libs/logging';
-import { createTestDatabase, createTestRedis, dropOrgDatabases, testConfig, waitFor, type TestDatabase, type TestRedis } from '#libs/testing';
+import {
+  createTestDatabase,
+  createTestRedis,
+  dropOrgDatabases,
+  testConfig,
+  waitFor,
+  type TestDatabase,
+  type TestRedis,
+} from '#libs/testing';
 import { startInProcessPlatform } from '../../platform/src/in-process-platform.js';
 
 /** The platform admin token every test platform is started with. */
@@ -30,6 +39,8 @@ export interface TestPlatform {
   request(method: string, path: string, options?: { token?: string; body?: unknown }): Promise<{ status: number; body: any }>;
   /** Creates an org through the admin API and waits until its database is READY. */
   createOrg(slug?: string): Promise<CreatedOrg>;
+  /** Runs SQL in the org's own database as the cluster superuser (to check what landed there). */
+  queryOrgDatabase<Row = any>(slug: string, sql: string, params?: unknown[]): Promise<Row[]>;
   /** Waits until the org's instance has `status`; returns the instance view. */
   waitForStatus(slug: string, status: string, timeoutMs?: number): Promise<any>;
   close(): Promise<void>;
@@ -41,9 +52,9 @@ export interface TestPlatform {
  * databases land on the test Postgres server; `close()` drops them and their roles.
  */
 export async function startTestPlatform(
-  options: { env?: Record<string, string>; withWorker?: boolean; logs?: DestinationStream } = {},
+  options: { env?: Record<string, string>; withWorker?: boolean; logs?: DestinationStream; controlPlaneServerUrl?: string } = {},
 ): Promise<TestPlatform> {
-  const database = await createTestDatabase();
+  const database = await createTestDatabase(options.controlPlaneServerUrl);
   const redis = createTestRedis();
   const env: Record<string, string> = {
     DATABASE_URL: database.url,
@@ -96,6 +107,17 @@ export async function startTestPlatform(
       if (created.status !== 202) throw new Error(`creating org ${slug} answered ${created.status}: ${JSON.stringify(created.body)}`);
       await waitForStatus(slug, 'READY');
       return { id: created.body.org.id, slug, token: created.body.token };
+    },
+    async queryOrgDatabase(slug, sql, params = []) {
+      const { body } = await request('GET', `/v1/admin/orgs/${slug}`);
+      const url = Object.assign(new URL(database.url), { pathname: `/${body.instance.database}` });
+      const client = new pg.Client({ connectionString: url.toString() });
+      await client.connect();
+      try {
+        return (await client.query(sql, params)).rows;
+      } finally {
+        await client.end();
+      }
     },
     async close() {
       await close();

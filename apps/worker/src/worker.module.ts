@@ -4,6 +4,7 @@ import { DatabaseModule } from '#libs/database';
 import { RedisModule } from '#libs/redis';
 import { LoggerModule, type Logger } from '#libs/logging';
 import { OrgsWorkerModule } from './orgs/orgs-worker.module.js';
+import { TasksWorkerModule } from './tasks/tasks-worker.module.js';
 
 /** The worker: an application context without HTTP; it reaches clients only through Redis. */
 @Module({})
@@ -11,7 +12,14 @@ export class WorkerModule {
   static forRoot(config: PlatformConfig, logger: Logger): DynamicModule {
     return {
       module: WorkerModule,
-      imports: [ConfigModule.forRoot(config), LoggerModule.forRoot(logger), DatabaseModule, RedisModule, OrgsWorkerModule],
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggerModule.forRoot(logger),
+        DatabaseModule,
+        RedisModule,
+        OrgsWorkerModule,
+        TasksWorkerModule,
+      ],
     };
   }
 }

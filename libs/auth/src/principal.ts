@@ -1,3 +1,5 @@
+import type { OrgClaims } from '#libs/registry';
+
 export const ORG_ROLES = ['admin', 'member', 'viewer'] as const;
 export type OrgRole = (typeof ORG_ROLES)[number];
 
@@ -13,4 +15,9 @@ const ROLE_RANK: Record<OrgRole, number> = { viewer: 0, member: 1, admin: 2 };
 /** True when `role` may do what `required` may. */
 export function roleAtLeast(role: OrgRole, required: OrgRole): boolean {
   return ROLE_RANK[role] >= ROLE_RANK[required];
+}
+
+/** The claims an org principal's queries run under in its org database (as its session JWT carries them). */
+export function claimsOf(principal: OrgPrincipal): OrgClaims {
+  return { sub: principal.tokenId, role: 'authenticated', org_id: principal.orgId, app_role: principal.role };
 }

@@ -144,6 +144,102 @@ export class PlatformConfig {
   @Max(20, { message: 'must be a whole number from 1 to 20' })
   PROVISIONING_ATTEMPTS = 3;
 
+  /** Tasks one worker process runs at once. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number from 1 to 256' })
+  @Min(1, { message: 'must be a whole number from 1 to 256' })
+  @Max(256, { message: 'must be a whole number from 1 to 256' })
+  TASK_CONCURRENCY = 4;
+
+  /** Time limit of a task that gives none; the task FAILS when it runs longer. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number of milliseconds from 100 to 86400000' })
+  @Min(100, { message: 'must be a whole number of milliseconds from 100 to 86400000' })
+  @Max(86400000, { message: 'must be a whole number of milliseconds from 100 to 86400000' })
+  TASK_DEFAULT_TIMEOUT_MS = 3_600_000;
+
+  /** Attempts of a task that gives no maxAttempts; a failed attempt is retried with backoff until they are spent. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number from 1 to 20' })
+  @Min(1, { message: 'must be a whole number from 1 to 20' })
+  @Max(20, { message: 'must be a whole number from 1 to 20' })
+  TASK_DEFAULT_MAX_ATTEMPTS = 1;
+
+  /** Wait before the first retry of a failed attempt; it doubles with each further retry. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number of milliseconds from 0 to 3600000' })
+  @Min(0, { message: 'must be a whole number of milliseconds from 0 to 3600000' })
+  @Max(3600000, { message: 'must be a whole number of milliseconds from 0 to 3600000' })
+  TASK_RETRY_BACKOFF_MS = 1000;
+
+  /** How long a cancelled or timed-out shell task gets between SIGTERM and SIGKILL. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number of milliseconds from 0 to 600000' })
+  @Min(0, { message: 'must be a whole number of milliseconds from 0 to 600000' })
+  @Max(600000, { message: 'must be a whole number of milliseconds from 0 to 600000' })
+  TASK_CANCEL_GRACE_MS = 5000;
+
+  /** How long a finished task stays in Redis after its history is safely in Postgres. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number of seconds from 1 to 604800' })
+  @Min(1, { message: 'must be a whole number of seconds from 1 to 604800' })
+  @Max(604800, { message: 'must be a whole number of seconds from 1 to 604800' })
+  TASK_RETENTION_SECONDS = 3600;
+
+  /** Longest a line of task output waits in the buffer before it is flushed. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number of milliseconds from 10 to 60000' })
+  @Min(10, { message: 'must be a whole number of milliseconds from 10 to 60000' })
+  @Max(60000, { message: 'must be a whole number of milliseconds from 10 to 60000' })
+  TASK_LOG_FLUSH_INTERVAL_MS = 2000;
+
+  /** Buffered task output that triggers a flush at once. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number of bytes from 256 to 1048576' })
+  @Min(256, { message: 'must be a whole number of bytes from 256 to 1048576' })
+  @Max(1048576, { message: 'must be a whole number of bytes from 256 to 1048576' })
+  TASK_LOG_FLUSH_BYTES = 10240;
+
+  /** Quiet time after output that triggers a flush, so live logs stay live. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number of milliseconds from 1 to 60000' })
+  @Min(1, { message: 'must be a whole number of milliseconds from 1 to 60000' })
+  @Max(60000, { message: 'must be a whole number of milliseconds from 1 to 60000' })
+  TASK_LOG_IDLE_FLUSH_MS = 100;
+
+  /** Wait between attempts at persisting a finished task while its org database is unreachable. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number of milliseconds from 10 to 600000' })
+  @Min(10, { message: 'must be a whole number of milliseconds from 10 to 600000' })
+  @Max(600000, { message: 'must be a whole number of milliseconds from 10 to 600000' })
+  HISTORY_RETRY_INTERVAL_MS = 2000;
+
+  /** How often a worker announces it is alive. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number of milliseconds from 100 to 60000' })
+  @Min(100, { message: 'must be a whole number of milliseconds from 100 to 60000' })
+  @Max(60000, { message: 'must be a whole number of milliseconds from 100 to 60000' })
+  WORKER_HEARTBEAT_INTERVAL_MS = 2000;
+
+  /** A worker not heard from for this long is shown OFFLINE. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number of milliseconds from 500 to 600000' })
+  @Min(500, { message: 'must be a whole number of milliseconds from 500 to 600000' })
+  @Max(600000, { message: 'must be a whole number of milliseconds from 500 to 600000' })
+  WORKER_OFFLINE_AFTER_MS = 10000;
+
+  /** Events kept in each org event stream (older ones are trimmed); a client reconnecting with an older `since` must refetch. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number from 100 to 10000000' })
+  @Min(100, { message: 'must be a whole number from 100 to 10000000' })
+  @Max(10000000, { message: 'must be a whole number from 100 to 10000000' })
+  EVENT_STREAM_MAX_LENGTH = 10000;
+
+  /** Executables the `shell` task type may run (bare names looked up on PATH), comma-separated; empty allows none. */
+  @IsString({ message: 'must be executable names separated by commas' })
+  @Matches(/^([\w.+-]+(,[\w.+-]+)*)?$/, { message: 'must be executable names separated by commas' })
+  TASK_SHELL_ALLOW = '';
+
   /** Redis for queues and live state; unset uses REDIS_PROBE_URL if it answers, else starts redis-server. */
   @IsOptional()
   @IsConnectionUrl(['redis:', 'rediss:'])

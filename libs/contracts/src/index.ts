@@ -1,3 +1,5 @@
 import 'reflect-metadata';
+export * from './events.js';
 export * from './queues.js';
+export * from './tasks.js';
 export * from './validate-payload.js';

@@ -3,6 +3,8 @@ import { IsIn, IsUUID } from 'class-validator';
 /** Every BullMQ queue of the platform; the names are part of the contract between api and worker. */
 export const QueueName = {
   orgProvisioning: 'org-provisioning',
+  tasks: 'tasks',
+  taskHistory: 'task-history',
 } as const;
 export type QueueName = (typeof QueueName)[keyof typeof QueueName];
 

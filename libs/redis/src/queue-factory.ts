@@ -45,8 +45,13 @@ export class QueueFactory implements OnApplicationShutdown {
     return worker;
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Stops taking jobs and waits for the running ones to finish (a draining worker). Safe to call twice. */
+  async closeWorkers(): Promise<void> {
     await Promise.all(this.workers.map((worker) => worker.close()));
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.closeWorkers();
     await Promise.all(this.queues.map((queue) => queue.close()));
     await Promise.all(this.connections.map((connection) => closeRedis(connection, this.config.CONNECT_TIMEOUT_MS)));
   }

@@ -29,6 +29,11 @@ export class RedisKeys {
     return [this.prefix, `{org:${orgId}}`, ...parts].join(':');
   }
 
+  /** The org's event stream: every change of the org, in order, as event envelopes. */
+  orgEvents(orgId: string): string {
+    return this.org(orgId, 'events');
+  }
+
   /** Pattern matching every key this platform wrote, for SCAN. */
   get everything(): string {
     return `${this.prefix}:*`;

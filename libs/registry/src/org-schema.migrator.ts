@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import pg from 'pg';
 import { orgMigrationsDir, runMigrations, type MigrationResult } from '#libs/database';
 import { OrgConnection } from './org-connection.js';
 import type { OrgInstance } from './org-instance.js';
@@ -19,9 +20,23 @@ export class OrgSchemaMigrator {
     private readonly connection: OrgConnection,
   ) {}
 
-  /** Brings one instance to the newest schema, as its own login role so it owns what it creates. */
+  /**
+   * Brings one instance to the newest schema, as its own login role so it owns what it
+   * creates, and pins the database to its org (the identity the RLS policies check).
+   */
   async migrate(instance: OrgInstance): Promise<MigrationResult> {
-    const result = await runMigrations(this.connection.ownerUrl(instance), orgMigrationsDir());
+    const url = this.connection.ownerUrl(instance);
+    const result = await runMigrations(url, orgMigrationsDir());
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      await client.query(
+        `INSERT INTO platform.org_identity (org_id) VALUES ($1) ON CONFLICT (singleton) DO UPDATE SET org_id = EXCLUDED.org_id`,
+        [instance.orgId],
+      );
+    } finally {
+      await client.end();
+    }
     await this.registry.setSchemaVersion(instance.orgId, result.schemaVersion);
     return result;
   }

@@ -5,3 +5,4 @@ export * from './test-redis.js';
 export * from './wait-for.js';
 export * from './platform-process.js';
 export * from './org-databases.js';
+export * from './org-schema.js';

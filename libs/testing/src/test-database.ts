@@ -9,9 +9,8 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A fresh, empty database on the test server, for one test file. */
-export async function createTestDatabase(): Promise<TestDatabase> {
-  const serverUrl = testEnv(TEST_ENV.postgresUrl);
+/** A fresh, empty database on the test server (or on `serverUrl`), for one test file. */
+export async function createTestDatabase(serverUrl: string = testEnv(TEST_ENV.postgresUrl)): Promise<TestDatabase> {
   const name = `test_${randomBytes(6).toString('hex')}`;
   await withAdminClient(serverUrl, (client) => client.query(`CREATE DATABASE ${name}`));
   const url = new URL(serverUrl);

@@ -8,6 +8,8 @@ export interface TestRedis {
   prefix: string;
   /** Deletes every key under the prefix. */
   cleanup(): Promise<void>;
+  /** Deletes the prefix's keys matching `pattern` (after the prefix), e.g. to expire them early. */
+  cleanupMatching(pattern: string): Promise<void>;
 }
 
 const SCAN_BATCH = 500;
@@ -16,21 +18,18 @@ const SCAN_BATCH = 500;
 export function createTestRedis(): TestRedis {
   const url = testEnv(TEST_ENV.redisUrl);
   const prefix = `test-${randomBytes(6).toString('hex')}`;
-  return {
-    url,
-    prefix,
-    async cleanup() {
-      const client = new Redis(url);
-      try {
-        let cursor = '0';
-        do {
-          const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', SCAN_BATCH);
-          if (keys.length > 0) await client.unlink(...keys);
-          cursor = next;
-        } while (cursor !== '0');
-      } finally {
-        client.disconnect();
-      }
-    },
+  const deleteMatching = async (pattern: string) => {
+    const client = new Redis(url);
+    try {
+      let cursor = '0';
+      do {
+        const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:${pattern}`, 'COUNT', SCAN_BATCH);
+        if (keys.length > 0) await client.unlink(...keys);
+        cursor = next;
+      } while (cursor !== '0');
+    } finally {
+      client.disconnect();
+    }
   };
+  return { url, prefix, cleanup: () => deleteMatching('*'), cleanupMatching: deleteMatching };
 }

@@ -9,10 +9,22 @@ interface ErrorBody {
   message: string | string[];
 }
 
+/** Socket errors, and Postgres' "cannot connect now" classes (08: connection exception, 57P: operator intervention). */
+const OUTAGE_CODES = /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|08\w{3}|57P\d{2})$/;
+
+function isDependencyOutage(exception: unknown): boolean {
+  const { code, message } = (exception ?? {}) as { code?: unknown; message?: unknown };
+  return (
+    (typeof code === 'string' && OUTAGE_CODES.test(code)) ||
+    (typeof message === 'string' && /Connection terminated|timeout exceeded when trying to connect/.test(message))
+  );
+}
+
 /**
  * Answers every error as `{ statusCode, error, message }`. Client errors raised below
  * Nest (a malformed JSON body, a body too large) keep their 4xx status; anything
- * unexpected is logged with its request id and answered 500 without internals.
+ * unexpected is logged with its request id and answered 500 without internals; an
+ * unreachable database is 503, so clients and load balancers know to retry.
  */
 @Catch()
 export class HttpExceptionFilter implements ExceptionFilter {
@@ -23,7 +35,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const response = context.getResponse<Response>();
     const request = context.getRequest<Request>();
     const body = this.toBody(exception);
-    if (body.statusCode >= 500) {
+    if (body.statusCode >= HttpStatus.INTERNAL_SERVER_ERROR) {
       this.logger.error({ err: exception, reqId: request.id, url: request.originalUrl }, 'request failed');
     }
     if (!response.headersSent) response.status(body.statusCode).json(body);
@@ -43,6 +55,13 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const status = (exception as { status?: unknown; expose?: unknown } | null)?.status;
     if (typeof status === 'number' && status >= 400 && status < 500) {
       return { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message: (exception as Error).message };
+    }
+    if (isDependencyOutage(exception)) {
+      return {
+        statusCode: HttpStatus.SERVICE_UNAVAILABLE,
+        error: STATUS_CODES[HttpStatus.SERVICE_UNAVAILABLE]!,
+        message: 'a database is unreachable; try again',
+      };
     }
     return {
       statusCode: HttpStatus.INTERNAL_SERVER_ERROR,

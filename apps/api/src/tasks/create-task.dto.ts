@@ -1,0 +1,43 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsInt, IsObject, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
+
+const MAX_TIMEOUT_MS = 86_400_000;
+const MAX_ATTEMPTS = 20;
+
+export class CreateTaskDto {
+  @ApiProperty({ example: 'shell', description: 'a registered task type: shell, sleep, noop, ...' })
+  @IsString()
+  @Length(1, 100)
+  type!: string;
+
+  @ApiPropertyOptional({ example: { command: 'echo', args: ['hello'] }, description: "the type's params" })
+  @IsOptional()
+  @IsObject()
+  params?: Record<string, unknown>;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 10, default: 5, description: '1 runs first; orders tasks within the fair share of the org' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(10)
+  priority?: number;
+
+  @ApiPropertyOptional({ description: 'the attempt fails after this long (default TASK_DEFAULT_TIMEOUT_MS)' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(MAX_TIMEOUT_MS)
+  timeoutMs?: number;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: MAX_ATTEMPTS, description: 'attempts before FAILED (default TASK_DEFAULT_MAX_ATTEMPTS)' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(MAX_ATTEMPTS)
+  maxAttempts?: number;
+
+  @ApiPropertyOptional({ description: 'a second create with the same key returns the first task' })
+  @IsOptional()
+  @Matches(/^[\w.:-]{1,200}$/, { message: 'idempotencyKey must be 1-200 letters, digits, ".", ":", "-" or "_"' })
+  idempotencyKey?: string;
+}

@@ -1,0 +1,7 @@
+import { Module } from '@nestjs/common';
+import { TasksModule } from '#libs/tasks';
+import { WorkersController } from '../workers/workers.controller.js';
+import { TasksController } from './tasks.controller.js';
+
+@Module({ imports: [TasksModule], controllers: [TasksController, WorkersController] })
+export class TasksHttpModule {}

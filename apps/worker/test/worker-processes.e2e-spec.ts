@@ -1,0 +1,161 @@
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLogger } from '#libs/logging';
+import { TaskStateStore } from '#libs/tasks';
+import { findFreePort, startEmbeddedPostgres, type RunningPostgres } from '#libs/runtime';
+import { spawnPlatformProcess, waitFor, type PlatformProcess } from '#libs/testing';
+import { startTestPlatform, type CreatedOrg, type TestPlatform } from '../../api/test/platform-harness.js';
+
+const WORKER_TIMING = { QUEUE_LOCK_DURATION_MS: '1000', WORKER_HEARTBEAT_INTERVAL_MS: '200', WORKER_OFFLINE_AFTER_MS: '1500' };
+
+describe('worker processes: crash and drain (real processes, Redis, BullMQ, Postgres)', () => {
+  let platform: TestPlatform;
+  let org: CreatedOrg;
+  const workers: PlatformProcess[] = [];
+
+  beforeAll(async () => {
+    // The API runs here; workers run as separate processes, as in production.
+    platform = await startTestPlatform({ withWorker: false, env: WORKER_TIMING });
+    const provisioner = spawnWorker();
+    const created = await platform.request('POST', '/v1/admin/orgs', { body: { slug: 'crashy', name: 'Crashy' } });
+    await platform.waitForStatus('crashy', 'READY');
+    org = { id: created.body.org.id, slug: 'crashy', token: created.body.token };
+    await stop(provisioner);
+  });
+  afterAll(async () => {
+    for (const worker of workers) if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill('SIGKILL');
+    await platform.close();
+  });
+
+  function spawnWorker(): PlatformProcess {
+    const worker = spawnPlatformProcess('worker', { ...platform.env, ...WORKER_TIMING, LOG_LEVEL: 'info' });
+    workers.push(worker);
+    return worker;
+  }
+  async function stop(worker: PlatformProcess) {
+    worker.child.kill('SIGTERM');
+    return worker.waitForExit(30_000);
+  }
+  const task = async (id: string) => (await platform.request('GET', `/v1/tasks/${id}`, { token: org.token })).body;
+  const workersList = async () => (await platform.request('GET', '/v1/workers', { token: org.token })).body as any[];
+
+  it('retries a task whose worker was killed with SIGKILL, and shows that worker OFFLINE', async () => {
+    const doomed = spawnWorker();
+    await doomed.waitForOutput(/worker started/);
+    const created = (await platform.request('POST', '/v1/tasks', { token: org.token, body: { type: 'sleep', params: { ms: 1500 } } })).body;
+    const running = await waitFor('the task to run', async () => {
+      const current = await task(created.id);
+      return current.status === 'PROCESSING' ? current : undefined;
+    });
+    doomed.child.kill('SIGKILL');
+    await doomed.waitForExit();
+
+    const rescuer = spawnWorker();
+    const done = await waitFor(
+      'the task to finish elsewhere',
+      async () => {
+        const current = await task(created.id);
+        return ['SUCCESS', 'FAILED'].includes(current.status) ? current : undefined;
+      },
+      30_000,
+    );
+    expect(done.status).toBe('SUCCESS');
+    expect(done.workerId).not.toBe(running.workerId);
+    expect(done.attempts[0]).toMatchObject({
+      workerId: running.workerId,
+      status: 'FAILED',
+      error: expect.stringContaining('stopped responding'),
+    });
+    const dead = await waitFor('the killed worker to be OFFLINE', async () => {
+      const entry = (await workersList()).find((worker) => worker.id === running.workerId);
+      return entry?.status === 'OFFLINE' ? entry : undefined;
+    });
+    expect(dead.running).toBe(0);
+    expect(await stop(rescuer)).toBe(0);
+  });
+
+  it('drains on SIGTERM: DRAINING, finishes its running task, takes no new one, exits, OFFLINE', async () => {
+    const worker = spawnWorker();
+    await worker.waitForOutput(/worker started/);
+    const long = (await platform.request('POST', '/v1/tasks', { token: org.token, body: { type: 'sleep', params: { ms: 2000 } } })).body;
+    await waitFor('the task to run', async () => ((await task(long.id)).status === 'PROCESSING' ? true : undefined));
+    const workerId = (await task(long.id)).workerId;
+
+    worker.child.kill('SIGTERM');
+    await waitFor('DRAINING', async () =>
+      (await workersList()).find((entry) => entry.id === workerId)?.status === 'DRAINING' ? true : undefined,
+    );
+    const late = (await platform.request('POST', '/v1/tasks', { token: org.token, body: { type: 'noop' } })).body;
+
+    expect(await worker.waitForExit(30_000)).toBe(0);
+    expect((await task(long.id)).status).toBe('SUCCESS');
+    expect((await task(late.id)).status).toBe('QUEUED');
+    expect((await workersList()).find((entry) => entry.id === workerId)?.status).toBe('OFFLINE');
+
+    const next = spawnWorker();
+    await waitFor('the late task to run on the next worker', async () => ((await task(late.id)).status === 'SUCCESS' ? true : undefined));
+    expect(await stop(next)).toBe(0);
+  });
+});
+
+describe('history while Postgres is down', () => {
+  let scratch: string;
+  let postgres: RunningPostgres | undefined;
+  let platform: TestPlatform;
+
+  afterAll(async () => {
+    await platform?.close().catch(() => undefined);
+    await postgres?.stop();
+    await rm(scratch, { recursive: true, force: true });
+  });
+
+  it('loses nothing: tasks finish while it is stopped and every history row arrives once it is back', async () => {
+    // A Postgres of this test's own, so stopping it harms no other test.
+    scratch = await mkdtemp(join(tmpdir(), 'pg-outage-'));
+    await chmod(scratch, 0o755);
+    const logger = createLogger('test', 'silent');
+    const port = await findFreePort();
+    const start = () => startEmbeddedPostgres({ dataDir: join(scratch, 'postgres'), port, logger, settings: { fsync: 'off' } });
+    postgres = await start();
+    const controlPlane = Object.assign(new URL(postgres.url), { pathname: '/postgres' }).toString();
+    platform = await startTestPlatform({
+      env: { HISTORY_RETRY_INTERVAL_MS: '200', CONNECT_TIMEOUT_MS: '1000' },
+      controlPlaneServerUrl: controlPlane,
+    });
+    const org = await platform.createOrg();
+    const slow: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      slow.push((await platform.request('POST', '/v1/tasks', { token: org.token, body: { type: 'sleep', params: { ms: 1500 } } })).body.id);
+    }
+    await waitFor('the tasks to run', async () => {
+      const { body } = await platform.request('GET', '/v1/tasks?status=PROCESSING', { token: org.token });
+      return body.items.length > 0 ? true : undefined;
+    });
+
+    await postgres.stop();
+    postgres = undefined;
+    // Task state lives in Redis: the tasks finish without Postgres (the API cannot even check tokens now, so look in Redis).
+    const store = platform.worker!.get(TaskStateStore);
+    await waitFor(
+      'every task to finish',
+      async () => {
+        const tasks = await Promise.all(slow.map((id) => store.get(org.id, id)));
+        return tasks.every((task) => task?.status === 'SUCCESS') ? true : undefined;
+      },
+      30_000,
+    );
+    expect((await platform.request('GET', '/v1/tasks', { token: org.token })).status).toBe(503);
+
+    postgres = await start();
+    const rows = await waitFor(
+      'every history row',
+      async () => {
+        const found = await platform.queryOrgDatabase(org.slug, 'SELECT id FROM tasks').catch(() => []);
+        return found.length === 5 ? found : undefined;
+      },
+      30_000,
+    );
+    expect(rows.map((row) => row.id).sort()).toEqual([...slow].sort());
+  });
+});

@@ -1,0 +1,35 @@
+/**
+ * The one envelope of every change the platform publishes: task transitions and logs,
+ * worker and resource changes, database row changes. `id` is the id of the event in its
+ * org's Redis stream (monotonic per org), `org` the org id, `topic` what it is about.
+ */
+export interface PlatformEvent<Data = unknown> {
+  id: string;
+  org: string;
+  topic: string;
+  type: EventType;
+  at: string;
+  data: Data;
+}
+
+export const EventType = {
+  taskUpdated: 'task.updated',
+  taskLog: 'task.log',
+  workerUpdated: 'worker.updated',
+  resourceUpdated: 'resource.updated',
+  rowInserted: 'row.inserted',
+  rowUpdated: 'row.updated',
+  rowDeleted: 'row.deleted',
+} as const;
+export type EventType = (typeof EventType)[keyof typeof EventType];
+
+/** Topic names: what a client subscribes to. */
+export const Topic = {
+  task: (taskId: string) => `task:${taskId}`,
+  worker: (workerId: string) => `worker:${workerId}`,
+  resource: (kind: string, id: string) => `resource:${kind}:${id}`,
+  table: (name: string) => `table:${name}`,
+};
+
+/** The org id under which platform-wide events (workers) are streamed. */
+export const PLATFORM_EVENTS_ORG = 'platform';

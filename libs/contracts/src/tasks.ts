@@ -1,0 +1,65 @@
+import { IsUUID } from 'class-validator';
+
+export const TASK_STATUSES = ['SCHEDULED', 'QUEUED', 'CLAIMED', 'PROCESSING', 'SUCCESS', 'FAILED', 'CANCELLED'] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+export const TERMINAL_TASK_STATUSES: readonly TaskStatus[] = ['SUCCESS', 'FAILED', 'CANCELLED'];
+
+export const LOG_STREAMS = ['STDOUT', 'STDERR', 'SYSTEM'] as const;
+export type LogStream = (typeof LOG_STREAMS)[number];
+
+/** One flushed piece of a task's output. */
+export interface TaskLogChunk {
+  seq: number;
+  stream: LogStream;
+  chunk: string;
+  at: string;
+}
+
+/** One try at running a task. */
+export interface TaskAttempt {
+  attempt: number;
+  workerId: string;
+  startedAt: string;
+  finishedAt?: string;
+  status?: TaskStatus;
+  error?: string;
+}
+
+/** A task as clients see it, whichever tier (Redis live, Postgres history) answers. */
+export interface TaskView {
+  id: string;
+  type: string;
+  status: TaskStatus;
+  params: Record<string, unknown>;
+  priority: number;
+  attempt: number;
+  maxAttempts: number;
+  timeoutMs: number;
+  progress?: number;
+  result?: unknown;
+  error?: string;
+  workerId?: string;
+  idempotencyKey?: string;
+  attempts: TaskAttempt[];
+  createdAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+}
+
+/** Payload of a job on the tasks queue: run one attempt of the task. */
+export class RunTaskJob {
+  @IsUUID()
+  orgId!: string;
+
+  @IsUUID()
+  taskId!: string;
+}
+
+/** Payload of a job on the task-history queue: persist a finished task to its org database. */
+export class PersistTaskJob {
+  @IsUUID()
+  orgId!: string;
+
+  @IsUUID()
+  taskId!: string;
+}

@@ -1,0 +1,179 @@
+import { Injectable } from '@nestjs/common';
+import type pg from 'pg';
+import type { LogStream, TaskAttempt, TaskLogChunk, TaskStatus, TaskView } from '#libs/contracts';
+import { OrgDatabase, type OrgClaims } from '#libs/registry';
+
+interface TaskRow extends pg.QueryResultRow {
+  id: string;
+  type: string;
+  status: TaskStatus;
+  params: Record<string, unknown>;
+  priority: number;
+  attempt: number;
+  max_attempts: number;
+  timeout_ms: number;
+  progress: number | null;
+  result: unknown;
+  error: string | null;
+  worker_id: string | null;
+  idempotency_key: string | null;
+  created_at: Date;
+  started_at: Date | null;
+  finished_at: Date | null;
+  attempts: TaskAttempt[] | null;
+}
+
+const SELECT_TASK = `
+  SELECT t.*, (SELECT coalesce(json_agg(json_build_object(
+            'attempt', a.attempt, 'workerId', a.worker_id, 'status', a.status, 'error', a.error,
+            'startedAt', a.started_at, 'finishedAt', a.finished_at) ORDER BY a.attempt), '[]')
+          FROM task_attempts a WHERE a.task_id = t.id) AS attempts
+    FROM tasks t`;
+
+/** json_build_object gives Postgres' timestamp text; answer ISO like the live tier does. */
+function toAttempt(raw: TaskAttempt): TaskAttempt {
+  const attempt: TaskAttempt = { attempt: raw.attempt, workerId: raw.workerId, startedAt: new Date(raw.startedAt).toISOString() };
+  if (raw.finishedAt) attempt.finishedAt = new Date(raw.finishedAt).toISOString();
+  if (raw.status) attempt.status = raw.status;
+  if (raw.error) attempt.error = raw.error;
+  return attempt;
+}
+
+function toView(row: TaskRow): TaskView {
+  const view: TaskView = {
+    id: row.id,
+    type: row.type,
+    status: row.status,
+    params: row.params,
+    priority: row.priority,
+    attempt: row.attempt,
+    maxAttempts: row.max_attempts,
+    timeoutMs: row.timeout_ms,
+    attempts: (row.attempts ?? []).map(toAttempt),
+    createdAt: row.created_at.toISOString(),
+  };
+  if (row.progress !== null) view.progress = row.progress;
+  if (row.result !== null) view.result = row.result;
+  if (row.error !== null) view.error = row.error;
+  if (row.worker_id !== null) view.workerId = row.worker_id;
+  if (row.idempotency_key !== null) view.idempotencyKey = row.idempotency_key;
+  if (row.started_at) view.startedAt = row.started_at.toISOString();
+  if (row.finished_at) view.finishedAt = row.finished_at.toISOString();
+  return view;
+}
+
+export interface TaskListFilter {
+  status?: TaskStatus;
+  type?: string;
+  before?: { createdAt: string; id: string };
+  limit: number;
+}
+
+/** Finished tasks in the org's own database: written once by the platform, read under the caller's RLS claims. */
+@Injectable()
+export class TaskHistoryRepository {
+  constructor(private readonly orgDatabase: OrgDatabase) {}
+
+  /** Writes the task, its attempts and its logs; running it again changes nothing (exactly one row per task). */
+  async persist(orgId: string, task: TaskView, logs: TaskLogChunk[]): Promise<void> {
+    await this.orgDatabase.asService(orgId, async (client) => {
+      await client.query(
+        `INSERT INTO tasks (id, type, status, params, priority, attempt, max_attempts, timeout_ms, progress, result, error,
+                            worker_id, idempotency_key, created_at, started_at, finished_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+         ON CONFLICT (id) DO NOTHING`,
+        [
+          task.id,
+          task.type,
+          task.status,
+          JSON.stringify(task.params),
+          task.priority,
+          task.attempt,
+          task.maxAttempts,
+          task.timeoutMs,
+          task.progress ?? null,
+          task.result === undefined ? null : JSON.stringify(task.result),
+          task.error ?? null,
+          task.workerId ?? null,
+          task.idempotencyKey ?? null,
+          task.createdAt,
+          task.startedAt ?? null,
+          task.finishedAt ?? null,
+        ],
+      );
+      for (const attempt of task.attempts) {
+        await client.query(
+          `INSERT INTO task_attempts (task_id, attempt, worker_id, status, error, started_at, finished_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
+          [
+            task.id,
+            attempt.attempt,
+            attempt.workerId,
+            attempt.status ?? null,
+            attempt.error ?? null,
+            attempt.startedAt,
+            attempt.finishedAt ?? null,
+          ],
+        );
+      }
+      if (logs.length > 0) {
+        await client.query(
+          `INSERT INTO task_logs (task_id, seq, stream, chunk, at)
+           SELECT $1, seq, stream, chunk, at FROM unnest($2::int[], $3::text[], $4::text[], $5::timestamptz[]) AS l(seq, stream, chunk, at)
+           ON CONFLICT DO NOTHING`,
+          [task.id, logs.map((log) => log.seq), logs.map((log) => log.stream), logs.map((log) => log.chunk), logs.map((log) => log.at)],
+        );
+      }
+    });
+  }
+
+  async find(claims: OrgClaims, taskId: string): Promise<TaskView | undefined> {
+    const { rows } = await this.orgDatabase.asCaller(claims, (client) => client.query<TaskRow>(`${SELECT_TASK} WHERE t.id = $1`, [taskId]));
+    return rows[0] && toView(rows[0]);
+  }
+
+  /** The task id an idempotency key was used for, once Redis forgot it. */
+  async findIdByIdempotencyKey(claims: OrgClaims, key: string): Promise<string | undefined> {
+    const { rows } = await this.orgDatabase.asCaller(claims, (client) =>
+      client.query<{ id: string }>('SELECT id FROM tasks WHERE idempotency_key = $1', [key]),
+    );
+    return rows[0]?.id;
+  }
+
+  /** Newest first, after the cursor, filtered. */
+  async list(claims: OrgClaims, filter: TaskListFilter): Promise<TaskView[]> {
+    const conditions: string[] = [];
+    const params: unknown[] = [];
+    if (filter.status) conditions.push(`t.status = $${params.push(filter.status)}`);
+    if (filter.type) conditions.push(`t.type = $${params.push(filter.type)}`);
+    if (filter.before) {
+      conditions.push(
+        `(t.created_at, t.id) < ($${params.push(filter.before.createdAt)}::timestamptz, $${params.push(filter.before.id)}::uuid)`,
+      );
+    }
+    const where = conditions.length ? `WHERE ${conditions.join(' AND ')}` : '';
+    const { rows } = await this.orgDatabase.asCaller(claims, (client) =>
+      client.query<TaskRow>(`${SELECT_TASK} ${where} ORDER BY t.created_at DESC, t.id DESC LIMIT $${params.push(filter.limit)}`, params),
+    );
+    return rows.map(toView);
+  }
+
+  /** Log chunks with seq > `after`, optionally of one stream and containing `q` (case-insensitive). */
+  async logs(
+    claims: OrgClaims,
+    taskId: string,
+    query: { after: number; limit: number; stream?: LogStream; q?: string },
+  ): Promise<TaskLogChunk[]> {
+    const params: unknown[] = [taskId, query.after];
+    let where = 'task_id = $1 AND seq > $2';
+    if (query.stream) where += ` AND stream = $${params.push(query.stream)}`;
+    if (query.q) where += ` AND strpos(lower(chunk), lower($${params.push(query.q)})) > 0`;
+    const { rows } = await this.orgDatabase.asCaller(claims, (client) =>
+      client.query<{ seq: number; stream: LogStream; chunk: string; at: Date }>(
+        `SELECT seq, stream, chunk, at FROM task_logs WHERE ${where} ORDER BY seq LIMIT $${params.push(query.limit)}`,
+        params,
+      ),
+    );
+    return rows.map((row) => ({ seq: row.seq, stream: row.stream, chunk: row.chunk, at: row.at.toISOString() }));
+  }
+}

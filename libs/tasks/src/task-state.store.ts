@@ -1,0 +1,208 @@
+import { Injectable } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { PlatformConfig } from '#libs/config';
+import { Topic, type LogStream, type TaskLogChunk, type TaskStatus, type TaskView } from '#libs/contracts';
+import { RedisConnection, RedisKeys } from '#libs/redis';
+import { APPEND_LOG, CREATE_TASK, TRANSITION_TASK } from './task-scripts.js';
+
+/** Tasks created in the same millisecond as a page cursor that one index read can step over. */
+const SAME_MS_SLACK = 64;
+/** How long an idempotency key keeps pointing at its task in Redis; Postgres remembers it after. */
+const IDEMPOTENCY_TTL_SECONDS = 86_400;
+
+interface TaskScripts {
+  createTask(...args: (string | number)[]): Promise<[string, string | number]>;
+  transitionTask(...args: (string | number)[]): Promise<[string, string?]>;
+  appendTaskLog(...args: (string | number)[]): Promise<number>;
+}
+
+export class TaskConflictError extends Error {
+  constructor(readonly currentStatus: TaskStatus) {
+    super(`task is ${currentStatus}`);
+    this.name = 'TaskConflictError';
+  }
+}
+
+export class TaskMissingError extends Error {
+  override name = 'TaskMissingError';
+}
+
+/** Fields to change on a task; null clears a field. */
+export type TaskPatch = { [Field in keyof StoredTask]?: StoredTask[Field] | null };
+
+/** A live task as stored, with the fields only the platform sees. */
+export interface StoredTask extends TaskView {
+  orgId: string;
+  cancelRequested?: boolean;
+}
+
+/** A task (or patch) as the hash's field/JSON-text pairs; undefined fields are left out, null ones cleared. */
+function toFieldPairs(fields: TaskPatch): string[] {
+  return Object.entries(fields).flatMap(([field, value]) => (value === undefined ? [] : [field, JSON.stringify(value)]));
+}
+
+/** The task from the script's joined JSON; cleared (null) fields are dropped. */
+function decodeTask(json: string): StoredTask {
+  return Object.fromEntries(
+    Object.entries(JSON.parse(json) as Record<string, unknown>).filter(([, value]) => value !== null),
+  ) as unknown as StoredTask;
+}
+
+function fromHash(hash: Record<string, string>): StoredTask | undefined {
+  if (!hash.status) return undefined;
+  return Object.fromEntries(
+    Object.entries(hash)
+      .map(([field, json]) => [field, JSON.parse(json) as unknown])
+      .filter(([, value]) => value !== null),
+  ) as unknown as StoredTask;
+}
+
+/**
+ * The task tier in Redis: live state of every task, its log chunks, the org's task
+ * index, and the org event stream each change is appended to atomically.
+ */
+@Injectable()
+export class TaskStateStore {
+  private readonly redis: Redis & TaskScripts;
+
+  constructor(
+    connection: RedisConnection,
+    private readonly keys: RedisKeys,
+    private readonly config: PlatformConfig,
+  ) {
+    this.redis = connection.client as Redis & TaskScripts;
+    this.redis.defineCommand('createTask', { numberOfKeys: 5, lua: CREATE_TASK });
+    this.redis.defineCommand('transitionTask', { numberOfKeys: 2, lua: TRANSITION_TASK });
+    this.redis.defineCommand('appendTaskLog', { numberOfKeys: 2, lua: APPEND_LOG });
+  }
+
+  /**
+   * Stores a new task and its `task.updated` event. With an idempotency key already used,
+   * stores nothing and returns the existing task's id instead.
+   */
+  async create(task: StoredTask): Promise<{ created: true; backlogRank: number } | { created: false; existingId: string }> {
+    const [outcome, value] = await this.redis.createTask(
+      this.taskKey(task.orgId, task.id),
+      this.keys.org(task.orgId, 'tasks'),
+      this.keys.org(task.orgId, 'task-idempotency', task.idempotencyKey ?? ''),
+      this.keys.orgEvents(task.orgId),
+      this.keys.org(task.orgId, 'task-backlog'),
+      task.id,
+      Date.parse(task.createdAt),
+      task.idempotencyKey ? IDEMPOTENCY_TTL_SECONDS : 0,
+      this.config.EVENT_STREAM_MAX_LENGTH,
+      Topic.task(task.id),
+      task.createdAt,
+      ...toFieldPairs(task),
+    );
+    return outcome === 'existing' ? { created: false, existingId: String(value) } : { created: true, backlogRank: Number(value) };
+  }
+
+  /** The live task, or undefined once it expired (or never was). */
+  async get(orgId: string, taskId: string): Promise<StoredTask | undefined> {
+    return fromHash(await this.redis.hgetall(this.taskKey(orgId, taskId)));
+  }
+
+  /** Live tasks by id, in the given order; ids whose task expired are left out. */
+  async getMany(orgId: string, taskIds: string[]): Promise<StoredTask[]> {
+    const pipeline = this.redis.pipeline();
+    for (const id of taskIds) pipeline.hgetall(this.taskKey(orgId, id));
+    const results = (await pipeline.exec()) ?? [];
+    return results.map(([, hash]) => fromHash(hash as Record<string, string>)).filter((task): task is StoredTask => task !== undefined);
+  }
+
+  /**
+   * Applies `patch` if the task's status is one of `from`, appending its event; throws
+   * TaskConflictError (with the current status) otherwise, TaskMissingError if it is gone.
+   */
+  async transition(orgId: string, taskId: string, from: readonly TaskStatus[], patch: TaskPatch): Promise<StoredTask> {
+    const [outcome, value] = await this.redis.transitionTask(
+      this.taskKey(orgId, taskId),
+      this.keys.orgEvents(orgId),
+      from.map((status) => JSON.stringify(status)).join('|'),
+      this.config.EVENT_STREAM_MAX_LENGTH,
+      Topic.task(taskId),
+      new Date().toISOString(),
+      ...toFieldPairs(patch),
+    );
+    if (outcome === 'missing') throw new TaskMissingError(`task ${taskId} is not live`);
+    if (outcome === 'conflict') throw new TaskConflictError(JSON.parse(value!) as TaskStatus);
+    return decodeTask(value!);
+  }
+
+  /** Appends one log chunk (and its `task.log` event); returns its sequence number. */
+  appendLog(orgId: string, taskId: string, stream: LogStream, chunk: string): Promise<number> {
+    const at = new Date().toISOString();
+    return this.redis.appendTaskLog(
+      this.logsKey(orgId, taskId),
+      this.keys.orgEvents(orgId),
+      taskId,
+      stream,
+      chunk,
+      at,
+      this.config.EVENT_STREAM_MAX_LENGTH,
+      Topic.task(taskId),
+    );
+  }
+
+  /** Log chunks with seq > `after`, oldest first, reading at most `scan` chunks. */
+  async logs(orgId: string, taskId: string, after: number, scan: number): Promise<TaskLogChunk[]> {
+    const raw = await this.redis.lrange(this.logsKey(orgId, taskId), after, after + scan - 1);
+    return raw.map((json, index) => ({ seq: after + index + 1, ...(JSON.parse(json) as Omit<TaskLogChunk, 'seq'>) }));
+  }
+
+  /** Every log chunk of the task, for persisting it. */
+  async allLogs(orgId: string, taskId: string): Promise<TaskLogChunk[]> {
+    return this.logs(orgId, taskId, 0, Number.MAX_SAFE_INTEGER - 1);
+  }
+
+  /** Index entries of live tasks older than `before` (by creation time, then id), newest first. */
+  async page(orgId: string, before: { ms: number; id: string } | undefined, count: number): Promise<{ id: string; ms: number }[]> {
+    const max = before ? String(before.ms) : '+inf';
+    // Entries with the cursor's own timestamp may precede it (same ms, lower id): ask for a few extra.
+    const entries = await this.redis.zrevrangebyscore(
+      this.keys.org(orgId, 'tasks'),
+      max,
+      '-inf',
+      'WITHSCORES',
+      'LIMIT',
+      0,
+      count + SAME_MS_SLACK,
+    );
+    const page: { id: string; ms: number }[] = [];
+    for (let i = 0; i < entries.length && page.length < count; i += 2) {
+      const entry = { id: entries[i]!, ms: Number(entries[i + 1]) };
+      if (before && entry.ms === before.ms && entry.id >= before.id) continue;
+      page.push(entry);
+    }
+    return page;
+  }
+
+  /** One fewer task of the org waiting; keeps the fair-share ranking of new tasks honest. */
+  async leaveBacklog(orgId: string): Promise<void> {
+    await this.redis.eval(
+      `if redis.call('DECR', KEYS[1]) < 0 then redis.call('SET', KEYS[1], 0) end`,
+      1,
+      this.keys.org(orgId, 'task-backlog'),
+    );
+  }
+
+  /** After the history is in Postgres: the live keys expire after TASK_RETENTION_SECONDS. */
+  async expireAfterPersisted(orgId: string, taskId: string): Promise<void> {
+    const ttl = this.config.TASK_RETENTION_SECONDS;
+    await this.redis.multi().expire(this.taskKey(orgId, taskId), ttl).expire(this.logsKey(orgId, taskId), ttl).exec();
+  }
+
+  /** Drops index entries whose task expired. */
+  async forget(orgId: string, taskIds: string[]): Promise<void> {
+    if (taskIds.length) await this.redis.zrem(this.keys.org(orgId, 'tasks'), ...taskIds);
+  }
+
+  private taskKey(orgId: string, taskId: string): string {
+    return this.keys.org(orgId, 'task', taskId);
+  }
+
+  private logsKey(orgId: string, taskId: string): string {
+    return this.keys.org(orgId, 'task', taskId, 'logs');
+  }
+}
