@@ -37,10 +37,16 @@ export const orgProvisioningBenchmark: Benchmark = {
     const headers = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
     const provisionOne = async (slug: string) => {
       const started = performance.now();
-      const created = await fetch(`${platform.baseUrl}/v1/admin/orgs`, { method: 'POST', headers, body: JSON.stringify({ slug, name: slug }) });
+      const created = await fetch(`${platform.baseUrl}/v1/admin/orgs`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ slug, name: slug }),
+      });
       if (created.status !== 202) throw new Error(`create answered ${created.status}`);
       for (;;) {
-        const { instance } = (await (await fetch(`${platform.baseUrl}/v1/admin/orgs/${slug}`, { headers })).json()) as { instance: { status: string } };
+        const { instance } = (await (await fetch(`${platform.baseUrl}/v1/admin/orgs/${slug}`, { headers })).json()) as {
+          instance: { status: string };
+        };
         if (instance.status === 'READY') return performance.now() - started;
         if (instance.status === 'FAILED') throw new Error(`${slug} FAILED`);
         await new Promise((resolve) => setTimeout(resolve, POLL_MS));

@@ -4,7 +4,15 @@ import type { DestinationStream } from 'pino';
 import type { PlatformConfig } from '#libs/config';
 import { controlPlaneMigrationsDir, runMigrations } from '#libs/database';
 import { createLogger } from '#libs/logging';
-import { createTestDatabase, createTestRedis, dropOrgDatabases, testConfig, waitFor, type TestDatabase, type TestRedis } from '#libs/testing';
+import {
+  createTestDatabase,
+  createTestRedis,
+  dropOrgDatabases,
+  testConfig,
+  waitFor,
+  type TestDatabase,
+  type TestRedis,
+} from '#libs/testing';
 import { startInProcessPlatform } from '../../platform/src/in-process-platform.js';
 
 /** The platform admin token every test platform is started with. */

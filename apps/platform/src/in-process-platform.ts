@@ -17,7 +17,11 @@ export interface InProcessPlatform {
  * The API on a free port of 127.0.0.1 and, if asked, a worker, in this process: what the
  * end-to-end tests and the benchmarks drive. The control plane must be migrated already.
  */
-export async function startInProcessPlatform(config: PlatformConfig, logger: Logger, options: { withWorker: boolean }): Promise<InProcessPlatform> {
+export async function startInProcessPlatform(
+  config: PlatformConfig,
+  logger: Logger,
+  options: { withWorker: boolean },
+): Promise<InProcessPlatform> {
   let worker: INestApplicationContext | undefined;
   if (options.withWorker) {
     worker = await NestFactory.createApplicationContext(WorkerModule.forRoot(config, logger), { logger: new PinoNestLogger(logger) });
