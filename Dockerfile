@@ -26,8 +26,11 @@ RUN apt-get update \
   && rm -rf /var/lib/apt/lists/*
 # The image holds dist/ already and no compiler: the npm scripts run without their
 # pre-hooks (which build), so `npm run start:api` here runs exactly `node dist/...`.
+# bash runs a one-command script by exec'ing it, so node is npm's direct child and gets the
+# SIGTERM of `docker compose stop` to drain gracefully (sh would keep it and drop the signal).
 ENV NODE_ENV=production \
   npm_config_ignore_scripts=true \
+  npm_config_script_shell=/bin/bash \
   npm_config_update_notifier=false \
   npm_config_fund=false
 WORKDIR /app

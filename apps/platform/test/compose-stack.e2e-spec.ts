@@ -85,7 +85,10 @@ describe('docker-compose.yml: the self-hosting stack', () => {
       expect(scripts[`start:${entry}`]).toBe(`node ${ENTRY_SCRIPTS[entry]}`);
     }
     // The image runs the scripts without their pre-hooks; on a developer's machine they build first.
-    expect(readFileSync(fromProjectRoot('Dockerfile'), 'utf8')).toMatch(/npm_config_ignore_scripts=true/);
+    // and with bash, which execs node, so node itself receives the container's SIGTERM.
+    const dockerfile = readFileSync(fromProjectRoot('Dockerfile'), 'utf8');
+    expect(dockerfile).toMatch(/npm_config_ignore_scripts=true/);
+    expect(dockerfile).toMatch(/npm_config_script_shell=\/bin\/bash/);
     expect(scripts['prestart:api']).toMatch(/npm run .*build/);
   });
 
