@@ -1,5 +1,6 @@
 export * from './credential-cipher.js';
 export * from './org-clusters.js';
+export * from './org-connection.js';
 export * from './org-database.js';
 export * from './org-directory.js';
 export * from './org-instance-jobs.js';

@@ -27,6 +27,7 @@ import { OrgSchemaMigrator } from './org-schema.migrator.js';
   exports: [
     CredentialCipher,
     OrgClusters,
+    OrgConnection,
     OrgDatabase,
     OrgDirectory,
     OrgInstanceJobs,

@@ -2,13 +2,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fromProjectRoot } from '#libs/config';
 import { waitFor } from './wait-for.js';
 
-export type PlatformEntry = 'platform' | 'api' | 'worker' | 'migrate';
+export type PlatformEntry = 'platform' | 'api' | 'worker' | 'migrate' | 'ops';
 
-const ENTRY_SCRIPTS: Record<PlatformEntry, string> = {
+/** The built entry point of each process; the npm scripts that start them run these same files. */
+export const ENTRY_SCRIPTS: Record<PlatformEntry, string> = {
   platform: 'dist/apps/platform/src/main.js',
   api: 'dist/apps/api/src/main.js',
   worker: 'dist/apps/worker/src/main.js',
   migrate: 'dist/apps/worker/src/migrate.js',
+  ops: 'dist/apps/ops/src/main.js',
 };
 
 export interface PlatformProcess {
@@ -23,10 +25,11 @@ export interface PlatformProcess {
 
 /**
  * Runs a built entry point (`npm run build` first) as a real child process, with only
- * PATH and HOME inherited plus `env`, so the developer's own settings cannot leak in.
+ * PATH and HOME inherited plus `env`, so the developer's own settings cannot leak in;
+ * `args` are its command-line arguments (the ops CLI's command).
  */
-export function spawnPlatformProcess(entry: PlatformEntry, env: Record<string, string>): PlatformProcess {
-  const child = spawn(process.execPath, [fromProjectRoot(ENTRY_SCRIPTS[entry])], {
+export function spawnPlatformProcess(entry: PlatformEntry, env: Record<string, string>, args: string[] = []): PlatformProcess {
+  const child = spawn(process.execPath, [fromProjectRoot(ENTRY_SCRIPTS[entry]), ...args], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

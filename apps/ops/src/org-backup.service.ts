@@ -1,0 +1,51 @@
+import { Injectable } from '@nestjs/common';
+import { existsSync } from 'node:fs';
+import { OrgConnection, OrgRegistryRepository, type OrgWithInstance } from '#libs/registry';
+import { StartupError } from '#libs/runtime';
+import { runPgClientTool } from './pg-client-tool.js';
+
+/**
+ * Backs up and restores one org's database with pg_dump/pg_restore, logged in as the
+ * org's own role, so a backup holds exactly what that org owns and a restore can touch
+ * nothing else. The realtime publication is left out both ways: it belongs to the cluster
+ * admin (provisioning made it) and stays in place across a restore.
+ */
+@Injectable()
+export class OrgBackupService {
+  constructor(
+    private readonly registry: OrgRegistryRepository,
+    private readonly connection: OrgConnection,
+  ) {}
+
+  /** Writes the org's database to `file` in pg_dump's custom format (compressed, restorable table by table). */
+  async backup(slug: string, file: string): Promise<void> {
+    const { instance } = await this.readyOrg(slug);
+    await runPgClientTool('pg_dump', this.connection.ownerUrl(instance), ['--format=custom', '--no-publications', `--file=${file}`]);
+  }
+
+  /**
+   * Replaces what the dump in `file` holds (schemas, tables, data, policies) in the org's
+   * database, in one transaction: a restore that fails leaves the database as it was.
+   */
+  async restore(slug: string, file: string): Promise<void> {
+    const { instance } = await this.readyOrg(slug);
+    if (!existsSync(file)) throw new StartupError(`no backup file at ${file}`);
+    await runPgClientTool('pg_restore', this.connection.ownerUrl(instance), [
+      '--clean',
+      '--if-exists',
+      '--single-transaction',
+      '--no-owner',
+      '--no-publications',
+      file,
+    ]);
+  }
+
+  /** The live org with `slug` whose database is READY; a clear error otherwise. */
+  async readyOrg(slug: string): Promise<OrgWithInstance> {
+    const found = await this.registry.findBySlug(slug);
+    if (!found) throw new StartupError(`no organization with slug "${slug}" (\`npm run ops -- status\` lists them)`);
+    if (found.instance.status !== 'READY')
+      throw new StartupError(`organization "${slug}" has no ready database: its instance is ${found.instance.status}`);
+    return found;
+  }
+}
