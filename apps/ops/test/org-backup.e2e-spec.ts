@@ -4,23 +4,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type pg from 'pg';
 import { OrgDatabase, type OrgClaims } from '#libs/registry';
-import { spawnPlatformProcess } from '#libs/testing';
+import { latestOrgSchemaVersion, spawnPlatformProcess, waitFor } from '#libs/testing';
 import { startTestPlatform, type CreatedOrg, type TestPlatform } from '../../api/test/platform-harness.js';
 
 /**
- * The org tables a backup must carry, each with how to fill it as an org member and a
- * stable order to compare it in. A new org table joins the round trip by adding a line.
+ * The org tables a backup must carry, each with a stable order to compare it in. A new
+ * org table joins the round trip by adding a line (and getting rows in `fill` below).
  */
-const ORG_TABLES: { table: string; orderBy: string; fill(client: pg.PoolClient): Promise<unknown> }[] = [
-  {
-    table: 'config_entries',
-    orderBy: 'key',
-    fill: (client) =>
-      client.query(
-        `INSERT INTO config_entries (key, value, updated_by) VALUES
-           ('deploy.region', '{"name": "eu-west"}', 'member'), ('deploy.replicas', '3', 'member'), ('feature.beta', 'true', 'member')`,
-      ),
-  },
+const ORG_TABLES: { table: string; orderBy: string }[] = [
+  { table: 'config_entries', orderBy: 'key' },
+  { table: 'tasks', orderBy: 'id' },
+  { table: 'task_attempts', orderBy: 'task_id, attempt' },
+  { table: 'task_logs', orderBy: 'task_id, seq' },
 ];
 
 describe('npm run ops: backup and restore of one org database, status and upgrade (real Postgres, real process)', () => {
@@ -30,7 +25,7 @@ describe('npm run ops: backup and restore of one org database, status and upgrad
   let folder: string;
 
   beforeAll(async () => {
-    platform = await startTestPlatform();
+    platform = await startTestPlatform({ env: { TASK_SHELL_ALLOW: 'echo' } });
     org = await platform.createOrg();
     member = { sub: randomUUID(), role: 'authenticated', org_id: org.id, app_role: 'member' };
     folder = await mkdtemp(join(tmpdir(), 'ops-backup-'));
@@ -57,9 +52,19 @@ describe('npm run ops: backup and restore of one org database, status and upgrad
   }
 
   it('round-trips every org table through a backup, whether rows were changed or tables dropped, policies included', async () => {
-    await asMember(async (client) => {
-      for (const { fill } of ORG_TABLES) await fill(client);
+    await asMember((client) =>
+      client.query(
+        `INSERT INTO config_entries (key, value, updated_by) VALUES
+           ('deploy.region', '{"name": "eu-west"}', 'member'), ('deploy.replicas', '3', 'member'), ('feature.beta', 'true', 'member')`,
+      ),
+    );
+    // Task history the way it really arrives: a task run by the worker and persisted.
+    const task = await platform.request('POST', '/v1/tasks', {
+      token: org.token,
+      body: { type: 'shell', params: { command: 'echo', args: ['deployed'] } },
     });
+    await waitFor('the task history', async () => ((await snapshot()).tasks!.length > 0 ? true : undefined));
+    expect((await snapshot()).tasks).toEqual([expect.objectContaining({ id: task.body.id, status: 'SUCCESS' })]);
     const before = await snapshot();
     expect(Object.values(before).every((rows) => rows.length > 0)).toBe(true);
     const file = join(folder, `${org.slug}.dump`);
@@ -68,8 +73,8 @@ describe('npm run ops: backup and restore of one org database, status and upgrad
     expect(backup).toMatchObject({ code: 0, output: expect.stringContaining(`backed up ${org.slug} to ${file}`) });
 
     // Changed: every table emptied and given a row the backup never saw.
-    await asMember(async (client) => {
-      for (const { table } of ORG_TABLES) await client.query(`DELETE FROM ${table}`);
+    await platform.api.get(OrgDatabase).asService(org.id, async (client) => {
+      for (const { table } of [...ORG_TABLES].reverse()) await client.query(`DELETE FROM ${table}`);
       await client.query(`INSERT INTO config_entries (key, value) VALUES ('after.backup', '1')`);
     });
     expect(await snapshot()).not.toEqual(before);
@@ -79,7 +84,7 @@ describe('npm run ops: backup and restore of one org database, status and upgrad
     // Destroyed: the tables themselves dropped by the org's owner.
     await platform.api.get(OrgDatabase).asService(org.id, async (client) => {
       await client.query(`SET LOCAL ROLE NONE`);
-      for (const { table } of ORG_TABLES) await client.query(`DROP TABLE ${table}`);
+      for (const { table } of ORG_TABLES) await client.query(`DROP TABLE ${table} CASCADE`);
     });
     expect(await ops(['restore', org.slug, file])).toMatchObject({ code: 0 });
     expect(await snapshot()).toEqual(before);
@@ -112,12 +117,13 @@ describe('npm run ops: backup and restore of one org database, status and upgrad
   it('lists every instance with its status and schema version, and upgrades them one after another', async () => {
     const status = await ops(['status']);
     expect(status.code).toBe(0);
-    expect(status.output).toContain('newest org schema: 0002');
-    expect(status.output).toMatch(new RegExp(`^${org.slug}\\tREADY\\tschema 0002\\tdefault/\\S+$`, 'm'));
+    const latest = await latestOrgSchemaVersion();
+    expect(status.output).toContain(`newest org schema: ${latest}`);
+    expect(status.output).toMatch(new RegExp(`^${org.slug}\\tREADY\\tschema ${latest}\\tdefault/\\S+$`, 'm'));
 
     const upgrade = await ops(['upgrade']);
     expect(upgrade.code).toBe(0);
-    expect(upgrade.output).toContain(`${org.slug}: schema 0002 (applied nothing)`);
+    expect(upgrade.output).toContain(`${org.slug}: schema ${latest} (applied nothing)`);
     expect(upgrade.output).toContain('1 org databases upgraded, 0 failed');
   });
 });

@@ -207,6 +207,13 @@ export class PlatformConfig {
   @Max(60000, { message: 'must be a whole number of milliseconds from 1 to 60000' })
   TASK_LOG_IDLE_FLUSH_MS = 100;
 
+  /** Finished tasks one worker persists to their org databases at once. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number from 1 to 256' })
+  @Min(1, { message: 'must be a whole number from 1 to 256' })
+  @Max(256, { message: 'must be a whole number from 1 to 256' })
+  HISTORY_CONCURRENCY = 8;
+
   /** Wait between attempts at persisting a finished task while its org database is unreachable. */
   @Type(() => Number)
   @IsInt({ message: 'must be a whole number of milliseconds from 10 to 600000' })

@@ -1,5 +1,6 @@
 import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { UnrecoverableError, type Job } from 'bullmq';
+import { PlatformConfig } from '#libs/config';
 import { PersistTaskJob, QueueName, TERMINAL_TASK_STATUSES, validatePayload } from '#libs/contracts';
 import { QueueFactory } from '#libs/redis';
 import { TaskHistoryRepository, TaskStateStore } from '#libs/tasks';
@@ -15,10 +16,11 @@ export class TaskHistoryWriter implements OnApplicationBootstrap {
     private readonly queues: QueueFactory,
     private readonly store: TaskStateStore,
     private readonly history: TaskHistoryRepository,
+    private readonly config: PlatformConfig,
   ) {}
 
   onApplicationBootstrap(): void {
-    this.queues.worker<PersistTaskJob>(QueueName.taskHistory, (job) => this.process(job));
+    this.queues.worker<PersistTaskJob>(QueueName.taskHistory, (job) => this.process(job), { concurrency: this.config.HISTORY_CONCURRENCY });
   }
 
   async process(job: Job<PersistTaskJob>): Promise<void> {

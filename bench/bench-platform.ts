@@ -1,0 +1,85 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { startInProcessPlatform, type InProcessPlatform } from '../apps/platform/src/in-process-platform.js';
+import { loadPlatformConfig, type PlatformConfig } from '#libs/config';
+import { controlPlaneMigrationsDir, runMigrations } from '#libs/database';
+import { createLogger } from '#libs/logging';
+import { dropOrgDatabases } from '#libs/testing';
+import type { BenchEnvironment } from './bench-environment.js';
+
+export const BENCH_ADMIN_TOKEN = 'plat_admin_bench-token-0123456789abcdefghijkl';
+
+export interface BenchPlatform extends InProcessPlatform {
+  config: PlatformConfig;
+  /** Calls the API as the platform admin, or with `token`. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- answers are read by the benchmark that asked
+  call(method: string, path: string, body?: unknown, token?: string): Promise<any>;
+  /** Creates an org and waits until it is READY; returns its admin token. */
+  createOrg(slug: string): Promise<{ id: string; token: string; database: string }>;
+  /** Runs SQL on the bench server as its superuser, in `database`. */
+  sql<Row extends pg.QueryResultRow>(database: string, text: string, params?: unknown[]): Promise<Row[]>;
+  stop(): Promise<void>;
+}
+
+const POLL_MS = 5;
+
+/** The API and a worker in this process, with a control-plane database and Redis prefix of their own. */
+export async function startBenchPlatform(environment: BenchEnvironment, env: Record<string, string> = {}): Promise<BenchPlatform> {
+  const admin = new pg.Client({ connectionString: environment.postgresUrl });
+  await admin.connect();
+  const controlDatabase = `bench_${randomBytes(4).toString('hex')}`;
+  await admin.query(`CREATE DATABASE ${controlDatabase}`);
+  const urlOf = (database: string) => Object.assign(new URL(environment.postgresUrl), { pathname: `/${database}` }).toString();
+  const controlUrl = urlOf(controlDatabase);
+  await runMigrations(controlUrl, controlPlaneMigrationsDir());
+  const config = loadPlatformConfig({
+    DATABASE_URL: controlUrl,
+    REDIS_URL: environment.redisUrl,
+    REDIS_PREFIX: `bench-${controlDatabase}`,
+    LOG_LEVEL: 'silent',
+    PLATFORM_ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
+    ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    JWT_SECRET: randomBytes(32).toString('hex'),
+    ...env,
+  });
+  const platform = await startInProcessPlatform(config, createLogger('bench', 'silent'), { withWorker: true });
+
+  const call: BenchPlatform['call'] = async (method, path, body, token = BENCH_ADMIN_TOKEN) => {
+    const response = await fetch(`${platform.baseUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (response.status >= 400) throw new Error(`${method} ${path} answered ${response.status}: ${await response.text()}`);
+    return response.json();
+  };
+  return {
+    ...platform,
+    config,
+    call,
+    async createOrg(slug) {
+      const created = await call('POST', '/v1/admin/orgs', { slug, name: slug });
+      for (;;) {
+        const { instance } = await call('GET', `/v1/admin/orgs/${slug}`);
+        if (instance.status === 'READY') return { id: created.org.id, token: created.token, database: instance.database };
+        if (instance.status === 'FAILED') throw new Error(`${slug} FAILED: ${instance.error}`);
+        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      }
+    },
+    async sql(database, text, params = []) {
+      const client = new pg.Client({ connectionString: urlOf(database) });
+      await client.connect();
+      try {
+        return (await client.query(text, params)).rows;
+      } finally {
+        await client.end();
+      }
+    },
+    async stop() {
+      await platform.close();
+      await dropOrgDatabases(controlUrl);
+      await admin.query(`DROP DATABASE ${controlDatabase} WITH (FORCE)`);
+      await admin.end();
+    },
+  };
+}
