@@ -6,6 +6,7 @@ import { controlPlaneMigrationsDir, runMigrations } from '#libs/database';
 import { createLogger } from '#libs/logging';
 import { dropOrgDatabases } from '#libs/testing';
 import type { BenchEnvironment } from './bench-environment.js';
+import { httpJson } from './http-client.js';
 
 export const BENCH_ADMIN_TOKEN = 'plat_admin_bench-token-0123456789abcdefghijkl';
 
@@ -45,13 +46,9 @@ export async function startBenchPlatform(environment: BenchEnvironment, env: Rec
   const platform = await startInProcessPlatform(config, createLogger('bench', 'silent'), { withWorker: true });
 
   const call: BenchPlatform['call'] = async (method, path, body, token = BENCH_ADMIN_TOKEN) => {
-    const response = await fetch(`${platform.baseUrl}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    if (response.status >= 400) throw new Error(`${method} ${path} answered ${response.status}: ${await response.text()}`);
-    return response.json();
+    const response = await httpJson(`${platform.baseUrl}${path}`, method, { authorization: `Bearer ${token}` }, body);
+    if (response.status >= 400) throw new Error(`${method} ${path} answered ${response.status}: ${response.text}`);
+    return JSON.parse(response.text);
   };
   return {
     ...platform,

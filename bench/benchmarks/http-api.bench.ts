@@ -1,10 +1,8 @@
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { createApiApp } from '../../apps/api/src/create-api-app.js';
-import { controlPlaneMigrationsDir, runMigrations } from '#libs/database';
-import { loadPlatformConfig } from '#libs/config';
-import { createLogger } from '#libs/logging';
 import type { BenchEnvironment } from '../bench-environment.js';
+import { httpJson } from '../http-client.js';
+import { startBenchPlatform } from '../bench-platform.js';
+import type { AddressInfo } from 'node:net';
 import { median, round, throughput, type Benchmark } from '../measure.js';
 
 const WARMUP_REQUESTS = 2000;
@@ -16,17 +14,8 @@ const CONCURRENCY = 32;
 export const httpApiBenchmark: Benchmark = {
   name: 'http',
   async run(environment: BenchEnvironment) {
-    await runMigrations(environment.postgresUrl, controlPlaneMigrationsDir());
-    const config = loadPlatformConfig({
-      DATABASE_URL: environment.postgresUrl,
-      REDIS_URL: environment.redisUrl,
-      REDIS_PREFIX: 'bench',
-      LOG_LEVEL: 'silent',
-      PLATFORM_ADMIN_TOKEN: 'plat_admin_bench-token-0123456789abcdefghijkl',
-    });
-    const app = await createApiApp(config, createLogger('bench', 'silent'));
-    await app.listen(0, '127.0.0.1');
-    const apiUrl = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}/health/live`;
+    const platform = await startBenchPlatform(environment);
+    const apiUrl = `${platform.baseUrl}/health/live`;
 
     const bare = createServer((_request, response) => {
       response.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
@@ -34,10 +23,7 @@ export const httpApiBenchmark: Benchmark = {
     await new Promise<void>((resolve) => bare.listen(0, '127.0.0.1', resolve));
     const bareUrl = `http://127.0.0.1:${(bare.address() as AddressInfo).port}/health/live`;
 
-    const get = (url: string) => async () => {
-      const response = await fetch(url);
-      await response.arrayBuffer();
-    };
+    const get = (url: string) => () => httpJson(url, 'GET', {});
     try {
       await throughput(WARMUP_REQUESTS, CONCURRENCY, get(apiUrl));
       await throughput(WARMUP_REQUESTS, CONCURRENCY, get(bareUrl));
@@ -61,7 +47,7 @@ export const httpApiBenchmark: Benchmark = {
         },
       ];
     } finally {
-      await app.close();
+      await platform.stop();
       await new Promise((resolve) => bare.close(resolve));
     }
   },

@@ -9,7 +9,11 @@ import { requestLogging } from './http/request-logging.js';
 
 /** Builds the HTTP API with its global validation, error shape, request logs and OpenAPI docs; not yet listening. */
 export async function createApiApp(config: PlatformConfig, logger: Logger): Promise<INestApplication> {
-  const app = await NestFactory.create(ApiModule.forRoot(config, logger), { logger: new PinoNestLogger(logger), bodyParser: true });
+  const app = await NestFactory.create(ApiModule.forRoot(config, logger), {
+    logger: new PinoNestLogger(logger),
+    // A failed start-up must reach the caller (one clear line, servers stopped), not exit the process here.
+    abortOnError: false,
+  });
   app.getHttpAdapter().getInstance().disable('x-powered-by');
   app.use(requestLogging(logger));
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));

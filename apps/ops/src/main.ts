@@ -27,6 +27,7 @@ await runProcess('ops', async (context) => {
   const config = await provideInfrastructure(context);
   const app = await NestFactory.createApplicationContext(OpsModule.forRoot(config, context.logger), {
     logger: new PinoNestLogger(context.logger),
+    abortOnError: false,
   });
   context.lifecycle.onStop('ops', () => app.close());
   let ok: boolean;

@@ -24,7 +24,10 @@ export async function startInProcessPlatform(
 ): Promise<InProcessPlatform> {
   let worker: INestApplicationContext | undefined;
   if (options.withWorker) {
-    worker = await NestFactory.createApplicationContext(WorkerModule.forRoot(config, logger), { logger: new PinoNestLogger(logger) });
+    worker = await NestFactory.createApplicationContext(WorkerModule.forRoot(config, logger), {
+      logger: new PinoNestLogger(logger),
+      abortOnError: false,
+    });
     await worker.init();
   }
   const api = await createApiApp(config, logger);

@@ -15,7 +15,10 @@ await runProcess('migrate', async (context) => {
   @Module({ imports: [ConfigModule.forRoot(config), LoggerModule.forRoot(context.logger), DatabaseModule, RedisModule, RegistryModule] })
   class MigrateModule {}
 
-  const app = await NestFactory.createApplicationContext(MigrateModule, { logger: new PinoNestLogger(context.logger) });
+  const app = await NestFactory.createApplicationContext(MigrateModule, {
+    logger: new PinoNestLogger(context.logger),
+    abortOnError: false,
+  });
   context.lifecycle.onStop('migrate', () => app.close());
   const outcomes = await app.get(OrgSchemaMigrator).migrateAllReady();
   for (const outcome of outcomes) {

@@ -5,7 +5,10 @@ import { WorkerModule } from './worker.module.js';
 
 /** Starts the worker's processors; closing them is registered with the lifecycle. */
 export async function startWorker({ config, logger, lifecycle }: ProcessContext): Promise<void> {
-  const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config, logger), { logger: new PinoNestLogger(logger) });
+  const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config, logger), {
+    logger: new PinoNestLogger(logger),
+    abortOnError: false,
+  });
   lifecycle.onStop('worker', () => app.close());
   await app.init();
   logger.info('worker started');

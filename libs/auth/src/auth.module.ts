@@ -3,6 +3,7 @@ import { RegistryModule } from '#libs/registry';
 import { AdminTokenRepository } from './admin-token.repository.js';
 import { AdminTokenService } from './admin-token.service.js';
 import { Authenticator } from './authenticator.js';
+import { CredentialCache } from './credential-cache.js';
 import { LoginFailureLimiter } from './login-failure-limiter.js';
 import { OrgTokenRepository } from './org-token.repository.js';
 import { OrgTokenService } from './org-token.service.js';
@@ -14,6 +15,7 @@ import { SessionTokens } from './session-tokens.js';
     AdminTokenRepository,
     AdminTokenService,
     Authenticator,
+    CredentialCache,
     LoginFailureLimiter,
     OrgTokenRepository,
     OrgTokenService,

@@ -1,6 +1,7 @@
 export * from './admin-token.service.js';
 export * from './auth.module.js';
 export * from './authenticator.js';
+export * from './credential-cache.js';
 export * from './login-failure-limiter.js';
 export * from './org-token.repository.js';
 export * from './org-token.service.js';

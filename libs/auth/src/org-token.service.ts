@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Queryable } from '#libs/database';
+import { CredentialCache } from './credential-cache.js';
 import { OrgTokenRepository, type OrgTokenRecord } from './org-token.repository.js';
 import type { OrgRole } from './principal.js';
 import { generateToken, hashToken } from './token-hash.js';
@@ -10,7 +11,10 @@ export const ORG_TOKEN_PREFIX = 'plat_org';
 /** Org API tokens: random, shown once, stored as a hash, with a role and an optional expiry. */
 @Injectable()
 export class OrgTokenService {
-  constructor(private readonly tokens: OrgTokenRepository) {}
+  constructor(
+    private readonly tokens: OrgTokenRepository,
+    private readonly cache: CredentialCache,
+  ) {}
 
   /** Creates a token; the secret is in the answer and nowhere else. */
   async create(
@@ -30,7 +34,10 @@ export class OrgTokenService {
     return this.tokens.list(orgId);
   }
 
-  revoke(orgId: string, id: string): Promise<boolean> {
-    return this.tokens.revoke(orgId, id);
+  /** Revokes the token; it and its sessions stop working on every API process. */
+  async revoke(orgId: string, id: string): Promise<boolean> {
+    const revoked = await this.tokens.revoke(orgId, id);
+    if (revoked) await this.cache.revoked(id);
+    return revoked;
   }
 }

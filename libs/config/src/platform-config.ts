@@ -106,6 +106,16 @@ export class PlatformConfig {
   @Max(86_400, { message: 'must be a whole number of seconds from 60 to 86400' })
   SESSION_TTL_SECONDS = 900;
 
+  /**
+   * How long a verified token is remembered by an API process (0: never). A revoked token
+   * stops at once everywhere through Redis pub/sub; this bounds it if a message is lost.
+   */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number of milliseconds from 0 to 300000' })
+  @Min(0, { message: 'must be a whole number of milliseconds from 0 to 300000' })
+  @Max(300_000, { message: 'must be a whole number of milliseconds from 0 to 300000' })
+  AUTH_CACHE_TTL_MS = 5000;
+
   /** Failed logins one source may make per AUTH_FAILURE_WINDOW_SECONDS before it gets 429. */
   @Type(() => Number)
   @IsInt({ message: 'must be a whole number from 1 to 100000' })
