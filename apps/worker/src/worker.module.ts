@@ -4,7 +4,9 @@ import { DatabaseModule } from '#libs/database';
 import { RedisModule } from '#libs/redis';
 import { LoggerModule, type Logger } from '#libs/logging';
 import { OrgsWorkerModule } from './orgs/orgs-worker.module.js';
+import { SchedulesWorkerModule } from './schedules/schedules-worker.module.js';
 import { TasksWorkerModule } from './tasks/tasks-worker.module.js';
+import { WebhooksWorkerModule } from './webhooks/webhooks-worker.module.js';
 
 /** The worker: an application context without HTTP; it reaches clients only through Redis. */
 @Module({})
@@ -19,6 +21,8 @@ export class WorkerModule {
         RedisModule,
         OrgsWorkerModule,
         TasksWorkerModule,
+        SchedulesWorkerModule,
+        WebhooksWorkerModule,
       ],
     };
   }

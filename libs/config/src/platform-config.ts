@@ -252,6 +252,33 @@ export class PlatformConfig {
   @Max(10000000, { message: 'must be a whole number from 100 to 10000000' })
   EVENT_STREAM_MAX_LENGTH = 10000;
 
+  /** Task classes this worker runs, comma-separated (critical, normal, batch). */
+  @Matches(/^(critical|normal|batch)(,(critical|normal|batch))*$/, {
+    message: 'must be task classes separated by commas: critical, normal, batch',
+  })
+  WORKER_CLASSES = 'critical,normal,batch';
+
+  /** How long one webhook delivery may take before it counts as failed. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number of milliseconds from 100 to 120000' })
+  @Min(100, { message: 'must be a whole number of milliseconds from 100 to 120000' })
+  @Max(120_000, { message: 'must be a whole number of milliseconds from 100 to 120000' })
+  WEBHOOK_TIMEOUT_MS = 5000;
+
+  /** Attempts at delivering one webhook event before it is given up. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number from 1 to 50' })
+  @Min(1, { message: 'must be a whole number from 1 to 50' })
+  @Max(50, { message: 'must be a whole number from 1 to 50' })
+  WEBHOOK_MAX_ATTEMPTS = 8;
+
+  /** Wait before the first retry of a failed webhook delivery; it doubles with each further retry. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number of milliseconds from 0 to 3600000' })
+  @Min(0, { message: 'must be a whole number of milliseconds from 0 to 3600000' })
+  @Max(3_600_000, { message: 'must be a whole number of milliseconds from 0 to 3600000' })
+  WEBHOOK_RETRY_BACKOFF_MS = 1000;
+
   /** Executables the `shell` task type may run (bare names looked up on PATH), comma-separated; empty allows none. */
   @IsString({ message: 'must be executable names separated by commas' })
   @Matches(/^([\w.+-]+(,[\w.+-]+)*)?$/, { message: 'must be executable names separated by commas' })

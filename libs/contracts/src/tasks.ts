@@ -4,6 +4,10 @@ export const TASK_STATUSES = ['SCHEDULED', 'QUEUED', 'CLAIMED', 'PROCESSING', 'S
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 export const TERMINAL_TASK_STATUSES: readonly TaskStatus[] = ['SUCCESS', 'FAILED', 'CANCELLED'];
 
+/** Priority classes: critical (quick checks), normal (installs, deploys), batch (preemptible bulk work). */
+export const TASK_CLASSES = ['critical', 'normal', 'batch'] as const;
+export type TaskClass = (typeof TASK_CLASSES)[number];
+
 export const LOG_STREAMS = ['STDOUT', 'STDERR', 'SYSTEM'] as const;
 export type LogStream = (typeof LOG_STREAMS)[number];
 
@@ -31,6 +35,7 @@ export interface TaskView {
   type: string;
   status: TaskStatus;
   params: Record<string, unknown>;
+  class: TaskClass;
   priority: number;
   attempt: number;
   maxAttempts: number;
@@ -40,13 +45,17 @@ export interface TaskView {
   error?: string;
   workerId?: string;
   idempotencyKey?: string;
+  /** The schedule that created it, if any. */
+  scheduleId?: string;
+  /** When a delayed task becomes due (it is SCHEDULED until then). */
+  runAt?: string;
   attempts: TaskAttempt[];
   createdAt: string;
   startedAt?: string;
   finishedAt?: string;
 }
 
-/** Payload of a job on the tasks queue: run one attempt of the task. */
+/** Payload of a job on a tasks queue: run one attempt of the task. */
 export class RunTaskJob {
   @IsUUID()
   orgId!: string;
@@ -62,4 +71,22 @@ export class PersistTaskJob {
 
   @IsUUID()
   taskId!: string;
+}
+
+/** Payload of a schedule's tick: create the schedule's task for this tick. */
+export class ScheduleTickJob {
+  @IsUUID()
+  orgId!: string;
+
+  @IsUUID()
+  scheduleId!: string;
+}
+
+/** Payload of one webhook delivery (retried with backoff until it is answered 2xx). */
+export class WebhookDeliveryJob {
+  @IsUUID()
+  orgId!: string;
+
+  @IsUUID()
+  deliveryId!: string;
 }

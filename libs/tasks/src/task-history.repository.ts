@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type pg from 'pg';
-import type { LogStream, TaskAttempt, TaskLogChunk, TaskStatus, TaskView } from '#libs/contracts';
+import type { LogStream, TaskAttempt, TaskClass, TaskLogChunk, TaskStatus, TaskView } from '#libs/contracts';
 import { OrgDatabase, type OrgClaims } from '#libs/registry';
 
 interface TaskRow extends pg.QueryResultRow {
@@ -8,6 +8,7 @@ interface TaskRow extends pg.QueryResultRow {
   type: string;
   status: TaskStatus;
   params: Record<string, unknown>;
+  class: TaskClass;
   priority: number;
   attempt: number;
   max_attempts: number;
@@ -17,6 +18,8 @@ interface TaskRow extends pg.QueryResultRow {
   error: string | null;
   worker_id: string | null;
   idempotency_key: string | null;
+  schedule_id: string | null;
+  run_at: Date | null;
   created_at: Date;
   started_at: Date | null;
   finished_at: Date | null;
@@ -45,6 +48,7 @@ function toView(row: TaskRow): TaskView {
     type: row.type,
     status: row.status,
     params: row.params,
+    class: row.class,
     priority: row.priority,
     attempt: row.attempt,
     maxAttempts: row.max_attempts,
@@ -57,6 +61,8 @@ function toView(row: TaskRow): TaskView {
   if (row.error !== null) view.error = row.error;
   if (row.worker_id !== null) view.workerId = row.worker_id;
   if (row.idempotency_key !== null) view.idempotencyKey = row.idempotency_key;
+  if (row.schedule_id !== null) view.scheduleId = row.schedule_id;
+  if (row.run_at) view.runAt = row.run_at.toISOString();
   if (row.started_at) view.startedAt = row.started_at.toISOString();
   if (row.finished_at) view.finishedAt = row.finished_at.toISOString();
   return view;
@@ -65,6 +71,7 @@ function toView(row: TaskRow): TaskView {
 export interface TaskListFilter {
   status?: TaskStatus;
   type?: string;
+  scheduleId?: string;
   before?: { createdAt: string; id: string };
   limit: number;
 }
@@ -79,8 +86,8 @@ export class TaskHistoryRepository {
     await this.orgDatabase.asService(orgId, async (client) => {
       await client.query(
         `INSERT INTO tasks (id, type, status, params, priority, attempt, max_attempts, timeout_ms, progress, result, error,
-                            worker_id, idempotency_key, created_at, started_at, finished_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+                            worker_id, idempotency_key, created_at, started_at, finished_at, class, schedule_id, run_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
          ON CONFLICT (id) DO NOTHING`,
         [
           task.id,
@@ -99,6 +106,9 @@ export class TaskHistoryRepository {
           task.createdAt,
           task.startedAt ?? null,
           task.finishedAt ?? null,
+          task.class,
+          task.scheduleId ?? null,
+          task.runAt ?? null,
         ],
       );
       for (const attempt of task.attempts) {
@@ -146,6 +156,7 @@ export class TaskHistoryRepository {
     const params: unknown[] = [];
     if (filter.status) conditions.push(`t.status = $${params.push(filter.status)}`);
     if (filter.type) conditions.push(`t.type = $${params.push(filter.type)}`);
+    if (filter.scheduleId) conditions.push(`t.schedule_id = $${params.push(filter.scheduleId)}`);
     if (filter.before) {
       conditions.push(
         `(t.created_at, t.id) < ($${params.push(filter.before.createdAt)}::timestamptz, $${params.push(filter.before.id)}::uuid)`,

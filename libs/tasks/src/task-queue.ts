@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { PlatformConfig } from '#libs/config';
-import { QueueName, type PersistTaskJob, type RunTaskJob } from '#libs/contracts';
+import { QueueName, TASK_CLASSES, taskQueueName, type PersistTaskJob, type RunTaskJob, type TaskClass } from '#libs/contracts';
 import { QueueFactory } from '#libs/redis';
 
 /** BullMQ's largest priority; lower runs first. */
@@ -9,39 +9,51 @@ const MAX_BULLMQ_PRIORITY = 2_097_151;
 /** User priorities (1 most urgent … 10) fit inside one fair-share rank. */
 export const TASK_PRIORITY_LEVELS = 10;
 
+export interface RunOptions {
+  taskClass: TaskClass;
+  backlogRank: number;
+  priority: number;
+  maxAttempts: number;
+  /** Milliseconds until a delayed task is due. */
+  delayMs?: number;
+}
+
 /**
- * The two task queues: `tasks` (run an attempt) and `task-history` (persist a finished
- * task). Fair share across orgs: a task's BullMQ priority starts from its place in its
- * org's own backlog, so a flood from one org interleaves with another's tasks instead of
- * queueing them behind it; the task's own priority orders tasks of the same place.
+ * The task queues: one per priority class (run an attempt) and `task-history` (persist a
+ * finished task). Fair share across orgs: a task's BullMQ priority starts from its place
+ * in its org's own backlog, so a flood from one org interleaves with another's tasks
+ * instead of queueing them behind it; the task's own priority orders tasks of one place.
  */
 @Injectable()
 export class TaskQueue {
-  private readonly runs: Queue<RunTaskJob>;
+  private readonly runs: Record<TaskClass, Queue<RunTaskJob>>;
   private readonly history: Queue<PersistTaskJob>;
 
   constructor(
     queues: QueueFactory,
     private readonly config: PlatformConfig,
   ) {
-    this.runs = queues.queue<RunTaskJob>(QueueName.tasks);
+    this.runs = Object.fromEntries(
+      TASK_CLASSES.map((taskClass) => [taskClass, queues.queue<RunTaskJob>(taskQueueName(taskClass))]),
+    ) as Record<TaskClass, Queue<RunTaskJob>>;
     this.history = queues.queue<PersistTaskJob>(QueueName.taskHistory);
   }
 
-  async enqueueRun(job: RunTaskJob, backlogRank: number, priority: number, maxAttempts: number): Promise<void> {
-    await this.runs.add('run', job, {
+  async enqueueRun(job: RunTaskJob, options: RunOptions): Promise<void> {
+    await this.runs[options.taskClass].add('run', job, {
       jobId: job.taskId,
-      priority: Math.min(MAX_BULLMQ_PRIORITY, (backlogRank - 1) * TASK_PRIORITY_LEVELS + priority),
-      attempts: maxAttempts,
+      priority: Math.min(MAX_BULLMQ_PRIORITY, (options.backlogRank - 1) * TASK_PRIORITY_LEVELS + options.priority),
+      ...(options.delayMs ? { delay: options.delayMs } : {}),
+      attempts: options.maxAttempts,
       backoff: { type: 'exponential', delay: this.config.TASK_RETRY_BACKOFF_MS },
       removeOnComplete: true,
       removeOnFail: true,
     });
   }
 
-  /** Drops a task's run job that has not started (a cancelled QUEUED task). */
-  async removeRun(taskId: string): Promise<void> {
-    await this.runs.remove(taskId).catch(() => undefined);
+  /** Drops a task's run job that has not started (a cancelled QUEUED or SCHEDULED task). */
+  async removeRun(taskClass: TaskClass, taskId: string): Promise<void> {
+    await this.runs[taskClass].remove(taskId).catch(() => undefined);
   }
 
   /** Persists the finished task, retrying for as long as its org database is unreachable. */

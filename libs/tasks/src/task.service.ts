@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { PlatformConfig } from '#libs/config';
-import { TERMINAL_TASK_STATUSES, type LogStream, type TaskLogChunk, type TaskStatus, type TaskView } from '#libs/contracts';
+import { TERMINAL_TASK_STATUSES, type LogStream, type TaskClass, type TaskLogChunk, type TaskStatus, type TaskView } from '#libs/contracts';
 import type { OrgClaims } from '#libs/registry';
 import { TaskCancellations } from './task-cancellations.js';
 import { TaskHistoryRepository } from './task-history.repository.js';
@@ -16,7 +16,14 @@ export class TaskNotFoundError extends Error {
 export interface NewTask {
   type: string;
   params?: Record<string, unknown>;
+  class?: TaskClass;
   priority?: number;
+  /** Run no earlier than this ISO time (the task is SCHEDULED until then). */
+  runAt?: string;
+  /** Run no earlier than this many milliseconds from now. */
+  delayMs?: number;
+  /** Set by the platform for tasks a schedule creates. */
+  scheduleId?: string;
   timeoutMs?: number;
   maxAttempts?: number;
   idempotencyKey?: string;
@@ -25,6 +32,7 @@ export interface NewTask {
 export interface TaskListQuery {
   status?: TaskStatus;
   type?: string;
+  scheduleId?: string;
   limit: number;
   cursor?: string;
 }
@@ -38,6 +46,7 @@ export interface TaskLogQuery {
 
 /** Priority of a task that gives none (1 most urgent … 10). */
 export const DEFAULT_TASK_PRIORITY = 5;
+export const DEFAULT_TASK_CLASS: TaskClass = 'normal';
 /** Live index entries read per round when listing tasks. */
 const LIVE_PAGE = 200;
 /** How many log chunks a filtered read of live logs scans at most per request. */
@@ -68,6 +77,7 @@ function toView(task: StoredTask): TaskView {
     type: task.type,
     status: task.status,
     params: task.params,
+    class: task.class,
     priority: task.priority,
     attempt: task.attempt,
     maxAttempts: task.maxAttempts,
@@ -75,7 +85,17 @@ function toView(task: StoredTask): TaskView {
     attempts: task.attempts ?? [],
     createdAt: task.createdAt,
   };
-  for (const field of ['progress', 'result', 'error', 'workerId', 'idempotencyKey', 'startedAt', 'finishedAt'] as const) {
+  for (const field of [
+    'progress',
+    'result',
+    'error',
+    'workerId',
+    'idempotencyKey',
+    'scheduleId',
+    'runAt',
+    'startedAt',
+    'finishedAt',
+  ] as const) {
     if (task[field] !== undefined) Object.assign(view, { [field]: task[field] });
   }
   return view;
@@ -105,23 +125,32 @@ export class TaskService {
       const earlier = await this.history.findIdByIdempotencyKey(claims, input.idempotencyKey);
       if (earlier) return { task: await this.get(claims, earlier), created: false };
     }
+    const now = Date.now();
+    const dueAt = input.runAt !== undefined ? Date.parse(input.runAt) : input.delayMs !== undefined ? now + input.delayMs : undefined;
+    const delayMs = dueAt === undefined ? 0 : Math.max(0, dueAt - now);
     const task: StoredTask = {
       id: randomUUID(),
       orgId: claims.org_id,
       type: input.type,
-      status: 'QUEUED',
+      status: delayMs > 0 ? 'SCHEDULED' : 'QUEUED',
       params,
+      class: input.class ?? DEFAULT_TASK_CLASS,
       priority: input.priority ?? DEFAULT_TASK_PRIORITY,
       attempt: 1,
       maxAttempts: input.maxAttempts ?? this.config.TASK_DEFAULT_MAX_ATTEMPTS,
       timeoutMs: input.timeoutMs ?? this.config.TASK_DEFAULT_TIMEOUT_MS,
       attempts: [],
-      createdAt: new Date().toISOString(),
+      createdAt: new Date(now).toISOString(),
       ...(input.idempotencyKey ? { idempotencyKey: input.idempotencyKey } : {}),
+      ...(input.scheduleId ? { scheduleId: input.scheduleId } : {}),
+      ...(delayMs > 0 ? { runAt: new Date(dueAt!).toISOString() } : {}),
     };
     const stored = await this.store.create(task);
     if (!stored.created) return { task: await this.get(claims, stored.existingId), created: false };
-    await this.queue.enqueueRun({ orgId: task.orgId, taskId: task.id }, stored.backlogRank, task.priority, task.maxAttempts);
+    await this.queue.enqueueRun(
+      { orgId: task.orgId, taskId: task.id },
+      { taskClass: task.class, backlogRank: stored.backlogRank, priority: task.priority, maxAttempts: task.maxAttempts, delayMs },
+    );
     return { task: toView(task), created: true };
   }
 
@@ -138,7 +167,10 @@ export class TaskService {
   async list(claims: OrgClaims, query: TaskListQuery): Promise<{ items: TaskView[]; nextCursor: string | null }> {
     const before = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
     if (query.cursor !== undefined && !before) throw new InvalidCursorError('cursor is not one this API gave out');
-    const matches = (task: TaskView) => (!query.status || task.status === query.status) && (!query.type || task.type === query.type);
+    const matches = (task: TaskView) =>
+      (!query.status || task.status === query.status) &&
+      (!query.type || task.type === query.type) &&
+      (!query.scheduleId || task.scheduleId === query.scheduleId);
 
     const live: TaskView[] = [];
     let liveBefore = before && { ms: Date.parse(before.createdAt), id: before.id };
@@ -159,7 +191,13 @@ export class TaskService {
       if (page.length < LIVE_PAGE) break;
       liveBefore = page.at(-1);
     }
-    const finished = await this.history.list(claims, { status: query.status, type: query.type, before, limit: query.limit + 1 });
+    const finished = await this.history.list(claims, {
+      status: query.status,
+      type: query.type,
+      scheduleId: query.scheduleId,
+      before,
+      limit: query.limit + 1,
+    });
 
     const byId = new Map<string, TaskView>();
     for (const task of [...finished, ...live]) byId.set(task.id, task);
@@ -196,7 +234,7 @@ export class TaskService {
         status: 'CANCELLED',
         finishedAt: new Date().toISOString(),
       });
-      await this.queue.removeRun(taskId);
+      await this.queue.removeRun(cancelled.class, taskId);
       await this.store.leaveBacklog(claims.org_id);
       await this.queue.enqueuePersist({ orgId: claims.org_id, taskId });
       return toView(cancelled);

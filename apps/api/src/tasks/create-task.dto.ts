@@ -1,8 +1,12 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsInt, IsObject, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsISO8601, IsObject, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
+import { IsAbsentWith } from '../http/is-absent-with.js';
+import { TASK_CLASSES, type TaskClass } from '#libs/contracts';
 
 const MAX_TIMEOUT_MS = 86_400_000;
 const MAX_ATTEMPTS = 20;
+/** The furthest ahead a task can be delayed: a year. */
+const MAX_DELAY_MS = 31_536_000_000;
 
 export class CreateTaskDto {
   @ApiProperty({ example: 'shell', description: 'a registered task type: shell, sleep, noop, ...' })
@@ -15,7 +19,34 @@ export class CreateTaskDto {
   @IsObject()
   params?: Record<string, unknown>;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 10, default: 5, description: '1 runs first; orders tasks within the fair share of the org' })
+  @ApiPropertyOptional({
+    enum: TASK_CLASSES,
+    default: 'normal',
+    description: 'the queue it waits in: a flood of one class never delays another',
+  })
+  @IsOptional()
+  @IsIn(TASK_CLASSES)
+  class?: TaskClass;
+
+  @ApiPropertyOptional({ description: 'run no earlier than this ISO time; SCHEDULED until then', example: '2027-01-01T09:00:00Z' })
+  @IsOptional()
+  @IsISO8601({ strict: true }, { message: 'runAt must be an ISO 8601 date-time' })
+  runAt?: string;
+
+  @ApiPropertyOptional({ description: 'run no earlier than this many ms from now; SCHEDULED until then' })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(MAX_DELAY_MS)
+  @IsAbsentWith('runAt')
+  delayMs?: number;
+
+  @ApiPropertyOptional({
+    minimum: 1,
+    maximum: 10,
+    default: 5,
+    description: '1 runs first; orders tasks within their class and the fair share of the org',
+  })
   @IsOptional()
   @IsInt()
   @Min(1)

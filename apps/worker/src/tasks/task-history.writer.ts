@@ -4,11 +4,13 @@ import { PlatformConfig } from '#libs/config';
 import { PersistTaskJob, QueueName, TERMINAL_TASK_STATUSES, validatePayload } from '#libs/contracts';
 import { QueueFactory } from '#libs/redis';
 import { TaskHistoryRepository, TaskStateStore } from '#libs/tasks';
+import { WebhookService } from '#libs/webhooks';
 
 /**
  * Persists finished tasks from the `task-history` queue into their org databases: final
  * state, attempts and logs, by idempotent upserts, so retries (Postgres down, a worker
- * dying mid-write) still leave exactly one history row. Only then may the live keys expire.
+ * dying mid-write) still leave exactly one history row. Then the org's webhooks are told
+ * (queued, never awaited), and only then may the live keys expire.
  */
 @Injectable()
 export class TaskHistoryWriter implements OnApplicationBootstrap {
@@ -17,6 +19,7 @@ export class TaskHistoryWriter implements OnApplicationBootstrap {
     private readonly store: TaskStateStore,
     private readonly history: TaskHistoryRepository,
     private readonly config: PlatformConfig,
+    private readonly webhooks: WebhookService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -34,6 +37,7 @@ export class TaskHistoryWriter implements OnApplicationBootstrap {
     // Gone means persisted earlier (keys only expire after that); live means not finished yet.
     if (!task || !TERMINAL_TASK_STATUSES.includes(task.status)) return;
     await this.history.persist(payload.orgId, task, await this.store.allLogs(payload.orgId, payload.taskId));
+    await this.webhooks.taskFinished(payload.orgId, task);
     await this.store.expireAfterPersisted(payload.orgId, payload.taskId);
   }
 }

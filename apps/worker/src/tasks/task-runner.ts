@@ -1,7 +1,15 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { PlatformConfig } from '#libs/config';
-import { QueueName, RunTaskJob, TERMINAL_TASK_STATUSES, validatePayload, type TaskAttempt, type TaskStatus } from '#libs/contracts';
+import {
+  RunTaskJob,
+  TERMINAL_TASK_STATUSES,
+  taskQueueName,
+  validatePayload,
+  type TaskAttempt,
+  type TaskClass,
+  type TaskStatus,
+} from '#libs/contracts';
 import { PROCESS_LOGGER, type Logger } from '#libs/logging';
 import { QueueFactory } from '#libs/redis';
 import { TaskConflictError, TaskQueue, TaskStateStore, TaskTypeCatalog, type StoredTask } from '#libs/tasks';
@@ -38,14 +46,17 @@ export class TaskRunner implements OnApplicationBootstrap {
     @Inject(PROCESS_LOGGER) private readonly logger: Logger,
   ) {}
 
+  /** One BullMQ worker per class this process serves, so each class has its own free slots. */
   onApplicationBootstrap(): void {
-    const worker = this.queues.worker<RunTaskJob>(QueueName.tasks, (job) => this.process(job), {
-      concurrency: this.config.TASK_CONCURRENCY,
-    });
-    // A job whose worker died more often than BullMQ allows ends here, not in process().
-    worker.on('failed', (job, error) => {
-      if (job && error.message.includes('stalled')) void this.failStalled(job.data, error.message);
-    });
+    for (const taskClass of this.config.WORKER_CLASSES.split(',') as TaskClass[]) {
+      const worker = this.queues.worker<RunTaskJob>(taskQueueName(taskClass), (job) => this.process(job), {
+        concurrency: this.config.TASK_CONCURRENCY,
+      });
+      // A job whose worker died more often than BullMQ allows ends here, not in process().
+      worker.on('failed', (job, error) => {
+        if (job && error.message.includes('stalled')) void this.failStalled(job.data, error.message);
+      });
+    }
   }
 
   async process(job: Job<RunTaskJob>): Promise<void> {
@@ -59,6 +70,10 @@ export class TaskRunner implements OnApplicationBootstrap {
     }
     // `attempt` names the current or upcoming attempt: a retry was queued with it raised already;
     // a task found CLAIMED or PROCESSING was left so by a worker that died, and runs again as the next one.
+    if (before.status === 'SCHEDULED') {
+      // Its time has come: it is QUEUED (an event of its own) for as long as the claim below takes.
+      Object.assign(before, await this.store.transition(orgId, taskId, ['SCHEDULED'], { status: 'QUEUED' }));
+    }
     const recovering = before.status !== 'QUEUED';
     const attempt = recovering ? before.attempt + 1 : before.attempt;
     const attempts = closeAbandonedAttempts(before.attempts);

@@ -1,0 +1,59 @@
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, NotFoundException, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, Max, Min } from 'class-validator';
+import { claimsOf, type OrgPrincipal } from '#libs/auth';
+import { WebhookNotFoundError, WebhookService } from '#libs/webhooks';
+import { CurrentOrg, OrgAccess } from '../auth/access.decorators.js';
+import { CreateWebhookDto } from './create-webhook.dto.js';
+
+const webhookId = new ParseUUIDPipe({ errorHttpStatusCode: HttpStatus.NOT_FOUND });
+const MAX_DELIVERIES = 500;
+
+class DeliveriesQuery {
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(MAX_DELIVERIES)
+  limit: number = 100;
+}
+
+function toHttpError(error: unknown): never {
+  if (error instanceof WebhookNotFoundError) throw new NotFoundException(error.message);
+  throw error;
+}
+
+@ApiTags('webhooks')
+@ApiBearerAuth()
+@Controller('v1/webhooks')
+export class WebhooksController {
+  constructor(private readonly webhooks: WebhookService) {}
+
+  @Post()
+  @OrgAccess('member')
+  @ApiOperation({ summary: 'Register a webhook for finished-task events; deliveries are signed with the secret.' })
+  create(@CurrentOrg() principal: OrgPrincipal, @Body() body: CreateWebhookDto) {
+    return this.webhooks.create(claimsOf(principal), body);
+  }
+
+  @Get()
+  @OrgAccess('viewer')
+  list(@CurrentOrg() principal: OrgPrincipal) {
+    return this.webhooks.list(claimsOf(principal));
+  }
+
+  @Delete(':id')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @OrgAccess('member')
+  async delete(@CurrentOrg() principal: OrgPrincipal, @Param('id', webhookId) id: string) {
+    await this.webhooks.delete(claimsOf(principal), id).catch(toHttpError);
+  }
+
+  @Get(':id/deliveries')
+  @OrgAccess('viewer')
+  @ApiOperation({ summary: "The webhook's deliveries, newest first, with attempts and the last response code." })
+  deliveries(@CurrentOrg() principal: OrgPrincipal, @Param('id', webhookId) id: string, @Query() query: DeliveriesQuery) {
+    return this.webhooks.deliveryLog(claimsOf(principal), id, query.limit).catch(toHttpError);
+  }
+}

@@ -1,0 +1,147 @@
+import { Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import { OrgDatabase, type OrgClaims } from '#libs/registry';
+
+export interface Webhook {
+  id: string;
+  url: string;
+  events: string[];
+  createdAt: string;
+}
+
+export interface WebhookDelivery {
+  id: string;
+  webhookId: string;
+  event: string;
+  payload: unknown;
+  attempts: number;
+  status: 'PENDING' | 'DELIVERED' | 'FAILED';
+  responseCode: number | null;
+  error: string | null;
+  createdAt: string;
+  lastAttemptAt: string | null;
+}
+
+interface DeliveryRow extends pg.QueryResultRow {
+  id: string;
+  webhook_id: string;
+  event: string;
+  payload: unknown;
+  attempts: number;
+  status: WebhookDelivery['status'];
+  response_code: number | null;
+  error: string | null;
+  created_at: Date;
+  last_attempt_at: Date | null;
+}
+
+const toWebhook = (row: { id: string; url: string; events: string[]; created_at: Date }): Webhook => ({
+  id: row.id,
+  url: row.url,
+  events: row.events,
+  createdAt: row.created_at.toISOString(),
+});
+
+const toDelivery = (row: DeliveryRow): WebhookDelivery => ({
+  id: row.id,
+  webhookId: row.webhook_id,
+  event: row.event,
+  payload: row.payload,
+  attempts: row.attempts,
+  status: row.status,
+  responseCode: row.response_code,
+  error: row.error,
+  createdAt: row.created_at.toISOString(),
+  lastAttemptAt: row.last_attempt_at?.toISOString() ?? null,
+});
+
+/** SQL of the org database's `webhooks` and `webhook_deliveries`; the secret never leaves sealed except to sign. */
+@Injectable()
+export class WebhookRepository {
+  constructor(private readonly orgDatabase: OrgDatabase) {}
+
+  async insert(claims: OrgClaims, webhook: { id: string; url: string; events: string[]; secretEncrypted: string }): Promise<Webhook> {
+    const { rows } = await this.orgDatabase.asCaller(claims, (client) =>
+      client.query(
+        'INSERT INTO webhooks (id, url, events, secret_encrypted) VALUES ($1, $2, $3, $4) RETURNING id, url, events, created_at',
+        [webhook.id, webhook.url, webhook.events, webhook.secretEncrypted],
+      ),
+    );
+    return toWebhook(rows[0]);
+  }
+
+  async list(claims: OrgClaims): Promise<Webhook[]> {
+    const { rows } = await this.orgDatabase.asCaller(claims, (client) =>
+      client.query('SELECT id, url, events, created_at FROM webhooks ORDER BY created_at'),
+    );
+    return rows.map(toWebhook);
+  }
+
+  async delete(claims: OrgClaims, id: string): Promise<boolean> {
+    const { rowCount } = await this.orgDatabase.asCaller(claims, (client) => client.query('DELETE FROM webhooks WHERE id = $1', [id]));
+    return rowCount === 1;
+  }
+
+  async exists(claims: OrgClaims, id: string): Promise<boolean> {
+    const { rowCount } = await this.orgDatabase.asCaller(claims, (client) => client.query('SELECT 1 FROM webhooks WHERE id = $1', [id]));
+    return rowCount === 1;
+  }
+
+  async deliveries(claims: OrgClaims, webhookId: string, limit: number): Promise<WebhookDelivery[]> {
+    const { rows } = await this.orgDatabase.asCaller(claims, (client) =>
+      client.query<DeliveryRow>('SELECT * FROM webhook_deliveries WHERE webhook_id = $1 ORDER BY created_at DESC LIMIT $2', [
+        webhookId,
+        limit,
+      ]),
+    );
+    return rows.map(toDelivery);
+  }
+
+  /**
+   * Records one delivery per subscribed webhook of the org for `event` (none twice for the
+   * same dedupe key); returns the ids to deliver.
+   */
+  async recordDeliveries(orgId: string, event: string, subject: string, payload: (deliveryId: string) => unknown): Promise<string[]> {
+    return this.orgDatabase.asService(orgId, async (client) => {
+      const { rows: hooks } = await client.query<{ id: string }>('SELECT id FROM webhooks WHERE $1 = ANY(events)', [event]);
+      const ids: string[] = [];
+      for (const hook of hooks) {
+        const dedupeKey = `${hook.id}:${event}:${subject}`;
+        const id = randomUUID();
+        const { rows } = await client.query<{ id: string }>(
+          `INSERT INTO webhook_deliveries (id, webhook_id, event, dedupe_key, payload) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (dedupe_key) DO UPDATE SET dedupe_key = EXCLUDED.dedupe_key RETURNING id`,
+          [id, hook.id, event, dedupeKey, JSON.stringify(payload(id))],
+        );
+        ids.push(rows[0]!.id);
+      }
+      return ids;
+    });
+  }
+
+  /** The delivery with its webhook's URL and sealed secret, for sending it. */
+  async forSending(orgId: string, deliveryId: string): Promise<(WebhookDelivery & { url: string; secretEncrypted: string }) | undefined> {
+    const { rows } = await this.orgDatabase.asService(orgId, (client) =>
+      client.query<DeliveryRow & { url: string; secret_encrypted: string }>(
+        'SELECT d.*, w.url, w.secret_encrypted FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id WHERE d.id = $1',
+        [deliveryId],
+      ),
+    );
+    const row = rows[0];
+    return row && { ...toDelivery(row), url: row.url, secretEncrypted: row.secret_encrypted };
+  }
+
+  async recordAttempt(
+    orgId: string,
+    deliveryId: string,
+    outcome: { status: WebhookDelivery['status']; responseCode: number | null; error: string | null },
+  ): Promise<void> {
+    await this.orgDatabase.asService(orgId, (client) =>
+      client.query(
+        `UPDATE webhook_deliveries SET attempts = attempts + 1, status = $2, response_code = $3, error = $4, last_attempt_at = now() WHERE id = $1`,
+        [deliveryId, outcome.status, outcome.responseCode, outcome.error],
+      ),
+    );
+  }
+}

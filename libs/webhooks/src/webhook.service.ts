@@ -1,0 +1,71 @@
+import { Injectable } from '@nestjs/common';
+import type { Queue } from 'bullmq';
+import { randomUUID } from 'node:crypto';
+import { PlatformConfig } from '#libs/config';
+import { QueueName, type TaskView, type WebhookDeliveryJob } from '#libs/contracts';
+import { QueueFactory } from '#libs/redis';
+import { CredentialCipher, type OrgClaims } from '#libs/registry';
+import { TASK_FINISHED_EVENTS } from './webhook-events.js';
+import { WebhookRepository, type Webhook, type WebhookDelivery } from './webhook.repository.js';
+
+export class WebhookNotFoundError extends Error {
+  override name = 'WebhookNotFoundError';
+}
+
+/** Outgoing webhooks: registered per org, told of finished tasks through their own retrying queue. */
+@Injectable()
+export class WebhookService {
+  private readonly deliveries: Queue<WebhookDeliveryJob>;
+
+  constructor(
+    private readonly webhooks: WebhookRepository,
+    private readonly cipher: CredentialCipher,
+    private readonly config: PlatformConfig,
+    queues: QueueFactory,
+  ) {
+    this.deliveries = queues.queue<WebhookDeliveryJob>(QueueName.webhookDeliveries);
+  }
+
+  create(claims: OrgClaims, input: { url: string; events: string[]; secret: string }): Promise<Webhook> {
+    return this.webhooks.insert(claims, {
+      id: randomUUID(),
+      url: input.url,
+      events: [...new Set(input.events)],
+      secretEncrypted: this.cipher.encrypt({ secret: input.secret }),
+    });
+  }
+
+  list(claims: OrgClaims): Promise<Webhook[]> {
+    return this.webhooks.list(claims);
+  }
+
+  async delete(claims: OrgClaims, id: string): Promise<void> {
+    if (!(await this.webhooks.delete(claims, id))) throw new WebhookNotFoundError(`no webhook ${id}`);
+  }
+
+  async deliveryLog(claims: OrgClaims, id: string, limit: number): Promise<WebhookDelivery[]> {
+    if (!(await this.webhooks.exists(claims, id))) throw new WebhookNotFoundError(`no webhook ${id}`);
+    return this.webhooks.deliveries(claims, id, limit);
+  }
+
+  /** Queues a delivery of the finished task's event to every webhook that wants it; never waits for them. */
+  async taskFinished(orgId: string, task: TaskView): Promise<void> {
+    const event = TASK_FINISHED_EVENTS[task.status];
+    if (!event) return;
+    const at = new Date().toISOString();
+    const ids = await this.webhooks.recordDeliveries(orgId, event, task.id, (id) => ({ id, event, at, org: orgId, data: task }));
+    for (const deliveryId of ids) {
+      await this.deliveries.add(
+        'deliver',
+        { orgId, deliveryId },
+        {
+          jobId: `delivery-${deliveryId}`,
+          attempts: this.config.WEBHOOK_MAX_ATTEMPTS,
+          backoff: { type: 'exponential', delay: this.config.WEBHOOK_RETRY_BACKOFF_MS },
+          removeOnComplete: true,
+          removeOnFail: true,
+        },
+      );
+    }
+  }
+}

@@ -1,0 +1,8 @@
+import { Module } from '@nestjs/common';
+import { RegistryModule } from '#libs/registry';
+import { WebhookRepository } from './webhook.repository.js';
+import { WebhookService } from './webhook.service.js';
+
+/** Outgoing webhooks: registrations and delivery records in the org database, deliveries on their own queue. */
+@Module({ imports: [RegistryModule], providers: [WebhookRepository, WebhookService], exports: [WebhookRepository, WebhookService] })
+export class WebhooksModule {}
