@@ -10,6 +10,7 @@ import { OrgsModule } from './orgs/orgs.module.js';
 import { SchedulingHttpModule } from './schedules/scheduling-http.module.js';
 import { TasksHttpModule } from './tasks/tasks-http.module.js';
 import { TokensModule } from './tokens/tokens.module.js';
+import { TriggersHttpModule } from './triggers/triggers-http.module.js';
 
 @Module({})
 export class ApiModule {
@@ -28,6 +29,7 @@ export class ApiModule {
         TokensModule,
         TasksHttpModule,
         SchedulingHttpModule,
+        TriggersHttpModule,
       ],
     };
   }

@@ -6,6 +6,7 @@ import { LoggerModule, type Logger } from '#libs/logging';
 import { OrgsWorkerModule } from './orgs/orgs-worker.module.js';
 import { SchedulesWorkerModule } from './schedules/schedules-worker.module.js';
 import { TasksWorkerModule } from './tasks/tasks-worker.module.js';
+import { TriggersWorkerModule } from './triggers/triggers-worker.module.js';
 import { WebhooksWorkerModule } from './webhooks/webhooks-worker.module.js';
 
 /** The worker: an application context without HTTP; it reaches clients only through Redis. */
@@ -23,6 +24,7 @@ export class WorkerModule {
         TasksWorkerModule,
         SchedulesWorkerModule,
         WebhooksWorkerModule,
+        TriggersWorkerModule,
       ],
     };
   }

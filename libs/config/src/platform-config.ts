@@ -279,6 +279,13 @@ export class PlatformConfig {
   @Max(3_600_000, { message: 'must be a whole number of milliseconds from 0 to 3600000' })
   WEBHOOK_RETRY_BACKOFF_MS = 1000;
 
+  /** A change a trigger worker took but did not finish (it died) is taken over by another after this long. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number of milliseconds from 100 to 3600000' })
+  @Min(100, { message: 'must be a whole number of milliseconds from 100 to 3600000' })
+  @Max(3_600_000, { message: 'must be a whole number of milliseconds from 100 to 3600000' })
+  TRIGGER_RECLAIM_AFTER_MS = 30_000;
+
   /** Executables the `shell` task type may run (bare names looked up on PATH), comma-separated; empty allows none. */
   @IsString({ message: 'must be executable names separated by commas' })
   @Matches(/^([\w.+-]+(,[\w.+-]+)*)?$/, { message: 'must be executable names separated by commas' })

@@ -29,6 +29,16 @@ export interface TaskAttempt {
   error?: string;
 }
 
+/** The database change that fired a trigger, as the task's handler receives it. */
+export interface RowChangeEvent {
+  type: 'INSERT' | 'UPDATE' | 'DELETE';
+  schema: string;
+  table: string;
+  record: Record<string, unknown> | null;
+  old_record: Record<string, unknown> | null;
+  commitTimestamp: string | null;
+}
+
 /** A task as clients see it, whichever tier (Redis live, Postgres history) answers. */
 export interface TaskView {
   id: string;
@@ -47,6 +57,8 @@ export interface TaskView {
   idempotencyKey?: string;
   /** The schedule that created it, if any. */
   scheduleId?: string;
+  /** The trigger that created it, and the change that fired it. */
+  trigger?: { triggerId: string; event: RowChangeEvent };
   /** When a delayed task becomes due (it is SCHEDULED until then). */
   runAt?: string;
   attempts: TaskAttempt[];

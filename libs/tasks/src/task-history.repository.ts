@@ -19,6 +19,7 @@ interface TaskRow extends pg.QueryResultRow {
   worker_id: string | null;
   idempotency_key: string | null;
   schedule_id: string | null;
+  trigger: TaskView['trigger'] | null;
   run_at: Date | null;
   created_at: Date;
   started_at: Date | null;
@@ -62,6 +63,7 @@ function toView(row: TaskRow): TaskView {
   if (row.worker_id !== null) view.workerId = row.worker_id;
   if (row.idempotency_key !== null) view.idempotencyKey = row.idempotency_key;
   if (row.schedule_id !== null) view.scheduleId = row.schedule_id;
+  if (row.trigger !== null) view.trigger = row.trigger;
   if (row.run_at) view.runAt = row.run_at.toISOString();
   if (row.started_at) view.startedAt = row.started_at.toISOString();
   if (row.finished_at) view.finishedAt = row.finished_at.toISOString();
@@ -86,8 +88,8 @@ export class TaskHistoryRepository {
     await this.orgDatabase.asService(orgId, async (client) => {
       await client.query(
         `INSERT INTO tasks (id, type, status, params, priority, attempt, max_attempts, timeout_ms, progress, result, error,
-                            worker_id, idempotency_key, created_at, started_at, finished_at, class, schedule_id, run_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+                            worker_id, idempotency_key, created_at, started_at, finished_at, class, schedule_id, run_at, trigger)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
          ON CONFLICT (id) DO NOTHING`,
         [
           task.id,
@@ -109,6 +111,7 @@ export class TaskHistoryRepository {
           task.class,
           task.scheduleId ?? null,
           task.runAt ?? null,
+          task.trigger ? JSON.stringify(task.trigger) : null,
         ],
       );
       for (const attempt of task.attempts) {

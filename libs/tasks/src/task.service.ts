@@ -24,6 +24,8 @@ export interface NewTask {
   delayMs?: number;
   /** Set by the platform for tasks a schedule creates. */
   scheduleId?: string;
+  /** Set by the platform for tasks a change trigger creates. */
+  trigger?: TaskView['trigger'];
   timeoutMs?: number;
   maxAttempts?: number;
   idempotencyKey?: string;
@@ -92,6 +94,7 @@ function toView(task: StoredTask): TaskView {
     'workerId',
     'idempotencyKey',
     'scheduleId',
+    'trigger',
     'runAt',
     'startedAt',
     'finishedAt',
@@ -143,6 +146,7 @@ export class TaskService {
       createdAt: new Date(now).toISOString(),
       ...(input.idempotencyKey ? { idempotencyKey: input.idempotencyKey } : {}),
       ...(input.scheduleId ? { scheduleId: input.scheduleId } : {}),
+      ...(input.trigger ? { trigger: input.trigger } : {}),
       ...(delayMs > 0 ? { runAt: new Date(dueAt!).toISOString() } : {}),
     };
     const stored = await this.store.create(task);

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsObject, IsOptional, IsString, Length, Max, Min, ValidateNested } from 'class-validator';
+import { IsDefined, IsIn, IsInt, IsObject, IsOptional, IsString, Length, Max, Min, ValidateNested } from 'class-validator';
 import { TASK_CLASSES, type TaskClass } from '#libs/contracts';
 import { IsAbsentWith } from '../http/is-absent-with.js';
 
@@ -52,6 +52,7 @@ export class CreateScheduleDto {
   timezone?: string;
 
   @ApiProperty({ type: ScheduledTaskDto })
+  @IsDefined()
   @ValidateNested()
   @Type(() => ScheduledTaskDto)
   task!: ScheduledTaskDto;

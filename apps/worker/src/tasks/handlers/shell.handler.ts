@@ -12,14 +12,17 @@ const INHERITED_ENV = ['PATH', 'HOME', 'LANG', 'TZ'];
 export function shellHandler(cancelGraceMs: number): TaskHandler<ShellParams> {
   return {
     type: 'shell',
-    run({ params, log, signal }) {
+    run({ task, params, log, signal }) {
       const env = Object.fromEntries(
         INHERITED_ENV.filter((name) => process.env[name] !== undefined).map((name) => [name, process.env[name]!]),
       );
+      const change = task.trigger?.event;
+      // A task fired by a change trigger sees the change as PG_EVENT_TYPE, PG_EVENT_TABLE and PG_EVENT_DATA (JSON).
+      const changeEnv = change ? { PG_EVENT_TYPE: change.type, PG_EVENT_TABLE: change.table, PG_EVENT_DATA: JSON.stringify(change) } : {};
       return new Promise((resolve, reject) => {
         const child = spawn(params.command, params.args ?? [], {
           cwd: params.cwd,
-          env: { ...env, ...params.env },
+          env: { ...env, ...params.env, ...changeEnv },
           shell: false,
           stdio: ['ignore', 'pipe', 'pipe'],
         });

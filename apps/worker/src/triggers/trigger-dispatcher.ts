@@ -1,0 +1,103 @@
+import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
+import { PlatformConfig } from '#libs/config';
+import { PROCESS_LOGGER, type Logger } from '#libs/logging';
+import { closeRedis, RedisConnection } from '#libs/redis';
+import { TaskService } from '#libs/tasks';
+import { rowChangeOf, triggerMatches, TriggerFeed, TriggerRepository, type StreamEntry } from '#libs/triggers';
+
+/** Stream entries read per org at once. */
+const READ_COUNT = 100;
+/** How long one read waits for changes; it also bounds how long shutdown waits for the loop. */
+const READ_BLOCK_MS = 1000;
+
+/**
+ * Reads the org event streams of orgs with triggers (as one consumer of a group shared by
+ * all workers) and creates a task for every trigger a row change matches. The task's
+ * idempotency key names the trigger and the change, so a change delivered twice — the
+ * relay replaying after a failover, a worker dying before it acknowledged — fires once.
+ */
+@Injectable()
+export class TriggerDispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly consumer = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  private connection: Redis | undefined;
+  private running = false;
+  private loop: Promise<void> | undefined;
+
+  constructor(
+    private readonly feed: TriggerFeed,
+    private readonly triggers: TriggerRepository,
+    private readonly tasks: TaskService,
+    private readonly redis: RedisConnection,
+    private readonly config: PlatformConfig,
+    @Inject(PROCESS_LOGGER) private readonly logger: Logger,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.connection = this.redis.duplicate();
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.running = false;
+    await this.loop;
+    if (this.connection) await closeRedis(this.connection, this.config.CONNECT_TIMEOUT_MS);
+  }
+
+  private async run(): Promise<void> {
+    let lastReclaim = Date.now();
+    while (this.running) {
+      try {
+        const orgs = await this.feed.watchedOrgs();
+        if (orgs.length === 0) {
+          await delay(READ_BLOCK_MS);
+          continue;
+        }
+        for (const { orgId, entries } of await this.feed.read(this.connection!, this.consumer, orgs, READ_COUNT, READ_BLOCK_MS)) {
+          await this.handle(orgId, entries);
+        }
+        if (Date.now() - lastReclaim >= this.config.TRIGGER_RECLAIM_AFTER_MS) {
+          lastReclaim = Date.now();
+          for (const orgId of orgs)
+            await this.handle(orgId, await this.feed.reclaim(orgId, this.consumer, this.config.TRIGGER_RECLAIM_AFTER_MS, READ_COUNT));
+        }
+      } catch (error) {
+        // Unacknowledged changes stay pending and are reclaimed later: nothing is lost by waiting.
+        this.logger.warn({ err: (error as Error).message }, 'trigger dispatch failed; retrying');
+        await delay(READ_BLOCK_MS);
+      }
+    }
+  }
+
+  private async handle(orgId: string, entries: StreamEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const changes = entries.map(([, fields]) => rowChangeOf(fields));
+    const triggers = changes.some(Boolean) ? await this.triggers.listEnabled(orgId) : [];
+    for (const change of changes) {
+      if (!change) continue;
+      for (const trigger of triggers.filter((candidate) => triggerMatches(candidate, change.event))) {
+        // The trigger acts as a member of its org: its tasks are read back under the org's RLS.
+        const claims = { sub: trigger.id, role: 'authenticated' as const, org_id: orgId, app_role: 'member' as const };
+        const { task } = await this.tasks.create(claims, {
+          ...trigger.task,
+          trigger: { triggerId: trigger.id, event: change.event },
+          idempotencyKey: `trigger-${trigger.id}-${change.changeKey}`.replace(/[^\w.:-]/g, '.'),
+        });
+        await this.triggers.recordRun(orgId, {
+          triggerId: trigger.id,
+          changeKey: change.changeKey,
+          taskId: task.id,
+          eventType: change.event.type,
+        });
+      }
+    }
+    await this.feed.ack(
+      orgId,
+      entries.map(([id]) => id),
+    );
+  }
+}

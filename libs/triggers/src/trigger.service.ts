@@ -1,0 +1,80 @@
+import { Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import type { TaskClass } from '#libs/contracts';
+import type { OrgClaims } from '#libs/registry';
+import { TaskTypeCatalog } from '#libs/tasks';
+import { TriggerFeed } from './trigger-feed.js';
+import { TriggerRepository, type Trigger, type TriggerEvent, type TriggerRun } from './trigger.repository.js';
+
+export class TriggerNotFoundError extends Error {
+  override name = 'TriggerNotFoundError';
+}
+
+/** A trigger that cannot be: its table is not there (or not published), or its task does not fit its type. */
+export class InvalidTriggerError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('; '));
+    this.name = 'InvalidTriggerError';
+  }
+}
+
+export interface NewTrigger {
+  name: string;
+  table: string;
+  events: TriggerEvent[];
+  filter?: Record<string, unknown>;
+  task: { type: string; params?: Record<string, unknown>; class?: TaskClass };
+}
+
+/** Change triggers: run a task whenever a matching row of an org table changes. */
+@Injectable()
+export class TriggerService {
+  constructor(
+    private readonly triggers: TriggerRepository,
+    private readonly feed: TriggerFeed,
+    private readonly catalog: TaskTypeCatalog,
+  ) {}
+
+  async create(claims: OrgClaims, input: NewTrigger): Promise<Trigger> {
+    const problems: string[] = [];
+    if (!(await this.triggers.isPublished(claims, input.table))) {
+      problems.push(`table "${input.table}" does not exist in the organization database or is not published`);
+    }
+    let params: Record<string, unknown> = {};
+    try {
+      params = { ...this.catalog.validate(input.task.type, input.task.params ?? {}) };
+    } catch (error) {
+      problems.push(...((error as { problems?: string[] }).problems ?? [(error as Error).message]).map((problem) => `task.${problem}`));
+    }
+    if (problems.length) throw new InvalidTriggerError(problems);
+    // Changes from here on reach the trigger workers, even before the trigger row is visible to them.
+    await this.feed.watch(claims.org_id);
+    return this.triggers.insert(claims, {
+      id: randomUUID(),
+      name: input.name,
+      table: input.table,
+      events: [...new Set(input.events)],
+      filter: input.filter ?? {},
+      task: { type: input.task.type, params, class: input.task.class ?? 'normal' },
+    });
+  }
+
+  list(claims: OrgClaims): Promise<Trigger[]> {
+    return this.triggers.list(claims);
+  }
+
+  async setEnabled(claims: OrgClaims, id: string, enabled: boolean): Promise<Trigger> {
+    const trigger = await this.triggers.setEnabled(claims, id, enabled);
+    if (!trigger) throw new TriggerNotFoundError(`no trigger ${id}`);
+    return trigger;
+  }
+
+  async delete(claims: OrgClaims, id: string): Promise<void> {
+    if (!(await this.triggers.delete(claims, id))) throw new TriggerNotFoundError(`no trigger ${id}`);
+  }
+
+  async runs(claims: OrgClaims, id: string, limit: number): Promise<TriggerRun[]> {
+    if (!(await this.triggers.find(claims, id))) throw new TriggerNotFoundError(`no trigger ${id}`);
+    return this.triggers.runs(claims, id, limit);
+  }
+}
