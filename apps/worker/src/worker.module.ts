@@ -4,6 +4,7 @@ import { DatabaseModule } from '#libs/database';
 import { RedisModule } from '#libs/redis';
 import { LoggerModule, type Logger } from '#libs/logging';
 import { OrgsWorkerModule } from './orgs/orgs-worker.module.js';
+import { ResourcesWorkerModule } from './resources/resources-worker.module.js';
 import { TasksWorkerModule } from './tasks/tasks-worker.module.js';
 
 /** The worker: an application context without HTTP; it reaches clients only through Redis. */
@@ -19,6 +20,7 @@ export class WorkerModule {
         RedisModule,
         OrgsWorkerModule,
         TasksWorkerModule,
+        ResourcesWorkerModule,
       ],
     };
   }
