@@ -25,6 +25,11 @@ export interface TaskAttempt {
   error?: string;
 }
 
+/** An environment a task leases from a pool (by the pool's id or name) before it runs. */
+export interface TaskResourceRequest {
+  pool: string;
+}
+
 /** A task as clients see it, whichever tier (Redis live, Postgres history) answers. */
 export interface TaskView {
   id: string;
@@ -41,6 +46,8 @@ export interface TaskView {
   workerId?: string;
   idempotencyKey?: string;
   attempts: TaskAttempt[];
+  /** Environments leased for each attempt and released when it ends. */
+  resources?: TaskResourceRequest[];
   createdAt: string;
   startedAt?: string;
   finishedAt?: string;

@@ -1,7 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { PlatformConfig } from '#libs/config';
-import { TERMINAL_TASK_STATUSES, type LogStream, type TaskLogChunk, type TaskStatus, type TaskView } from '#libs/contracts';
+import {
+  TERMINAL_TASK_STATUSES,
+  type LogStream,
+  type TaskResourceRequest,
+  type TaskLogChunk,
+  type TaskStatus,
+  type TaskView,
+} from '#libs/contracts';
 import type { OrgClaims } from '#libs/registry';
 import { TaskCancellations } from './task-cancellations.js';
 import { TaskHistoryRepository } from './task-history.repository.js';
@@ -20,6 +27,7 @@ export interface NewTask {
   timeoutMs?: number;
   maxAttempts?: number;
   idempotencyKey?: string;
+  resources?: TaskResourceRequest[];
 }
 
 export interface TaskListQuery {
@@ -75,7 +83,7 @@ function toView(task: StoredTask): TaskView {
     attempts: task.attempts ?? [],
     createdAt: task.createdAt,
   };
-  for (const field of ['progress', 'result', 'error', 'workerId', 'idempotencyKey', 'startedAt', 'finishedAt'] as const) {
+  for (const field of ['progress', 'result', 'error', 'workerId', 'idempotencyKey', 'resources', 'startedAt', 'finishedAt'] as const) {
     if (task[field] !== undefined) Object.assign(view, { [field]: task[field] });
   }
   return view;
@@ -118,6 +126,7 @@ export class TaskService {
       attempts: [],
       createdAt: new Date().toISOString(),
       ...(input.idempotencyKey ? { idempotencyKey: input.idempotencyKey } : {}),
+      ...(input.resources?.length ? { resources: input.resources.map(({ pool }) => ({ pool })) } : {}),
     };
     const stored = await this.store.create(task);
     if (!stored.created) return { task: await this.get(claims, stored.existingId), created: false };
