@@ -8,6 +8,7 @@ import { HealthModule } from './health/health.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { OrgsModule } from './orgs/orgs.module.js';
 import { SchedulingHttpModule } from './schedules/scheduling-http.module.js';
+import { ResourcesHttpModule } from './resources/resources-http.module.js';
 import { TasksHttpModule } from './tasks/tasks-http.module.js';
 import { TokensModule } from './tokens/tokens.module.js';
 import { TriggersHttpModule } from './triggers/triggers-http.module.js';
@@ -30,6 +31,7 @@ export class ApiModule {
         TasksHttpModule,
         SchedulingHttpModule,
         TriggersHttpModule,
+        ResourcesHttpModule,
       ],
     };
   }

@@ -43,7 +43,8 @@ export interface TestPlatform {
   queryOrgDatabase<Row = any>(slug: string, sql: string, params?: unknown[]): Promise<Row[]>;
   /** Waits until the org's instance has `status`; returns the instance view. */
   waitForStatus(slug: string, status: string, timeoutMs?: number): Promise<any>;
-  close(): Promise<void>;
+  /** Stops the platform; with `keepData`, leaves its databases and Redis keys for `startTestPlatform({ restartOf })`. */
+  close(options?: { keepData?: boolean }): Promise<void>;
 }
 
 /**
@@ -52,10 +53,17 @@ export interface TestPlatform {
  * databases land on the test Postgres server; `close()` drops them and their roles.
  */
 export async function startTestPlatform(
-  options: { env?: Record<string, string>; withWorker?: boolean; logs?: DestinationStream; controlPlaneServerUrl?: string } = {},
+  options: {
+    env?: Record<string, string>;
+    withWorker?: boolean;
+    logs?: DestinationStream;
+    controlPlaneServerUrl?: string;
+    /** A platform closed with `keepData`: start again on its databases, Redis prefix and settings, as a restart does. */
+    restartOf?: TestPlatform;
+  } = {},
 ): Promise<TestPlatform> {
-  const database = await createTestDatabase(options.controlPlaneServerUrl);
-  const redis = createTestRedis();
+  const database = options.restartOf?.database ?? (await createTestDatabase(options.controlPlaneServerUrl));
+  const redis = options.restartOf?.redis ?? createTestRedis();
   const env: Record<string, string> = {
     DATABASE_URL: database.url,
     REDIS_URL: redis.url,
@@ -65,6 +73,7 @@ export async function startTestPlatform(
     JWT_SECRET: randomBytes(32).toString('hex'),
     AUTH_FAILURE_LIMIT: '10000',
     PROVISIONING_ATTEMPTS: '1',
+    ...options.restartOf?.env,
     ...options.env,
   };
   const config = testConfig(env);
@@ -119,8 +128,9 @@ export async function startTestPlatform(
         await client.end();
       }
     },
-    async close() {
+    async close({ keepData = false } = {}) {
       await close();
+      if (keepData) return;
       await dropOrgDatabases(database.url);
       await redis.cleanup();
       await database.drop();

@@ -5,6 +5,7 @@ import { RedisModule } from '#libs/redis';
 import { LoggerModule, type Logger } from '#libs/logging';
 import { OrgsWorkerModule } from './orgs/orgs-worker.module.js';
 import { SchedulesWorkerModule } from './schedules/schedules-worker.module.js';
+import { ResourcesWorkerModule } from './resources/resources-worker.module.js';
 import { TasksWorkerModule } from './tasks/tasks-worker.module.js';
 import { TriggersWorkerModule } from './triggers/triggers-worker.module.js';
 import { WebhooksWorkerModule } from './webhooks/webhooks-worker.module.js';
@@ -25,6 +26,7 @@ export class WorkerModule {
         SchedulesWorkerModule,
         WebhooksWorkerModule,
         TriggersWorkerModule,
+        ResourcesWorkerModule,
       ],
     };
   }

@@ -286,6 +286,27 @@ export class PlatformConfig {
   @Max(3_600_000, { message: 'must be a whole number of milliseconds from 100 to 3600000' })
   TRIGGER_RECLAIM_AFTER_MS = 30_000;
 
+  /** How often the resource sweeper releases leases past their expiry. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number of milliseconds from 50 to 60000' })
+  @Min(50, { message: 'must be a whole number of milliseconds from 50 to 60000' })
+  @Max(60000, { message: 'must be a whole number of milliseconds from 50 to 60000' })
+  RESOURCE_SWEEP_INTERVAL_MS = 1000;
+
+  /** How often a worker writes resource changes queued in Redis to the org databases (and retries while one is down). */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number of milliseconds from 10 to 60000' })
+  @Min(10, { message: 'must be a whole number of milliseconds from 10 to 60000' })
+  @Max(60000, { message: 'must be a whole number of milliseconds from 10 to 60000' })
+  RESOURCE_SYNC_INTERVAL_MS = 200;
+
+  /** How long an ended lease stays readable in Redis; after that it is answered from the org database. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number of seconds from 1 to 604800' })
+  @Min(1, { message: 'must be a whole number of seconds from 1 to 604800' })
+  @Max(604800, { message: 'must be a whole number of seconds from 1 to 604800' })
+  RESOURCE_ENDED_RETENTION_SECONDS = 3600;
+
   /** Executables the `shell` task type may run (bare names looked up on PATH), comma-separated; empty allows none. */
   @IsString({ message: 'must be executable names separated by commas' })
   @Matches(/^([\w.+-]+(,[\w.+-]+)*)?$/, { message: 'must be executable names separated by commas' })

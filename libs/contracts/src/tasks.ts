@@ -39,6 +39,11 @@ export interface RowChangeEvent {
   commitTimestamp: string | null;
 }
 
+/** An environment a task leases from a pool (by the pool's id or name) before it runs. */
+export interface TaskResourceRequest {
+  pool: string;
+}
+
 /** A task as clients see it, whichever tier (Redis live, Postgres history) answers. */
 export interface TaskView {
   id: string;
@@ -62,6 +67,8 @@ export interface TaskView {
   /** When a delayed task becomes due (it is SCHEDULED until then). */
   runAt?: string;
   attempts: TaskAttempt[];
+  /** Environments leased for each attempt and released when it ends. */
+  resources?: TaskResourceRequest[];
   createdAt: string;
   startedAt?: string;
   finishedAt?: string;

@@ -1,7 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { PlatformConfig } from '#libs/config';
-import { TERMINAL_TASK_STATUSES, type LogStream, type TaskClass, type TaskLogChunk, type TaskStatus, type TaskView } from '#libs/contracts';
+import {
+  TERMINAL_TASK_STATUSES,
+  type LogStream,
+  type TaskClass,
+  type TaskResourceRequest,
+  type TaskLogChunk,
+  type TaskStatus,
+  type TaskView,
+} from '#libs/contracts';
 import type { OrgClaims } from '#libs/registry';
 import { TaskCancellations } from './task-cancellations.js';
 import { TaskHistoryRepository } from './task-history.repository.js';
@@ -29,6 +37,7 @@ export interface NewTask {
   timeoutMs?: number;
   maxAttempts?: number;
   idempotencyKey?: string;
+  resources?: TaskResourceRequest[];
 }
 
 export interface TaskListQuery {
@@ -95,6 +104,7 @@ function toView(task: StoredTask): TaskView {
     'idempotencyKey',
     'scheduleId',
     'trigger',
+    'resources',
     'runAt',
     'startedAt',
     'finishedAt',
@@ -148,6 +158,7 @@ export class TaskService {
       ...(input.scheduleId ? { scheduleId: input.scheduleId } : {}),
       ...(input.trigger ? { trigger: input.trigger } : {}),
       ...(delayMs > 0 ? { runAt: new Date(dueAt!).toISOString() } : {}),
+      ...(input.resources?.length ? { resources: input.resources.map(({ pool }) => ({ pool })) } : {}),
     };
     const stored = await this.store.create(task);
     if (!stored.created) return { task: await this.get(claims, stored.existingId), created: false };

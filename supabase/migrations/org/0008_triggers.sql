@@ -1,5 +1,7 @@
 -- Change triggers: run a task when a row of a published table changes.
 ALTER TABLE tasks ADD COLUMN trigger jsonb;
+-- The pools a task leased from (see the resource tier).
+ALTER TABLE tasks ADD COLUMN resources jsonb;
 CREATE TABLE triggers (
   id uuid PRIMARY KEY,
   name text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),

@@ -6,5 +6,9 @@ import { MeController } from './me.controller.js';
 import { SessionController } from './session.controller.js';
 
 /** Authentication of every HTTP route (deny unless decorated) and the session endpoint. */
-@Module({ imports: [AuthModule], controllers: [SessionController, MeController], providers: [{ provide: APP_GUARD, useClass: BearerAuthGuard }] })
+@Module({
+  imports: [AuthModule],
+  controllers: [SessionController, MeController],
+  providers: [{ provide: APP_GUARD, useClass: BearerAuthGuard }],
+})
 export class AuthHttpModule {}

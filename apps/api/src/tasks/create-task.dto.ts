@@ -1,12 +1,37 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsInt, IsISO8601, IsObject, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
-import { IsAbsentWith } from '../http/is-absent-with.js';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayUnique,
+  IsArray,
+  IsIn,
+  IsInt,
+  IsISO8601,
+  IsObject,
+  IsOptional,
+  IsString,
+  Length,
+  Matches,
+  Max,
+  Min,
+  ValidateNested,
+} from 'class-validator';
 import { TASK_CLASSES, type TaskClass } from '#libs/contracts';
+import { IsAbsentWith } from '../http/is-absent-with.js';
 
 const MAX_TIMEOUT_MS = 86_400_000;
 const MAX_ATTEMPTS = 20;
 /** The furthest ahead a task can be delayed: a year. */
 const MAX_DELAY_MS = 31_536_000_000;
+/** Environments one task may lease at once. */
+const MAX_TASK_RESOURCES = 8;
+
+export class TaskResourceDto {
+  @ApiProperty({ example: 'scratch-orgs', description: "the pool's name or id" })
+  @IsString()
+  @Length(1, 100)
+  pool!: string;
+}
 
 export class CreateTaskDto {
   @ApiProperty({ example: 'shell', description: 'a registered task type: shell, sleep, noop, ...' })
@@ -71,4 +96,13 @@ export class CreateTaskDto {
   @IsOptional()
   @Matches(/^[\w.:-]{1,200}$/, { message: 'idempotencyKey must be 1-200 letters, digits, ".", ":", "-" or "_"' })
   idempotencyKey?: string;
+
+  @ApiPropertyOptional({ type: [TaskResourceDto], description: 'environments leased before each attempt runs and released when it ends' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(MAX_TASK_RESOURCES)
+  @ArrayUnique((resource: TaskResourceDto) => resource?.pool, { message: 'resources must name each pool once' })
+  @ValidateNested({ each: true })
+  @Type(() => TaskResourceDto)
+  resources?: TaskResourceDto[];
 }

@@ -1,5 +1,6 @@
 import type { LogStream } from '#libs/contracts';
 import type { StoredTask } from '#libs/tasks';
+import type { TaskResource } from './task-leases.js';
 
 /** What a handler gets to run one attempt of a task. */
 export interface TaskContext<Params extends object> {
@@ -12,6 +13,8 @@ export interface TaskContext<Params extends object> {
   progress(fraction: number): Promise<void>;
   /** Aborted when the task is cancelled or times out; `signal.reason` says which. */
   signal: AbortSignal;
+  /** Environments leased for this attempt (the task's `resources`), released when it ends. */
+  resources: TaskResource[];
 }
 
 /** Runs tasks of one type; returns the task's result, throws to fail the attempt. */

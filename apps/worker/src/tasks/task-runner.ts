@@ -15,6 +15,7 @@ import { QueueFactory } from '#libs/redis';
 import { TaskConflictError, TaskQueue, TaskStateStore, TaskTypeCatalog, type StoredTask } from '#libs/tasks';
 import { ABORT_REASON, TaskFailure } from './task-handler.js';
 import { TaskHandlers } from './task-handlers.js';
+import { TaskLeases } from './task-leases.js';
 import { TaskLogBuffer } from './task-log-buffer.js';
 import { WorkerIdentity } from './worker-identity.js';
 
@@ -42,6 +43,7 @@ export class TaskRunner implements OnApplicationBootstrap {
     private readonly catalog: TaskTypeCatalog,
     private readonly handlers: TaskHandlers,
     private readonly identity: WorkerIdentity,
+    private readonly leases: TaskLeases,
     private readonly config: PlatformConfig,
     @Inject(PROCESS_LOGGER) private readonly logger: Logger,
   ) {}
@@ -127,10 +129,12 @@ export class TaskRunner implements OnApplicationBootstrap {
       const handler = this.handlers.get(task.type);
       if (!handler) throw new TaskFailure(`this worker has no handler for task type "${task.type}"`);
       const params = this.catalog.validate(task.type, task.params);
+      const resources = await this.leases.acquire(task, controller.signal);
       const result = await handler.run({
         task,
         params,
         signal: controller.signal,
+        resources,
         log: (stream, text) => logs.append(stream, text),
         progress: async (fraction) => {
           await this.store.transition(orgId, taskId, ['PROCESSING'], { progress: Math.min(1, Math.max(0, fraction)) });
@@ -145,6 +149,7 @@ export class TaskRunner implements OnApplicationBootstrap {
         : { status: 'FAILED', error: error instanceof TaskFailure ? error.message : String((error as Error)?.message ?? error) };
     } finally {
       clearTimeout(timeout);
+      await this.leases.release(claimed);
     }
     if (outcome.status === 'FAILED') logs.append('SYSTEM', `attempt ${attempt} failed: ${outcome.error}\n`);
     if (outcome.status === 'CANCELLED') logs.append('SYSTEM', 'cancelled\n');
@@ -189,6 +194,7 @@ export class TaskRunner implements OnApplicationBootstrap {
         finishedAt: new Date().toISOString(),
       });
       await this.queue.enqueuePersist({ orgId: task.orgId, taskId: task.id });
+      await this.leases.release(task);
     } catch (error) {
       if (!(error instanceof TaskConflictError)) this.logger.error({ err: error, taskId: data.taskId }, 'could not fail a stalled task');
     }

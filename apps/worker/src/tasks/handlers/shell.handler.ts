@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { ShellParams } from '#libs/tasks';
 import { TaskFailure, type TaskHandler } from '../task-handler.js';
+import { resourceVariables } from '../task-leases.js';
 
 /** Variables a shell task inherits from the worker unless it sets them itself; nothing secret. */
 const INHERITED_ENV = ['PATH', 'HOME', 'LANG', 'TZ'];
@@ -12,7 +13,7 @@ const INHERITED_ENV = ['PATH', 'HOME', 'LANG', 'TZ'];
 export function shellHandler(cancelGraceMs: number): TaskHandler<ShellParams> {
   return {
     type: 'shell',
-    run({ task, params, log, signal }) {
+    run({ task, params, log, signal, resources }) {
       const env = Object.fromEntries(
         INHERITED_ENV.filter((name) => process.env[name] !== undefined).map((name) => [name, process.env[name]!]),
       );
@@ -22,7 +23,7 @@ export function shellHandler(cancelGraceMs: number): TaskHandler<ShellParams> {
       return new Promise((resolve, reject) => {
         const child = spawn(params.command, params.args ?? [], {
           cwd: params.cwd,
-          env: { ...env, ...params.env, ...changeEnv },
+          env: { ...env, ...resourceVariables(resources), ...params.env, ...changeEnv },
           shell: false,
           stdio: ['ignore', 'pipe', 'pipe'],
         });

@@ -1,0 +1,152 @@
+import { Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import type { OrgClaims } from '#libs/registry';
+import { ResourceRepository } from './resource.repository.js';
+import { ResourceStateStore, type StoreReply } from './resource-state.store.js';
+import { ResourceWaiters } from './resource-waiters.js';
+import type { AllocationView, EnvironmentView, LeaseView, PoolView } from './resource-views.js';
+
+export class ResourceNotFoundError extends Error {
+  override name = 'ResourceNotFoundError';
+}
+
+export class ResourceConflictError extends Error {
+  override name = 'ResourceConflictError';
+}
+
+/** How long a waiter's record outlives its wait, so a hand-over racing the wait's end is still collected. */
+const WAITER_RECORD_SLACK_MS = 30_000;
+
+export interface AllocationRequest {
+  holder: string;
+  ttlSeconds: number;
+  /** Wait this long (FIFO behind earlier waiters) when none is free; 0 answers at once. */
+  waitMs?: number;
+  /** Ends the wait early (a cancelled task). */
+  signal?: AbortSignal;
+}
+
+function orThrow<T>(reply: StoreReply<T>, what: string): T {
+  if (reply.outcome === 'ok') return reply.value;
+  if (reply.outcome === 'conflict') throw new ResourceConflictError(reply.detail);
+  throw new ResourceNotFoundError(`no ${what}`);
+}
+
+/**
+ * The resources domain as the API and the task runner use it. A pool is named by its
+ * id or its name. Redis answers everything current; an ended lease Redis has let go is
+ * read from the org database.
+ */
+@Injectable()
+export class ResourceService {
+  constructor(
+    private readonly store: ResourceStateStore,
+    private readonly waiters: ResourceWaiters,
+    private readonly repository: ResourceRepository,
+  ) {}
+
+  async createPool(orgId: string, input: { name: string; kind: string }): Promise<PoolView> {
+    const reply = await this.store.createPool(orgId, randomUUID(), input.name, input.kind);
+    if (reply.outcome === 'conflict') throw new ResourceConflictError(`a pool is named ${input.name}`);
+    return orThrow(reply, 'pool');
+  }
+
+  listPools(orgId: string): Promise<PoolView[]> {
+    return this.store.listPools(orgId);
+  }
+
+  async getPool(orgId: string, pool: string): Promise<PoolView> {
+    const found = await this.store.getPool(orgId, await this.poolId(orgId, pool));
+    if (!found) throw new ResourceNotFoundError(`no pool ${pool}`);
+    return found;
+  }
+
+  async addEnvironment(orgId: string, pool: string, input: { name: string; attributes?: object }): Promise<EnvironmentView> {
+    const poolId = await this.poolId(orgId, pool);
+    return orThrow(await this.store.addEnvironment(orgId, poolId, randomUUID(), input.name, input.attributes ?? {}), `pool ${pool}`);
+  }
+
+  async listEnvironments(orgId: string, pool: string): Promise<EnvironmentView[]> {
+    return this.store.listEnvironments(orgId, await this.poolId(orgId, pool));
+  }
+
+  async getEnvironment(orgId: string, pool: string, environmentId: string): Promise<EnvironmentView> {
+    const poolId = await this.poolId(orgId, pool);
+    const found = await this.store.getEnvironment(orgId, environmentId);
+    if (!found || found.poolId !== poolId) throw new ResourceNotFoundError(`no environment ${environmentId} in pool ${pool}`);
+    return found;
+  }
+
+  async updateEnvironment(orgId: string, pool: string, environmentId: string, attributes: object): Promise<EnvironmentView> {
+    const poolId = await this.poolId(orgId, pool);
+    return orThrow(
+      await this.store.updateEnvironment(orgId, poolId, environmentId, attributes),
+      `environment ${environmentId} in pool ${pool}`,
+    );
+  }
+
+  async retireEnvironment(orgId: string, pool: string, environmentId: string): Promise<EnvironmentView> {
+    const poolId = await this.poolId(orgId, pool);
+    return orThrow(await this.store.retireEnvironment(orgId, poolId, environmentId), `environment ${environmentId} in pool ${pool}`);
+  }
+
+  /**
+   * Leases a free environment of the pool for `ttlSeconds`. None free: a conflict at once,
+   * or with `waitMs` the caller queues behind earlier waiters and gets the first one freed
+   * within that time (a conflict after it).
+   */
+  async allocate(orgId: string, pool: string, request: AllocationRequest): Promise<LeaseView> {
+    const poolId = await this.poolId(orgId, pool);
+    const allocation = { poolId, allocationId: randomUUID(), holder: request.holder, ttlMs: request.ttlSeconds * 1000 };
+    const waitMs = request.waitMs ?? 0;
+    if (waitMs <= 0 || request.signal?.aborted) return this.granted(await this.store.allocate(orgId, allocation), pool);
+
+    const token = randomUUID();
+    const waiter = await this.waiters.register(token);
+    try {
+      const first = await this.store.allocate(orgId, { ...allocation, waiterToken: token, waiterTtlMs: waitMs + WAITER_RECORD_SLACK_MS });
+      if (first.outcome !== 'waiting') return this.granted(first, pool);
+      await waiter.woken(waitMs, request.signal);
+      return this.granted(await this.store.collectWaiter(orgId, poolId, token), pool);
+    } finally {
+      waiter.cancel();
+    }
+  }
+
+  async getAllocation(claims: OrgClaims, allocationId: string): Promise<LeaseView | AllocationView> {
+    const live = await this.store.getLease(claims.org_id, allocationId);
+    if (live) return live;
+    const persisted = await this.repository.findAllocation(claims, allocationId);
+    if (!persisted) throw new ResourceNotFoundError(`no allocation ${allocationId}`);
+    return persisted;
+  }
+
+  /** The lease then ends `ttlSeconds` from now. */
+  async extend(orgId: string, allocationId: string, ttlSeconds: number): Promise<LeaseView> {
+    const reply = await this.store.extend(orgId, allocationId, ttlSeconds * 1000);
+    if (reply.outcome === 'conflict') throw new ResourceConflictError(`allocation is ${JSON.parse(reply.detail) as string}`);
+    return orThrow(reply, `allocation ${allocationId}`);
+  }
+
+  async release(orgId: string, allocationId: string): Promise<AllocationView> {
+    const reply = await this.store.release(orgId, allocationId);
+    if (reply.outcome === 'conflict') throw new ResourceConflictError(`allocation is ${JSON.parse(reply.detail) as string}`);
+    return orThrow(reply, `allocation ${allocationId}`);
+  }
+
+  /** Releases every live lease of `holder` (a task's leases when it ends); returns how many. */
+  releaseHolder(orgId: string, holder: string): Promise<number> {
+    return this.store.releaseHolder(orgId, holder);
+  }
+
+  private granted(reply: StoreReply<LeaseView>, pool: string): LeaseView {
+    if (reply.outcome === 'none' || reply.outcome === 'waiting') throw new ResourceConflictError(`no environment of pool ${pool} is free`);
+    return orThrow(reply, `pool ${pool}`);
+  }
+
+  private async poolId(orgId: string, pool: string): Promise<string> {
+    const id = await this.store.resolvePool(orgId, pool);
+    if (!id) throw new ResourceNotFoundError(`no pool ${pool}`);
+    return id;
+  }
+}
