@@ -1,21 +1,26 @@
-import { type INestApplication, ValidationPipe } from '@nestjs/common';
+import { ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { existsSync } from 'node:fs';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import type { PlatformConfig } from '#libs/config';
+import { fromProjectRoot, type PlatformConfig } from '#libs/config';
 import { PinoNestLogger, type Logger } from '#libs/logging';
 import { ApiModule } from './api.module.js';
 import { HttpExceptionFilter } from './http/http-exception.filter.js';
 import { requestLogging } from './http/request-logging.js';
 
 /** Builds the HTTP API with its global validation, error shape, request logs and OpenAPI docs; not yet listening. */
-export async function createApiApp(config: PlatformConfig, logger: Logger): Promise<INestApplication> {
-  const app = await NestFactory.create(ApiModule.forRoot(config, logger), {
+export async function createApiApp(config: PlatformConfig, logger: Logger): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(config, logger), {
     logger: new PinoNestLogger(logger),
     // A failed start-up must reach the caller (one clear line, servers stopped), not exit the process here.
     abortOnError: false,
   });
   app.getHttpAdapter().getInstance().disable('x-powered-by');
   app.use(requestLogging(logger));
+  // The operator console, built by `npm run build` (Vite) into dist/console: static files, no CDN.
+  const consoleDir = fromProjectRoot('dist/console');
+  if (existsSync(consoleDir)) app.useStaticAssets(consoleDir, { prefix: '/console', index: 'index.html' });
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
   app.useGlobalFilters(new HttpExceptionFilter(logger));
   const document = SwaggerModule.createDocument(
