@@ -7,6 +7,7 @@ import { createLogger } from '#libs/logging';
 import { dropOrgDatabases } from '#libs/testing';
 import type { BenchEnvironment } from './bench-environment.js';
 import { httpJson } from './http-client.js';
+import { withPgClient } from '#libs/database';
 
 export const BENCH_ADMIN_TOKEN = 'plat_admin_bench-token-0123456789abcdefghijkl';
 
@@ -64,13 +65,7 @@ export async function startBenchPlatform(environment: BenchEnvironment, env: Rec
       }
     },
     async sql(database, text, params = []) {
-      const client = new pg.Client({ connectionString: urlOf(database) });
-      await client.connect();
-      try {
-        return (await client.query(text, params)).rows;
-      } finally {
-        await client.end();
-      }
+      return withPgClient(urlOf(database), async (client) => (await client.query(text, params)).rows);
     },
     async stop() {
       await platform.close();

@@ -1,18 +1,9 @@
 import { Writable } from 'node:stream';
 import pg from 'pg';
+import { withPgClient } from '#libs/database';
 import { OrgDatabase, OrgPoolCache } from '#libs/registry';
 import { latestOrgSchemaVersion, spawnPlatformProcess, waitFor } from '#libs/testing';
 import { startTestPlatform, type TestPlatform } from './platform-harness.js';
-
-async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
 
 describe('provisioning survives a worker killed mid-job (real worker processes)', () => {
   let platform: TestPlatform;
@@ -66,7 +57,7 @@ describe('org connection pools stay under their bound with 100 orgs', () => {
   it('provisions 100 orgs and queries each while open org connections never pass ORG_POOLS_TOTAL_MAX', async () => {
     let peak = 0;
     let sampling = true;
-    const sampler = withClient(platform.database.url, async (client) => {
+    const sampler = withPgClient(platform.database.url, async (client) => {
       while (sampling) {
         const { rows } = await client.query<{ n: string }>(
           `SELECT count(*) AS n FROM pg_stat_activity WHERE usename IN (SELECT login_role FROM org_instances WHERE login_role IS NOT NULL)`,
@@ -153,14 +144,14 @@ describe('npm run migrate', () => {
     const urlOf = (database: string) => Object.assign(new URL(platform.database.url), { pathname: `/${database}` }).toString();
 
     // One org is a version behind (as after a platform upgrade), one cannot be reached at all.
-    await withClient(urlOf(await databaseOf(behind.slug)), async (client) => {
+    await withPgClient(urlOf(await databaseOf(behind.slug)), async (client) => {
       await client.query(`DROP TABLE config_entries; DELETE FROM schema_migrations WHERE version = '0002'`);
     });
-    await withClient(platform.database.url, async (client) => {
+    await withPgClient(platform.database.url, async (client) => {
       const brokenRole = await databaseOf(broken.slug);
       await client.query(`ALTER ROLE ${pg.escapeIdentifier(brokenRole)} NOLOGIN`);
     });
-    await withClient(platform.database.url, (client) =>
+    await withPgClient(platform.database.url, (client) =>
       client.query(`UPDATE org_instances SET schema_version = '0001' WHERE org_id = $1`, [behind.id]),
     );
 
@@ -176,7 +167,7 @@ describe('npm run migrate', () => {
     expect((await platform.request('GET', `/v1/admin/orgs/${behind.slug}`)).body.instance.schemaVersion).toBe(
       await latestOrgSchemaVersion(),
     );
-    await withClient(urlOf(await databaseOf(behind.slug)), async (client) => {
+    await withPgClient(urlOf(await databaseOf(behind.slug)), async (client) => {
       const { rows } = await client.query(`SELECT relrowsecurity FROM pg_class WHERE relname = 'config_entries'`);
       expect(rows).toEqual([{ relrowsecurity: true }]);
     });

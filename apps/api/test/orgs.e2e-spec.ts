@@ -5,6 +5,7 @@ import { createLogger } from '#libs/logging';
 import { startInProcessPlatform } from '../../platform/src/in-process-platform.js';
 import { TEST_ENV, latestOrgSchemaVersion, testEnv, waitFor } from '#libs/testing';
 import { startTestPlatform, type CreatedOrg, type TestPlatform } from './platform-harness.js';
+import { withPgClient } from '#libs/database';
 
 describe('organizations: registry, provisioning, tokens, sessions, RLS (real Postgres, Redis, HTTP)', () => {
   let platform: TestPlatform;
@@ -20,13 +21,7 @@ describe('organizations: registry, provisioning, tokens, sessions, RLS (real Pos
   });
 
   async function admin<T>(query: string, params: unknown[] = []): Promise<T[]> {
-    const client = new pg.Client({ connectionString: platform.database.url });
-    await client.connect();
-    try {
-      return (await client.query(query, params)).rows as T[];
-    } finally {
-      await client.end();
-    }
+    return withPgClient(platform.database.url, async (client) => (await client.query(query, params)).rows as T[]);
   }
 
   function waitForDeleted(orgId: string) {

@@ -1,6 +1,5 @@
 import type { INestApplication, INestApplicationContext } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import type { DestinationStream } from 'pino';
 import type { PlatformConfig } from '#libs/config';
 import { controlPlaneMigrationsDir, runMigrations } from '#libs/database';
@@ -15,6 +14,7 @@ import {
   type TestRedis,
 } from '#libs/testing';
 import { startInProcessPlatform } from '../../platform/src/in-process-platform.js';
+import { withPgClient } from '#libs/database';
 
 /** The platform admin token every test platform is started with. */
 export const TEST_ADMIN_TOKEN = 'plat_admin_test-token-0123456789abcdefghijklmnop';
@@ -120,13 +120,7 @@ export async function startTestPlatform(
     async queryOrgDatabase(slug, sql, params = []) {
       const { body } = await request('GET', `/v1/admin/orgs/${slug}`);
       const url = Object.assign(new URL(database.url), { pathname: `/${body.instance.database}` });
-      const client = new pg.Client({ connectionString: url.toString() });
-      await client.connect();
-      try {
-        return (await client.query(sql, params)).rows;
-      } finally {
-        await client.end();
-      }
+      return withPgClient(url.toString(), async (client) => (await client.query(sql, params)).rows);
     },
     async close({ keepData = false } = {}) {
       await close();

@@ -3,3 +3,4 @@ export * from './database.module.js';
 export * from './migration-folders.js';
 export * from './migration-runner.js';
 export * from './postgres-reachability.js';
+export * from './with-pg-client.js';

@@ -2,3 +2,4 @@ export * from './queue-factory.js';
 export * from './redis-connection.js';
 export * from './redis-keys.js';
 export * from './redis.module.js';
+export * from './lua-snippets.js';

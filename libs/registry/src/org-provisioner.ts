@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import pg from 'pg';
+import { withPgClient } from '#libs/database';
 import { CredentialCipher } from './credential-cipher.js';
 import { OrgClusters } from './org-clusters.js';
 import { OrgConnection } from './org-connection.js';
@@ -36,7 +37,7 @@ export class OrgProvisioner {
     if (!found || !(await this.registry.transition(orgId, ['PENDING', 'PROVISIONING', 'FAILED'], 'PROVISIONING'))) return false;
     const { instance } = found;
     // One job at a time per org, even if a stalled job and its retry overlap.
-    await withClient(
+    await withPgClient(
       instance.driver === 'cluster' ? this.clusters.adminUrl(instance.cluster!) : this.connection.ownerUrl(instance),
       async (lock) => {
         await lock.query('SELECT pg_advisory_lock(hashtext($1))', [`org-provisioning:${orgId}`]);
@@ -61,7 +62,7 @@ export class OrgProvisioner {
     if (!found || found.instance.status !== 'DEPROVISIONING') return false;
     const { instance } = found;
     if (instance.driver === 'cluster') {
-      await withClient(this.clusters.adminUrl(instance.cluster!), async (admin) => {
+      await withPgClient(this.clusters.adminUrl(instance.cluster!), async (admin) => {
         await dropReplicationSlots(admin, instance.databaseName!);
         await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(instance.databaseName!)} WITH (FORCE)`);
         await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1`, [instance.loginRole]);
@@ -69,7 +70,7 @@ export class OrgProvisioner {
       });
     } else {
       // An adopted database belongs to its owner: release what the platform made in it, keep the data.
-      await withClient(this.connection.adminUrl(instance), async (client) => {
+      await withPgClient(this.connection.adminUrl(instance), async (client) => {
         const { rows } = await client.query<{ db: string }>('SELECT current_database() AS db');
         await dropReplicationSlots(client, rows[0]!.db);
         await client.query(`DROP PUBLICATION IF EXISTS ${REALTIME_PUBLICATION}`);
@@ -84,7 +85,7 @@ export class OrgProvisioner {
     const { password } = this.cipher.decrypt<InstanceCredentials>(instance.credentialsEncrypted) as { password: string };
     const role = pg.escapeIdentifier(instance.loginRole!);
     const database = pg.escapeIdentifier(instance.databaseName!);
-    await withClient(this.clusters.adminUrl(instance.cluster!), async (admin) => {
+    await withPgClient(this.clusters.adminUrl(instance.cluster!), async (admin) => {
       await admin.query('BEGIN');
       // Roles are cluster-wide: serialise their creation across concurrent provisioning jobs.
       await admin.query(`SELECT pg_advisory_xact_lock(hashtext('org-provisioning:cluster-roles'))`);
@@ -105,7 +106,7 @@ export class OrgProvisioner {
   }
 
   private async checkExternal(instance: OrgInstance): Promise<void> {
-    await withClient(this.connection.ownerUrl(instance), async (client) => {
+    await withPgClient(this.connection.ownerUrl(instance), async (client) => {
       const { rows } = await client.query<{ wal_level: string }>('SHOW wal_level');
       if (rows[0]?.wal_level !== 'logical') {
         throw new PermanentProvisioningError(
@@ -117,7 +118,7 @@ export class OrgProvisioner {
 
   /** Enables RLS on every table (whatever a migration forgot) and publishes them for the realtime relay. */
   private async secureAndPublish(instance: OrgInstance): Promise<void> {
-    await withClient(this.connection.adminUrl(instance), async (client) => {
+    await withPgClient(this.connection.adminUrl(instance), async (client) => {
       const { rows } = await client.query<{ name: string }>(
         `SELECT format('%I.%I', n.nspname, c.relname) AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
           WHERE n.nspname = 'public' AND c.relkind = 'r' AND NOT c.relrowsecurity`,
@@ -134,15 +135,4 @@ async function dropReplicationSlots(admin: pg.Client, database: string): Promise
     database,
   ]);
   await admin.query(`SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1`, [database]);
-}
-
-async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
 }

@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import pg from 'pg';
-import { orgMigrationsDir, runMigrations, type MigrationResult } from '#libs/database';
+import { orgMigrationsDir, runMigrations, withPgClient, type MigrationResult } from '#libs/database';
 import { OrgConnection } from './org-connection.js';
 import type { OrgInstance } from './org-instance.js';
 import { OrgRegistryRepository } from './org-registry.repository.js';
@@ -27,16 +26,12 @@ export class OrgSchemaMigrator {
   async migrate(instance: OrgInstance): Promise<MigrationResult> {
     const url = this.connection.ownerUrl(instance);
     const result = await runMigrations(url, orgMigrationsDir());
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    try {
-      await client.query(
+    await withPgClient(url, (client) =>
+      client.query(
         `INSERT INTO platform.org_identity (org_id) VALUES ($1) ON CONFLICT (singleton) DO UPDATE SET org_id = EXCLUDED.org_id`,
         [instance.orgId],
-      );
-    } finally {
-      await client.end();
-    }
+      ),
+    );
     await this.registry.setSchemaVersion(instance.orgId, result.schemaVersion);
     return result;
   }

@@ -1,3 +1,5 @@
+import { LUA_HASH_JSON } from '#libs/redis';
+
 /**
  * Lua scripts of the resource tier. Redis is authoritative for current allocation, so
  * every change is one script: it changes the state, appends the `resource.updated`
@@ -45,15 +47,7 @@ local at = iso(now)
 local function key(...)
   return base .. ':' .. table.concat({ ... }, ':')
 end
-local function json_of(hash_key)
-  local flat = redis.call('HGETALL', hash_key)
-  local parts = {}
-  for i = 1, #flat, 2 do
-    parts[#parts + 1] = cjson.encode(flat[i]) .. ':' .. flat[i + 1]
-  end
-  return '{' .. table.concat(parts, ',') .. '}'
-end
--- Topic names mirror Topic.resource(kind, id) of #libs/contracts.
+${LUA_HASH_JSON}-- Topic names mirror Topic.resource(kind, id) of #libs/contracts.
 local function emit(kind, id, data)
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', max_len, '*', 'type', 'resource.updated', 'topic', 'resource:' .. kind .. ':' .. id, 'at', at, 'data', data)
 end
@@ -74,12 +68,12 @@ local function changed_pool(pool_id)
   emit('pool', pool_id, pool_view(pool_id))
 end
 local function changed_env(env_id)
-  local env = json_of(key('env', env_id))
+  local env = hash_json(key('env', env_id))
   record('environment', 'changed', env)
   emit('environment', env_id, env)
 end
 local function changed_alloc(alloc_id, action)
-  local alloc = json_of(key('alloc', alloc_id))
+  local alloc = hash_json(key('alloc', alloc_id))
   record('allocation', action, alloc)
   emit('allocation', alloc_id, alloc)
 end
@@ -143,7 +137,7 @@ local function finish(alloc_id, status)
 end
 local function allocation_answer(alloc_key)
   local env_id = cjson.decode(redis.call('HGET', alloc_key, 'environmentId'))
-  return { 'ok', json_of(alloc_key), json_of(key('env', env_id)) }
+  return { 'ok', hash_json(alloc_key), hash_json(key('env', env_id)) }
 end
 `;
 
@@ -177,7 +171,7 @@ redis.call('RPUSH', key('pool', pool_id, 'free'), env_id)
 count(pool_id, 'free', 1)
 changed_env(env_id)
 changed_pool(pool_id)
-local env = json_of(env_key)
+local env = hash_json(env_key)
 serve_waiters(pool_id)
 return { 'ok', env }
 `;
@@ -199,7 +193,7 @@ end
 redis.call('HSET', env_key, 'attributes', ARGV[7], 'updatedAt', cjson.encode(at))
 changed_env(env_id)
 changed_pool(pool_id)
-return { 'ok', json_of(env_key) }
+return { 'ok', hash_json(env_key) }
 `;
 
 /** ARGV[5..]: pool id, environment id. Returns { 'ok', env } | { 'missing' } | { 'conflict', why }; retiring twice is fine. */
@@ -215,7 +209,7 @@ if current[2] == '"free"' then
   changed_env(env_id)
   changed_pool(pool_id)
 end
-return { 'ok', json_of(env_key) }
+return { 'ok', hash_json(env_key) }
 `;
 
 /**
@@ -276,7 +270,7 @@ return allocation_answer(alloc_key)
 export const RELEASE = `${PRELUDE}
 local outcome = finish(ARGV[5], 'released')
 if outcome == 'ok' then
-  return { 'ok', json_of(key('alloc', ARGV[5])) }
+  return { 'ok', hash_json(key('alloc', ARGV[5])) }
 end
 if outcome == 'missing' then
   return { 'missing' }

@@ -1,3 +1,5 @@
+import { LUA_HASH_JSON } from '#libs/redis';
+
 /**
  * Lua scripts of the task tier. Each changes a task and appends its event to the org's
  * event stream in one atomic step, so a client replaying the stream never sees a state
@@ -8,17 +10,9 @@
  * would turn empty arrays into objects), they only join them into the event's JSON.
  */
 
-const HELPERS = `
+const HELPERS = `${LUA_HASH_JSON}
 local function append_event(stream, max_len, event_type, topic, at, data)
   return redis.call('XADD', stream, 'MAXLEN', '~', max_len, '*', 'type', event_type, 'topic', topic, 'at', at, 'data', data)
-end
-local function task_json(key)
-  local flat = redis.call('HGETALL', key)
-  local parts = {}
-  for i = 1, #flat, 2 do
-    parts[#parts + 1] = cjson.encode(flat[i]) .. ':' .. flat[i + 1]
-  end
-  return '{' .. table.concat(parts, ',') .. '}'
 end
 local function set_fields(key, first)
   for i = first, #ARGV, 2 do
@@ -43,7 +37,7 @@ end
 set_fields(KEYS[1], 7)
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
 local rank = redis.call('INCR', KEYS[5])
-append_event(KEYS[4], ARGV[4], 'task.updated', ARGV[5], ARGV[6], task_json(KEYS[1]))
+append_event(KEYS[4], ARGV[4], 'task.updated', ARGV[5], ARGV[6], hash_json(KEYS[1]))
 return { 'created', rank }
 `;
 
@@ -65,7 +59,7 @@ if not allowed then
   return { 'conflict', status }
 end
 set_fields(KEYS[1], 5)
-local json = task_json(KEYS[1])
+local json = hash_json(KEYS[1])
 append_event(KEYS[2], ARGV[2], 'task.updated', ARGV[3], ARGV[4], json)
 return { 'ok', json }
 `;

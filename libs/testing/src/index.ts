@@ -6,3 +6,4 @@ export * from './wait-for.js';
 export * from './platform-process.js';
 export * from './org-databases.js';
 export * from './org-schema.js';
+export * from './scratch-servers.js';

@@ -1,10 +1,9 @@
 import pg from 'pg';
+import { withPgClient } from '#libs/database';
 
 /** Drops every org database and login role the registry in `controlPlaneUrl` knows of. */
 export async function dropOrgDatabases(controlPlaneUrl: string): Promise<void> {
-  const client = new pg.Client({ connectionString: controlPlaneUrl });
-  await client.connect();
-  try {
+  await withPgClient(controlPlaneUrl, async (client) => {
     const { rows } = await client.query<{ database_name: string; login_role: string }>(
       `SELECT database_name, login_role FROM org_instances WHERE driver = 'cluster'`,
     );
@@ -15,7 +14,5 @@ export async function dropOrgDatabases(controlPlaneUrl: string): Promise<void> {
       await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(row.database_name)} WITH (FORCE)`);
       await client.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(row.login_role)}`);
     }
-  } finally {
-    await client.end();
-  }
+  });
 }
