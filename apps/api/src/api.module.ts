@@ -7,6 +7,7 @@ import { AuthHttpModule } from './auth/auth-http.module.js';
 import { HealthModule } from './health/health.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { OrgsModule } from './orgs/orgs.module.js';
+import { RealtimeGatewayModule } from './realtime/realtime-gateway.module.js';
 import { TasksHttpModule } from './tasks/tasks-http.module.js';
 import { TokensModule } from './tokens/tokens.module.js';
 
@@ -26,6 +27,7 @@ export class ApiModule {
         OrgsModule,
         TokensModule,
         TasksHttpModule,
+        RealtimeGatewayModule,
       ],
     };
   }
