@@ -94,7 +94,7 @@ describe('realtime gateway: handshake, subscriptions, snapshots, replay (real So
   it('replays what happened after `since` before live events, and answers since_expired past retention', async () => {
     const client = await connect();
     const first = await client.subscribe({ topic: 'tasks' });
-    const created = [];
+    const created: string[] = [];
     for (let i = 0; i < 3; i++)
       created.push((await platform.request('POST', '/v1/tasks', { token: org.token, body: { type: 'noop' } })).body.id);
     const live = await client.waitForEvents(3, (event) => created.includes(event.data.id) && event.data.status === 'QUEUED');

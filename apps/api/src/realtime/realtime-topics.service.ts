@@ -175,19 +175,22 @@ export class RealtimeTopics {
   private tableRows(principal: OrgPrincipal, table: string, wanted: [string, FilterValue][]) {
     return this.database.asCaller(claimsOf(principal), async (client) => {
       // information_schema shows the caller only the columns it has rights on: no rights, no table.
-      const { rows: columns } = await client.query<{ column_name: string }>(
-        `SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1`,
+      const { rows: columns } = await client.query<{ column_name: string; data_type: string }>(
+        `SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1`,
         [table],
       );
       if (columns.length === 0) refuse('not_found', `no table ${table}`);
-      const known = new Set(columns.map((column) => column.column_name));
+      const known = new Map(columns.map((column) => [column.column_name, column.data_type]));
       const unknown = wanted.filter(([column]) => !known.has(column)).map(([column]) => column);
       if (unknown.length) refuse('invalid_payload', `table ${table} has no column ${unknown.join(', ')}`);
       const params: unknown[] = [];
       const conditions = wanted.map(([column, value]) => {
         if (value === null) return `${pg.escapeIdentifier(column)} IS NULL`;
         params.push(String(value));
-        return `${pg.escapeIdentifier(column)}::text = $${params.length}`;
+        // Compared as events are: a JSON string by its text, not its quoted JSON form.
+        const json = known.get(column) === 'json' || known.get(column) === 'jsonb';
+        const text = json ? `(${pg.escapeIdentifier(column)}::jsonb #>> '{}')` : `${pg.escapeIdentifier(column)}::text`;
+        return `${text} = $${params.length}`;
       });
       const where = conditions.length ? `WHERE ${conditions.join(' AND ')}` : '';
       const { rows } = await client.query(`SELECT * FROM public.${pg.escapeIdentifier(table)} ${where} LIMIT ${SNAPSHOT_ROWS + 1}`, params);
