@@ -277,15 +277,6 @@ export class PlatformConfig {
   @Max(600_000, { message: 'must be a whole number of milliseconds from 300 to 600000' })
   REALTIME_RELAY_LEASE_MS = 10_000;
 
-  /**
-   * Orgs whose changes come from a Supabase Realtime server (`postgres_changes`) instead of
-   * the platform's own WAL relay, as `slug=url` pairs separated by commas (the url of the
-   * Supabase API gateway or of Realtime itself).
-   */
-  @IsOptional()
-  @Matches(/^[a-z0-9-]+=https?:\/\/\S+?(,[a-z0-9-]+=https?:\/\/\S+?)*$/, { message: 'must be slug=https://... pairs separated by commas' })
-  REALTIME_SUPABASE_ORGS?: string = undefined;
-
   /** Packets waiting to be written to one socket past which it is a slow consumer: its subscriptions are dropped and it gets `resync`. */
   @Type(() => Number)
   @IsInt({ message: 'must be a whole number from 10 to 1000000' })
