@@ -31,10 +31,17 @@ const PHASE_TIMEOUT_MS = 120_000;
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** What the benchmark reads of a received event. */
+interface ReceivedEvent {
+  type: string;
+  at: string;
+  data: { status?: string; commitTimestamp?: string };
+}
+
 interface Crowd {
   sockets: Socket[];
   /** Receipt time minus the time in the event (`at`, or `commitTimestamp` for rows), per delivery. */
-  onEvent(handler: (event: any, receivedAt: number) => void): void;
+  onEvent(handler: (event: ReceivedEvent, receivedAt: number) => void): void;
   close(): void;
 }
 
@@ -45,7 +52,7 @@ async function rssKiB(pid: number): Promise<number> {
 
 async function connectCrowd(url: string, token: string, subscribe: unknown[]): Promise<Crowd> {
   const sockets: Socket[] = [];
-  const handlers: ((event: any, receivedAt: number) => void)[] = [];
+  const handlers: ((event: ReceivedEvent, receivedAt: number) => void)[] = [];
   for (let start = 0; start < SOCKETS; start += CONNECT_BATCH) {
     const batch = await Promise.all(
       Array.from({ length: Math.min(CONNECT_BATCH, SOCKETS - start) }, async () => {
@@ -197,7 +204,7 @@ async function measurePlatform(environment: BenchEnvironment): Promise<Figures> 
         latencies.push(receivedAt - Date.parse(event.at));
         if (event.data.status === 'SUCCESS') successes++;
       } else if (event.type === 'row.inserted') {
-        walLatencies.push(receivedAt - Date.parse(event.data.commitTimestamp));
+        walLatencies.push(receivedAt - Date.parse(event.data.commitTimestamp!));
       }
     });
 
