@@ -9,6 +9,7 @@ import { MetricsModule } from './metrics/metrics.module.js';
 import { OrgsModule } from './orgs/orgs.module.js';
 import { SchedulingHttpModule } from './schedules/scheduling-http.module.js';
 import { ResourcesHttpModule } from './resources/resources-http.module.js';
+import { RealtimeGatewayModule } from './realtime/realtime-gateway.module.js';
 import { TasksHttpModule } from './tasks/tasks-http.module.js';
 import { TokensModule } from './tokens/tokens.module.js';
 import { TriggersHttpModule } from './triggers/triggers-http.module.js';
@@ -32,6 +33,7 @@ export class ApiModule {
         SchedulingHttpModule,
         TriggersHttpModule,
         ResourcesHttpModule,
+        RealtimeGatewayModule,
       ],
     };
   }

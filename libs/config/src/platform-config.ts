@@ -307,6 +307,48 @@ export class PlatformConfig {
   @Max(604800, { message: 'must be a whole number of seconds from 1 to 604800' })
   RESOURCE_ENDED_RETENTION_SECONDS = 3600;
 
+  /** Events older than this are trimmed from each org event stream too, whatever their number; bounds replay with `since` by age. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number of seconds from 60 to 2592000' })
+  @Min(60, { message: 'must be a whole number of seconds from 60 to 2592000' })
+  @Max(2_592_000, { message: 'must be a whole number of seconds from 60 to 2592000' })
+  EVENT_STREAM_MAX_AGE_SECONDS = 86_400;
+
+  /** How often one elected API process trims every event stream by age. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number of milliseconds from 100 to 3600000' })
+  @Min(100, { message: 'must be a whole number of milliseconds from 100 to 3600000' })
+  @Max(3_600_000, { message: 'must be a whole number of milliseconds from 100 to 3600000' })
+  EVENT_STREAM_TRIM_INTERVAL_MS = 60_000;
+
+  /** Whether this API process takes part in relaying org database changes (WAL or Supabase Realtime) into the event streams. */
+  @IsIn(['on', 'off'], { message: 'must be on or off' })
+  REALTIME_RELAY: 'on' | 'off' = 'on';
+
+  /** How often the relay looks for new READY orgs and released ones in the registry. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number of milliseconds from 100 to 600000' })
+  @Min(100, { message: 'must be a whole number of milliseconds from 100 to 600000' })
+  @Max(600_000, { message: 'must be a whole number of milliseconds from 100 to 600000' })
+  REALTIME_RELAY_POLL_MS = 3000;
+
+  /**
+   * How long an API process's lease on relaying one org lasts unrenewed (renewed every
+   * third of it). After a relaying process dies, another takes the org over within this.
+   */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number of milliseconds from 300 to 600000' })
+  @Min(300, { message: 'must be a whole number of milliseconds from 300 to 600000' })
+  @Max(600_000, { message: 'must be a whole number of milliseconds from 300 to 600000' })
+  REALTIME_RELAY_LEASE_MS = 10_000;
+
+  /** Packets waiting to be written to one socket past which it is a slow consumer: its subscriptions are dropped and it gets `resync`. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number from 10 to 1000000' })
+  @Min(10, { message: 'must be a whole number from 10 to 1000000' })
+  @Max(1_000_000, { message: 'must be a whole number from 10 to 1000000' })
+  REALTIME_SOCKET_BUFFER_MAX = 1000;
+
   /** Executables the `shell` task type may run (bare names looked up on PATH), comma-separated; empty allows none. */
   @IsString({ message: 'must be executable names separated by commas' })
   @Matches(/^([\w.+-]+(,[\w.+-]+)*)?$/, { message: 'must be executable names separated by commas' })

@@ -34,6 +34,18 @@ export class RedisKeys {
     return this.org(orgId, 'events');
   }
 
+  /** Pattern matching every org's event stream, for SCAN. */
+  get orgEventsPattern(): string {
+    return this.orgEvents('*');
+  }
+
+  /** The org id of an event stream key built by `orgEvents`, or undefined for any other key. */
+  orgOfEvents(key: string): string | undefined {
+    const head = `${this.prefix}:{org:`;
+    const tail = '}:events';
+    return key.startsWith(head) && key.endsWith(tail) ? key.slice(head.length, -tail.length) : undefined;
+  }
+
   /** Pattern matching every key this platform wrote, for SCAN. */
   get everything(): string {
     return `${this.prefix}:*`;

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fromProjectRoot } from '#libs/config';
 import { waitFor } from './wait-for.js';
 
-export type PlatformEntry = 'platform' | 'api' | 'worker' | 'migrate' | 'ops';
+export type PlatformEntry = 'platform' | 'api' | 'worker' | 'migrate' | 'ops' | 'cli';
 
 /** The built entry point of each process; the npm scripts that start them run these same files. */
 export const ENTRY_SCRIPTS: Record<PlatformEntry, string> = {
@@ -11,6 +11,7 @@ export const ENTRY_SCRIPTS: Record<PlatformEntry, string> = {
   worker: 'dist/apps/worker/src/main.js',
   migrate: 'dist/apps/worker/src/migrate.js',
   ops: 'dist/apps/ops/src/main.js',
+  cli: 'dist/apps/cli/src/main.js',
 };
 
 export interface PlatformProcess {

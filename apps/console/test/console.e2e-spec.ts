@@ -1,0 +1,94 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { fromProjectRoot } from '#libs/config';
+import { startTestPlatform, TEST_ADMIN_TOKEN, type CreatedOrg, type TestPlatform } from '../../api/test/platform-harness.js';
+
+const SCREENSHOTS = fromProjectRoot('artifacts/screenshots');
+/** Flags for a headless Chromium on a machine with no network beyond loopback, running as root. */
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const SHELL_SCRIPT = 'for i in 1 2 3 4 5 6; do echo "line-$i"; echo "oops-$i error" >&2; sleep 0.4; done; echo finished';
+
+describe('operator console (headless Chromium, real API, worker and realtime)', () => {
+  let platform: TestPlatform;
+  let org: CreatedOrg;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    platform = await startTestPlatform({ env: { TASK_SHELL_ALLOW: 'sh' } });
+    org = await platform.createOrg('console-demo');
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await platform.close();
+  });
+
+  async function signedIn(token: string): Promise<Page> {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(`${platform.baseUrl}/console/`);
+    await page.fill('input[name=token]', token);
+    await page.screenshot({ path: join(SCREENSHOTS, 'sign-in.png') });
+    await page.click('button[type=submit]');
+    await page.waitForSelector('#who a');
+    return page;
+  }
+
+  it('runs a shell task and shows its log live: filter to STDERR, search, then SUCCESS without a reload', async () => {
+    const page = await signedIn(org.token);
+    expect(await page.textContent('#who')).toContain('console-demo · admin');
+    await page.waitForSelector('h1:text("Tasks")');
+
+    await page.selectOption('select[name=new-type]', 'shell');
+    await page.fill('textarea[name=new-params]', JSON.stringify({ command: 'sh', args: ['-c', SHELL_SCRIPT] }));
+    await page.click('form button[type=submit]');
+    await page.waitForURL(/#\/tasks\/[0-9a-f-]{36}$/);
+
+    // Output arrives while the task still runs.
+    await page.waitForSelector('.logs .line:text("line-1")');
+    expect(await page.textContent('[data-fact=status]')).not.toContain('SUCCESS');
+
+    await page.click('button.chip[data-stream=STDERR]');
+    await page.waitForFunction(() => {
+      const lines = [...document.querySelectorAll('.logs .line')].map((line) => line.textContent ?? '');
+      return lines.length > 0 && lines.every((line) => line.startsWith('oops-'));
+    });
+    await expect(page.locator('.logs .line.error-line').count()).resolves.toBeGreaterThan(0);
+
+    await page.fill('input[name=log-search]', 'oops-1');
+    await page.waitForSelector('.logs mark:text("oops-1")');
+
+    await page.waitForSelector('[data-fact=status] [data-status=SUCCESS]', { timeout: 30_000 });
+    await page.click('button.chip[data-stream=ALL]');
+    await page.waitForSelector('.logs .line:text("finished")');
+    await page.screenshot({ path: join(SCREENSHOTS, 'task.png') });
+
+    await page.goto(`${platform.baseUrl}/console/#/tasks`);
+    await page.waitForSelector('tr.clickable [data-status=SUCCESS]');
+    await page.screenshot({ path: join(SCREENSHOTS, 'tasks.png') });
+    await page.goto(`${platform.baseUrl}/console/#/workers`);
+    await page.waitForSelector('.dot.ONLINE');
+    await page.screenshot({ path: join(SCREENSHOTS, 'workers.png') });
+    await page.goto(`${platform.baseUrl}/console/#/pools`);
+    await page.waitForSelector('h1:text("Pools")');
+    await page.screenshot({ path: join(SCREENSHOTS, 'pools.png') });
+    await page.close();
+  });
+
+  it('shows the platform admin the org instances', async () => {
+    const page = await signedIn(TEST_ADMIN_TOKEN);
+    await page.waitForSelector('tr[data-slug=console-demo] [data-status=READY]');
+    await page.screenshot({ path: join(SCREENSHOTS, 'admin.png') });
+    await page.close();
+  });
+});

@@ -1,0 +1,194 @@
+import { Injectable } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { PlatformConfig } from '#libs/config';
+import type { EventType, PlatformEvent } from '#libs/contracts';
+import { RedisConnection, RedisKeys } from '#libs/redis';
+import { compareStreamIds } from './stream-ids.js';
+
+/** An event to append: the envelope without the id and org the stream gives it. */
+export interface NewEvent<Data = unknown> {
+  topic: string;
+  type: EventType;
+  at: string;
+  data: Data;
+}
+
+/** A lease the appender must still hold for its append to be accepted (see `RedisLease`). */
+export interface Fence {
+  key: string;
+  holder: string;
+}
+
+/** Raw entries as ioredis returns them from XRANGE / XREAD. */
+type RawEntry = [id: string, fields: string[]];
+
+/**
+ * Appends the events, but only while the lease in KEYS[1] is still held by ARGV[1]: a
+ * deposed appender's late writes are refused, atomically with the check. KEYS[3] (the
+ * appender's checkpoint) is set to ARGV[3] when given, in the same step.
+ */
+const APPEND_FENCED = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('FENCED lease lost') end
+for i = 4, #ARGV, 4 do
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'type', ARGV[i], 'topic', ARGV[i + 1], 'at', ARGV[i + 2], 'data', ARGV[i + 3])
+end
+if ARGV[3] ~= '' then redis.call('SET', KEYS[3], ARGV[3]) end
+return 1`;
+
+interface StreamScripts {
+  appendFenced(...args: (string | number)[]): Promise<number>;
+}
+
+/** JSON of event data; bigint values (int8 columns) become strings instead of throwing. */
+export function eventJson(data: unknown): string {
+  return JSON.stringify(data, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
+}
+
+/**
+ * Each org's event stream in Redis: every change a client may watch, in order, with
+ * monotonic ids, trimmed by count (`EVENT_STREAM_MAX_LENGTH`) and age
+ * (`EVENT_STREAM_MAX_AGE_SECONDS`). Platform-wide events (workers) live in the stream of
+ * `PLATFORM_EVENTS_ORG`.
+ */
+@Injectable()
+export class OrgEventStream {
+  private readonly redis: Redis & StreamScripts;
+
+  constructor(
+    connection: RedisConnection,
+    private readonly keys: RedisKeys,
+    private readonly config: PlatformConfig,
+  ) {
+    this.redis = connection.client as Redis & StreamScripts;
+    this.redis.defineCommand('appendFenced', { numberOfKeys: 3, lua: APPEND_FENCED });
+  }
+
+  /** The Redis key of the org's stream. */
+  key(orgId: string): string {
+    return this.keys.orgEvents(orgId);
+  }
+
+  /** Appends one event; returns its id. */
+  async append(orgId: string, event: NewEvent): Promise<string> {
+    const id = await this.redis.xadd(
+      this.key(orgId),
+      'MAXLEN',
+      '~',
+      this.config.EVENT_STREAM_MAX_LENGTH,
+      '*',
+      'type',
+      event.type,
+      'topic',
+      event.topic,
+      'at',
+      event.at,
+      'data',
+      eventJson(event.data),
+    );
+    return id!;
+  }
+
+  /**
+   * Appends the events in one atomic step if `fence` is still held, and records
+   * `checkpoint` with them; throws (FENCED) otherwise.
+   */
+  async appendFenced(orgId: string, events: NewEvent[], fence: Fence, checkpoint?: { key: string; value: string }): Promise<void> {
+    await this.redis.appendFenced(
+      fence.key,
+      this.key(orgId),
+      checkpoint?.key ?? fence.key,
+      fence.holder,
+      this.config.EVENT_STREAM_MAX_LENGTH,
+      checkpoint?.value ?? '',
+      ...events.flatMap((event) => [event.type, event.topic, event.at, eventJson(event.data)]),
+    );
+  }
+
+  /** Up to `count` events after `afterId`, oldest first. */
+  async readAfter(orgId: string, afterId: string, count: number): Promise<PlatformEvent[]> {
+    const entries = (await this.redis.xrange(this.key(orgId), `(${afterId}`, '+', 'COUNT', count)) as RawEntry[];
+    return entries.map((entry) => toEvent(orgId, entry));
+  }
+
+  /** The id of the newest event ever appended (trimmed or not); `0-0` for a stream never written. */
+  async lastId(orgId: string): Promise<string> {
+    const info = await this.info(orgId);
+    return info?.lastGeneratedId ?? '0-0';
+  }
+
+  /**
+   * Whether events after `since` may have been trimmed, so replaying from it would leave a
+   * gap. Errs on the safe side: a `since` no longer in the stream counts as expired.
+   */
+  async sinceExpired(orgId: string, since: string): Promise<boolean> {
+    const info = await this.info(orgId);
+    if (!info) return false;
+    if (compareStreamIds(since, info.lastGeneratedId) >= 0) return false;
+    if (!info.firstId) return true;
+    return compareStreamIds(since, info.firstId) < 0;
+  }
+
+  /**
+   * Blocks up to `blockMs` for events after the given cursors (org id → last id seen) on
+   * `reader`, a connection of its own; returns them by org, oldest first.
+   */
+  async readLive(reader: Redis, cursors: Map<string, string>, count: number, blockMs: number): Promise<Map<string, PlatformEvent[]>> {
+    const orgs = [...cursors.keys()];
+    const reply = (await reader.xread(
+      'COUNT',
+      count,
+      'BLOCK',
+      blockMs,
+      'STREAMS',
+      ...orgs.map((orgId) => this.key(orgId)),
+      ...orgs.map((orgId) => cursors.get(orgId)!),
+    )) as [key: string, entries: RawEntry[]][] | null;
+    const byOrg = new Map<string, PlatformEvent[]>();
+    for (const [key, entries] of reply ?? []) {
+      const orgId = this.keys.orgOfEvents(key)!;
+      byOrg.set(
+        orgId,
+        entries.map((entry) => toEvent(orgId, entry)),
+      );
+    }
+    return byOrg;
+  }
+
+  /** Drops the org's events older than `maxAgeMs`; returns how many went. */
+  async trimOlderThan(orgId: string, maxAgeMs: number): Promise<number> {
+    return this.redis.xtrim(this.key(orgId), 'MINID', `${Date.now() - maxAgeMs}-0`);
+  }
+
+  /** Ids of every org that has an event stream (including `PLATFORM_EVENTS_ORG`). */
+  async *orgsWithStreams(batch: number): AsyncGenerator<string> {
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', this.keys.orgEventsPattern, 'COUNT', batch);
+      for (const key of keys) {
+        const orgId = this.keys.orgOfEvents(key);
+        if (orgId) yield orgId;
+      }
+      cursor = next;
+    } while (cursor !== '0');
+  }
+
+  private async info(orgId: string): Promise<{ lastGeneratedId: string; firstId?: string } | undefined> {
+    let reply: unknown[];
+    try {
+      reply = (await this.redis.xinfo('STREAM', this.key(orgId))) as unknown[];
+    } catch (error) {
+      if (/no such key/i.test((error as Error).message)) return undefined;
+      throw error;
+    }
+    const fields = new Map<string, unknown>();
+    for (let i = 0; i < reply.length; i += 2) fields.set(String(reply[i]), reply[i + 1]);
+    const first = fields.get('first-entry') as RawEntry | null;
+    return { lastGeneratedId: String(fields.get('last-generated-id')), ...(first ? { firstId: first[0] } : {}) };
+  }
+}
+
+function toEvent(orgId: string, [id, fields]: RawEntry): PlatformEvent {
+  const values: Record<string, string> = {};
+  for (let i = 0; i < fields.length; i += 2) values[fields[i]!] = fields[i + 1]!;
+  return { id, org: orgId, topic: values.topic!, type: values.type as EventType, at: values.at!, data: JSON.parse(values.data ?? 'null') };
+}
