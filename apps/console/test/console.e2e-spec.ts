@@ -59,10 +59,10 @@ describe('operator console (headless Chromium, real API, worker and realtime)', 
     expect(await page.textContent('[data-fact=status]')).not.toContain('SUCCESS');
 
     await page.click('button.chip[data-stream=STDERR]');
-    await page.waitForFunction(() => {
-      const lines = [...document.querySelectorAll('.logs .line')].map((line) => line.textContent ?? '');
-      return lines.length > 0 && lines.every((line) => line.startsWith('oops-'));
-    });
+    // Runs in the page: every rendered log line is a STDERR one.
+    await page.waitForFunction(
+      `[...document.querySelectorAll('.logs .line')].length > 0 && [...document.querySelectorAll('.logs .line')].every((line) => line.textContent.startsWith('oops-'))`,
+    );
     await expect(page.locator('.logs .line.error-line').count()).resolves.toBeGreaterThan(0);
 
     await page.fill('input[name=log-search]', 'oops-1');
