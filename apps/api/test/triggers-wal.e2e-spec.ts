@@ -1,0 +1,97 @@
+import { Redis } from 'ioredis';
+import { findFreePort } from '#libs/runtime';
+import { spawnPlatformProcess, waitFor, type PlatformProcess } from '#libs/testing';
+import { startTestPlatform, type CreatedOrg, type TestPlatform } from './platform-harness.js';
+
+const ROWS = 100;
+/** Rows after which the API process relaying the org's changes is killed. */
+const KILL_AFTER = 40;
+
+describe('change triggers over real WAL: plain SQL inserts, relay killed mid-way (real processes)', () => {
+  let platform: TestPlatform;
+  let org: CreatedOrg;
+  let other: CreatedOrg;
+  let redis: Redis;
+  const apis: PlatformProcess[] = [];
+
+  const startRelayingApi = async () => {
+    const port = await findFreePort();
+    const api = spawnPlatformProcess('api', {
+      ...platform.env,
+      PORT: String(port),
+      REALTIME_RELAY: 'on',
+      REALTIME_RELAY_POLL_MS: '200',
+      REALTIME_RELAY_LEASE_MS: '1500',
+    });
+    apis.push(api);
+    await api.waitForOutput(/API listening on/);
+  };
+  const leaseHolderPid = async () => {
+    const holder = await redis.get(`${platform.redis.prefix}:{org:${org.id}}:relay:lease`);
+    return holder ? Number(holder.split(':')[1]) : undefined;
+  };
+  const insert = (slug: string, key: string, updatedBy: string) =>
+    platform.queryOrgDatabase(slug, `INSERT INTO config_entries (key, value, updated_by) VALUES ($1, '1', $2)`, [key, updatedBy]);
+
+  beforeAll(async () => {
+    // The in-process API and worker never relay: two spawned API processes compete for that.
+    platform = await startTestPlatform({ env: { REALTIME_RELAY: 'off', TASK_CONCURRENCY: '8' } });
+    redis = new Redis(platform.redis.url);
+    [org, other] = await Promise.all([platform.createOrg(), platform.createOrg()]);
+    await Promise.all([startRelayingApi(), startRelayingApi()]);
+    await waitFor('an API process to relay the org', leaseHolderPid, 20_000);
+  });
+  afterAll(async () => {
+    for (const api of apis) {
+      if (api.child.exitCode === null && api.child.signalCode === null) {
+        api.child.kill('SIGTERM');
+        await api.waitForExit(20_000);
+      }
+    }
+    redis.disconnect();
+    await platform.close();
+  });
+
+  it('creates exactly one task per matching inserted row, none for updates, other rows or other orgs', async () => {
+    const trigger = await platform.request('POST', '/v1/triggers', {
+      token: org.token,
+      body: { name: 'ci rows', table: 'config_entries', events: ['INSERT'], filter: { updated_by: 'ci' }, task: { type: 'noop' } },
+    });
+    expect(trigger.status).toBe(201);
+
+    for (let i = 0; i < ROWS; i++) {
+      if (i === KILL_AFTER) {
+        const pid = (await leaseHolderPid())!;
+        apis.find((api) => api.child.pid === pid)!.child.kill('SIGKILL');
+      }
+      await insert(org.slug, `row-${i}`, 'ci');
+    }
+    await platform.queryOrgDatabase(org.slug, `UPDATE config_entries SET value = '2' WHERE key = 'row-1'`);
+    await insert(org.slug, 'by-hand', 'alice');
+    await insert(other.slug, 'elsewhere', 'ci');
+
+    const tasks = await waitFor(
+      `${ROWS} tasks`,
+      async () => {
+        const { body } = await platform.request('GET', '/v1/tasks?type=noop&limit=200', { token: org.token });
+        return body.items.length >= ROWS ? body.items : undefined;
+      },
+      60_000,
+    );
+    // Everything the relay stored, replays included, has been through the trigger workers.
+    await waitFor('the trigger workers to drain the stream', async () => {
+      const groups = (await redis.xinfo('GROUPS', `${platform.redis.prefix}:{org:${org.id}}:events`)) as unknown[][];
+      const info = Object.fromEntries(Array.from({ length: groups[0]!.length / 2 }, (_, i) => [groups[0]![2 * i], groups[0]![2 * i + 1]]));
+      return info.pending === 0 && info.lag === 0 ? true : undefined;
+    });
+    const after = (await platform.request('GET', '/v1/tasks?type=noop&limit=200', { token: org.token })).body.items;
+    expect(after).toHaveLength(ROWS);
+    expect(new Set(tasks.map((task: any) => task.trigger.event.record.key))).toEqual(
+      new Set(Array.from({ length: ROWS }, (_, i) => `row-${i}`)),
+    );
+    expect(after.every((task: any) => task.trigger.event.type === 'INSERT' && task.trigger.event.table === 'config_entries')).toBe(true);
+    const runs = (await platform.request('GET', `/v1/triggers/${trigger.body.id}/runs?limit=500`, { token: org.token })).body;
+    expect(runs).toHaveLength(ROWS);
+    expect((await platform.request('GET', '/v1/tasks?type=noop', { token: other.token })).body.items).toEqual([]);
+  }, 120_000);
+});
