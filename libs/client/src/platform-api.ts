@@ -1,4 +1,4 @@
-import type { TaskLogChunk, TaskStatus, TaskView } from '#libs/contracts';
+import type { TaskClass, TaskLogChunk, TaskStatus, TaskView } from '#libs/contracts';
 
 /** An error answer of the API: `{ statusCode, error, message }`. */
 export class PlatformApiError extends Error {
@@ -15,7 +15,11 @@ export class PlatformApiError extends Error {
 export interface NewTaskInput {
   type: string;
   params?: Record<string, unknown>;
+  class?: TaskClass;
   priority?: number;
+  runAt?: string;
+  delayMs?: number;
+  resources?: { pool: string }[];
   timeoutMs?: number;
   maxAttempts?: number;
   idempotencyKey?: string;
@@ -39,6 +43,50 @@ export interface TokenInfo {
   createdAt: string;
   expiresAt: string | null;
   revokedAt: string | null;
+}
+
+/** The task a schedule or trigger creates. */
+export interface TaskTemplate {
+  type: string;
+  params?: Record<string, unknown>;
+  class?: TaskClass;
+}
+
+export interface ScheduleInfo {
+  id: string;
+  name: string;
+  cron?: string;
+  everyMs?: number;
+  timezone?: string;
+  task: TaskTemplate;
+  paused: boolean;
+  createdAt: string;
+}
+
+export interface WebhookInfo {
+  id: string;
+  url: string;
+  events: string[];
+  createdAt: string;
+}
+
+export interface TriggerInfo {
+  id: string;
+  name: string;
+  table: string;
+  events: ('INSERT' | 'UPDATE' | 'DELETE')[];
+  filter: Record<string, unknown>;
+  task: TaskTemplate;
+  enabled: boolean;
+  createdAt: string;
+}
+
+export interface PoolInfo {
+  id: string;
+  name: string;
+  kind: string;
+  createdAt: string;
+  counts: { free: number; allocated: number; retired: number };
 }
 
 export interface Page<T> {
@@ -76,6 +124,58 @@ export class PlatformApi {
     list: () => this.call<TokenInfo[]>('GET', '/v1/tokens'),
     revoke: (id: string) => this.call<void>('DELETE', `/v1/tokens/${encodeURIComponent(id)}`),
   };
+
+  readonly schedules = {
+    /** A recurring task: each tick (cron or everyMs) creates exactly one task. */
+    create: (input: { name: string; cron?: string; everyMs?: number; timezone?: string; task: TaskTemplate }) =>
+      this.call<ScheduleInfo>('POST', '/v1/schedules', input),
+    list: () => this.call<ScheduleInfo[]>('GET', '/v1/schedules'),
+    get: (id: string) => this.call<ScheduleInfo>('GET', `/v1/schedules/${encodeURIComponent(id)}`),
+    pause: (id: string) => this.call<ScheduleInfo>('POST', `/v1/schedules/${encodeURIComponent(id)}/pause`),
+    resume: (id: string) => this.call<ScheduleInfo>('POST', `/v1/schedules/${encodeURIComponent(id)}/resume`),
+    delete: (id: string) => this.call<void>('DELETE', `/v1/schedules/${encodeURIComponent(id)}`),
+    runs: (id: string, query: { status?: TaskStatus; limit?: number; cursor?: string } = {}) =>
+      this.call<Page<TaskView>>('GET', `/v1/schedules/${encodeURIComponent(id)}/runs${toQuery(query)}`),
+  };
+
+  readonly webhooks = {
+    /** Registers a webhook for finished-task events; deliveries are signed with `secret`. */
+    create: (input: { url: string; events: string[]; secret: string }) => this.call<WebhookInfo>('POST', '/v1/webhooks', input),
+    list: () => this.call<WebhookInfo[]>('GET', '/v1/webhooks'),
+    delete: (id: string) => this.call<void>('DELETE', `/v1/webhooks/${encodeURIComponent(id)}`),
+    deliveries: (id: string, query: { limit?: number } = {}) =>
+      this.call<unknown[]>('GET', `/v1/webhooks/${encodeURIComponent(id)}/deliveries${toQuery(query)}`),
+  };
+
+  readonly triggers = {
+    /** Runs `task` for every committed change of `table` matching `events` and `filter`. */
+    create: (input: { name: string; table: string; events: TriggerInfo['events']; filter?: Record<string, unknown>; task: TaskTemplate }) =>
+      this.call<TriggerInfo>('POST', '/v1/triggers', input),
+    list: () => this.call<TriggerInfo[]>('GET', '/v1/triggers'),
+    setEnabled: (id: string, enabled: boolean) => this.call<TriggerInfo>('PATCH', `/v1/triggers/${encodeURIComponent(id)}`, { enabled }),
+    delete: (id: string) => this.call<void>('DELETE', `/v1/triggers/${encodeURIComponent(id)}`),
+    runs: (id: string, query: { limit?: number } = {}) =>
+      this.call<{ taskId: string; eventType: string; createdAt: string }[]>('GET', `/v1/triggers/${encodeURIComponent(id)}/runs${toQuery(query)}`),
+  };
+
+  readonly pools = {
+    create: (input: { name: string; kind: string }) => this.call<PoolInfo>('POST', '/v1/pools', input),
+    list: () => this.call<PoolInfo[]>('GET', '/v1/pools'),
+    addEnvironment: (pool: string, input: { name: string; attributes?: Record<string, unknown> }) =>
+      this.call<unknown>('POST', `/v1/pools/${encodeURIComponent(pool)}/environments`, input),
+    environments: (pool: string) => this.call<unknown[]>('GET', `/v1/pools/${encodeURIComponent(pool)}/environments`),
+    /** Leases a free environment; 409 (PlatformApiError) when none is free within `waitSeconds`. */
+    allocate: (pool: string, input: { holder: string; ttlSeconds: number; waitSeconds?: number }) =>
+      this.call<{ id: string; expiresAt: string; environment: unknown }>('POST', `/v1/pools/${encodeURIComponent(pool)}/allocations`, input),
+  };
+
+  readonly allocations = {
+    extend: (id: string, ttlSeconds: number) => this.call<unknown>('POST', `/v1/allocations/${encodeURIComponent(id)}/extend`, { ttlSeconds }),
+    release: (id: string) => this.call<void>('DELETE', `/v1/allocations/${encodeURIComponent(id)}`),
+  };
+
+  /** Who the token is: the platform admin, or an org and role. */
+  me = () => this.call<{ kind: 'platform-admin' | 'org'; org?: { id: string; slug: string }; role?: string }>('GET', '/v1/me');
 
   readonly session = {
     /** Exchanges the API token for a short-lived session JWT. */
