@@ -27,6 +27,7 @@ export class LogViewer {
   private readonly spacer: HTMLDivElement;
   private readonly lines: Line[] = [];
   private visible: Line[] = [];
+  private readonly open: Partial<Record<LogChunk['stream'], Line>> = {};
   private stream: LogChunk['stream'] | 'ALL' = 'ALL';
   private search = '';
   private following = true;
@@ -50,9 +51,13 @@ export class LogViewer {
       if (chunk.seq <= this.lastSeq) continue;
       this.lastSeq = chunk.seq;
       const parts = chunk.chunk.split('\n');
-      // A chunk ends with a newline unless it was flushed mid-line; then its tail is a line of its own.
-      if (parts.at(-1) === '') parts.pop();
+      // A chunk flushed mid-line leaves its stream's last line open: the next chunk of that stream continues it.
+      const open = this.open[chunk.stream];
+      if (open) open.text += parts.shift();
+      const finished = parts.at(-1) === '';
+      if (finished) parts.pop();
       for (const text of parts) this.lines.push({ stream: chunk.stream, text });
+      this.open[chunk.stream] = finished ? undefined : parts.length ? this.lines.at(-1) : open;
     }
     this.refilter();
   }

@@ -1,101 +1,33 @@
-import { io, type Socket } from 'socket.io-client';
-
-export interface PlatformEvent {
-  id: string;
-  org: string;
-  topic: string;
-  type: string;
-  at: string;
-  data: any;
-}
-
-export interface SubscribeRequest {
-  topic: 'task' | 'tasks' | 'resource' | 'worker' | 'table';
-  id?: string;
-  filter?: Record<string, unknown>;
-}
-
-interface Subscription {
-  request: SubscribeRequest;
-  onEvent(event: PlatformEvent): void;
-  onSnapshot(snapshot: any): void;
-  /** Last event id seen: a reconnect resumes after it, so nothing is missed or repeated. */
-  lastId?: string;
-  serverId?: string;
-}
-
-/** Stream ids are `<ms>-<seq>`: compare them as pairs of numbers. */
-function isAfter(id: string, than: string | undefined): boolean {
-  if (!than) return true;
-  const [ms, seq] = id.split('-').map(Number);
-  const [thanMs, thanSeq] = than.split('-').map(Number);
-  return ms! > thanMs! || (ms === thanMs && seq! > thanSeq!);
-}
+import { PlatformClient, type SubscribeRequest } from '#libs/client';
+import type { PlatformEvent } from '#libs/contracts';
 
 /**
- * The console's one Socket.IO connection to /realtime. Subscriptions survive a dropped
- * network: on reconnect each is renewed with `since` = the last event it saw, and the
- * offline banner shows meanwhile.
+ * The console's live data, through the platform's client SDK: subscriptions yield a
+ * snapshot then every change, and resume with `since` after a dropped connection, so
+ * nothing is missed or shown twice; the offline banner shows while disconnected.
  */
 export class Realtime {
-  private socket: Socket | undefined;
-  private readonly subscriptions = new Set<Subscription>();
+  private client: PlatformClient | undefined;
 
   connect(token: string): void {
-    this.socket?.disconnect();
-    this.socket = io('/realtime', { auth: { token }, transports: ['websocket'] });
-    this.socket.on('connect', () => {
-      setOffline(false);
-      for (const subscription of this.subscriptions) void this.send(subscription);
-    });
-    this.socket.on('disconnect', () => setOffline(true));
-    this.socket.on('connect_error', () => setOffline(true));
-    this.socket.on('event', (event: PlatformEvent) => {
-      for (const subscription of this.subscriptions) {
-        if (!matches(subscription.request, event) || !isAfter(event.id, subscription.lastId)) continue;
-        subscription.lastId = event.id;
-        subscription.onEvent(event);
+    this.client?.close();
+    this.client = new PlatformClient({ url: location.origin, token });
+    const socket = this.client.realtime.socket;
+    socket.on('connect', () => setOffline(false));
+    socket.on('disconnect', () => setOffline(true));
+    socket.on('connect_error', () => setOffline(true));
+  }
+
+  /** Subscribes; `onSnapshot` gets the current state (again after a gap too long to replay), then `onEvent` every change. Returns the unsubscribe. */
+  subscribe(request: SubscribeRequest, onSnapshot: (snapshot: any) => void, onEvent: (event: PlatformEvent<any>) => void): () => void {
+    const subscription = this.client!.subscribe(request);
+    void (async () => {
+      for await (const message of subscription) {
+        if (message.kind === 'snapshot') onSnapshot(message.snapshot);
+        else onEvent(message.event);
       }
-    });
-  }
-
-  /** Subscribes; `onSnapshot` gets the current state, then `onEvent` every change. Returns the unsubscribe. */
-  subscribe(request: SubscribeRequest, onSnapshot: (snapshot: any) => void, onEvent: (event: PlatformEvent) => void): () => void {
-    const subscription: Subscription = { request, onSnapshot, onEvent };
-    this.subscriptions.add(subscription);
-    if (this.socket?.connected) void this.send(subscription);
-    return () => {
-      this.subscriptions.delete(subscription);
-      if (subscription.serverId) this.socket?.emit('unsubscribe', { subscription: subscription.serverId }, () => undefined);
-    };
-  }
-
-  private async send(subscription: Subscription): Promise<void> {
-    const payload = { ...subscription.request, ...(subscription.lastId ? { since: subscription.lastId } : {}) };
-    const ack = await this.socket!.emitWithAck('subscribe', payload);
-    if (ack?.ok) {
-      subscription.serverId = ack.subscription;
-      if (!subscription.lastId) subscription.onSnapshot(ack.snapshot);
-    } else if (ack?.error === 'since_expired') {
-      // Missed more than the stream keeps: start again from a fresh snapshot.
-      subscription.lastId = undefined;
-      await this.send(subscription);
-    }
-  }
-}
-
-function matches(request: SubscribeRequest, event: PlatformEvent): boolean {
-  switch (request.topic) {
-    case 'task':
-      return event.topic === `task:${request.id}`;
-    case 'tasks':
-      return event.type === 'task.updated' && Object.entries(request.filter ?? {}).every(([field, value]) => event.data?.[field] === value);
-    case 'worker':
-      return event.topic.startsWith('worker:') && (!request.id || event.topic === `worker:${request.id}`);
-    case 'resource':
-      return event.topic.startsWith('resource:') && (!request.id || event.topic.endsWith(`:${request.id}`));
-    case 'table':
-      return event.topic === `table:${request.id}`;
+    })().catch(() => undefined);
+    return () => subscription.close();
   }
 }
 

@@ -25,7 +25,7 @@ describe('operator console (headless Chromium, real API, worker and realtime)', 
 
   beforeAll(async () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
-    platform = await startTestPlatform({ env: { TASK_SHELL_ALLOW: 'sh' } });
+    platform = await startTestPlatform({ env: { TASK_SHELL_ALLOW: 'sh,seq' } });
     org = await platform.createOrg('console-demo');
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   });
@@ -82,6 +82,23 @@ describe('operator console (headless Chromium, real API, worker and realtime)', 
     await page.goto(`${platform.baseUrl}/console/#/pools`);
     await page.waitForSelector('h1:text("Pools")');
     await page.screenshot({ path: join(SCREENSHOTS, 'pools.png') });
+    await page.close();
+  });
+
+  it('keeps a 100,000-line log responsive: only the lines in sight are in the page', async () => {
+    const task = await platform.request('POST', '/v1/tasks', {
+      token: org.token,
+      body: { type: 'shell', params: { command: 'seq', args: ['1', '100000'] } },
+    });
+    const page = await signedIn(org.token);
+    await page.goto(`${platform.baseUrl}/console/#/tasks/${task.body.id}`);
+    await page.waitForSelector('[data-fact=status] [data-status=SUCCESS]', { timeout: 30_000 });
+    await page.waitForSelector('.toolbar .muted:text-is("100000 lines")', { timeout: 30_000 });
+    expect(await page.locator('.logs .line').count()).toBeLessThan(200);
+    const started = Date.now();
+    await page.evaluate(`document.querySelector('.logs').scrollTop = 900000`);
+    await page.waitForSelector('.logs .line:text-is("50001")');
+    expect(Date.now() - started).toBeLessThan(2000);
     await page.close();
   });
 
