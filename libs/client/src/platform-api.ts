@@ -1,4 +1,4 @@
-import type { TaskClass, TaskLogChunk, TaskStatus, TaskView } from '#libs/contracts';
+import type { TaskClass, TaskLogChunk, TaskStatus, TaskView, WorkerView } from '#libs/contracts';
 
 /** An error answer of the API: `{ statusCode, error, message }`. */
 export class PlatformApiError extends Error {
@@ -25,16 +25,8 @@ export interface NewTaskInput {
   idempotencyKey?: string;
 }
 
-export interface WorkerInfo {
-  id: string;
-  status: 'ONLINE' | 'DRAINING' | 'OFFLINE';
-  hostname: string;
-  pid: number;
-  concurrency: number;
-  running: number;
-  startedAt: string;
-  lastHeartbeatAt: string;
-}
+/** A worker as GET /v1/workers shows it. */
+export type WorkerInfo = WorkerView;
 
 export interface TokenInfo {
   id: string;
@@ -155,7 +147,10 @@ export class PlatformApi {
     setEnabled: (id: string, enabled: boolean) => this.call<TriggerInfo>('PATCH', `/v1/triggers/${encodeURIComponent(id)}`, { enabled }),
     delete: (id: string) => this.call<void>('DELETE', `/v1/triggers/${encodeURIComponent(id)}`),
     runs: (id: string, query: { limit?: number } = {}) =>
-      this.call<{ taskId: string; eventType: string; createdAt: string }[]>('GET', `/v1/triggers/${encodeURIComponent(id)}/runs${toQuery(query)}`),
+      this.call<{ taskId: string; eventType: string; createdAt: string }[]>(
+        'GET',
+        `/v1/triggers/${encodeURIComponent(id)}/runs${toQuery(query)}`,
+      ),
   };
 
   readonly pools = {
@@ -166,11 +161,16 @@ export class PlatformApi {
     environments: (pool: string) => this.call<unknown[]>('GET', `/v1/pools/${encodeURIComponent(pool)}/environments`),
     /** Leases a free environment; 409 (PlatformApiError) when none is free within `waitSeconds`. */
     allocate: (pool: string, input: { holder: string; ttlSeconds: number; waitSeconds?: number }) =>
-      this.call<{ id: string; expiresAt: string; environment: unknown }>('POST', `/v1/pools/${encodeURIComponent(pool)}/allocations`, input),
+      this.call<{ id: string; expiresAt: string; environment: unknown }>(
+        'POST',
+        `/v1/pools/${encodeURIComponent(pool)}/allocations`,
+        input,
+      ),
   };
 
   readonly allocations = {
-    extend: (id: string, ttlSeconds: number) => this.call<unknown>('POST', `/v1/allocations/${encodeURIComponent(id)}/extend`, { ttlSeconds }),
+    extend: (id: string, ttlSeconds: number) =>
+      this.call<unknown>('POST', `/v1/allocations/${encodeURIComponent(id)}/extend`, { ttlSeconds }),
     release: (id: string) => this.call<void>('DELETE', `/v1/allocations/${encodeURIComponent(id)}`),
   };
 

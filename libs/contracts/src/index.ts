@@ -3,3 +3,4 @@ export * from './events.js';
 export * from './queues.js';
 export * from './tasks.js';
 export * from './validate-payload.js';
+export * from './workers.js';

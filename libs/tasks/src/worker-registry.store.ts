@@ -1,9 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { PlatformConfig } from '#libs/config';
-import { EventType, PLATFORM_EVENTS_ORG, Topic } from '#libs/contracts';
+import { EventType, PLATFORM_EVENTS_ORG, Topic, type WorkerView } from '#libs/contracts';
 import { RedisConnection, RedisKeys } from '#libs/redis';
-
-export type WorkerStatus = 'ONLINE' | 'DRAINING' | 'OFFLINE';
 
 /** What a worker reports of itself at each heartbeat. */
 export interface WorkerHeartbeat {
@@ -16,17 +14,6 @@ export interface WorkerHeartbeat {
   /** Set by a worker's last heartbeat as it exits, so it shows OFFLINE at once. */
   stopped: boolean;
   startedAt: string;
-}
-
-export interface WorkerView {
-  id: string;
-  status: WorkerStatus;
-  hostname: string;
-  pid: number;
-  concurrency: number;
-  running: number;
-  startedAt: string;
-  lastHeartbeatAt: string;
 }
 
 /** Workers gone for this many offline windows are dropped from the list. */
