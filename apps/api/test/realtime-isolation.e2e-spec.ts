@@ -2,7 +2,7 @@ import { EventType } from '#libs/contracts';
 import { OrgEventStream, RealtimeSnapshotProviders, SnapshotNotFoundError } from '#libs/realtime';
 import { waitFor } from '#libs/testing';
 import { connectRealtime, type TestSocket } from './realtime-clients.js';
-import { startTestPlatform, type CreatedOrg, type TestPlatform } from './platform-harness.js';
+import { startTestPlatform, TEST_ADMIN_TOKEN, type CreatedOrg, type TestPlatform } from './platform-harness.js';
 
 describe("realtime tenant isolation: org A's token never reaches org B (real Socket.IO, Redis, Postgres)", () => {
   let platform: TestPlatform;
@@ -114,5 +114,48 @@ describe("realtime tenant isolation: org A's token never reaches org B (real Soc
     expect(foreign).toEqual([]);
     expect(JSON.stringify(client.events)).not.toContain(orgB.id);
     expect(JSON.stringify(client.events)).not.toContain('"b"');
+  });
+});
+
+describe('the orgs topic: the platform admin watches provisioning live, orgs cannot', () => {
+  let platform: TestPlatform;
+
+  beforeAll(async () => {
+    platform = await startTestPlatform();
+  });
+  afterAll(async () => {
+    await platform.close();
+  });
+
+  it('streams org.updated from PENDING to READY to the admin, and refuses every other combination', async () => {
+    const admin = await connectRealtime(platform.baseUrl, TEST_ADMIN_TOKEN);
+    const org = await platform.createOrg();
+    const member = await connectRealtime(platform.baseUrl, org.token);
+    try {
+      const watched = await admin.subscribe({ topic: 'orgs' });
+      expect(watched.ok).toBe(true);
+      expect(watched.snapshot).toEqual([
+        expect.objectContaining({ org: expect.objectContaining({ id: org.id }), instance: expect.objectContaining({ status: 'READY' }) }),
+      ]);
+      expect(JSON.stringify(watched.snapshot)).not.toMatch(/credentials|password/);
+
+      const created = await platform.request('POST', '/v1/admin/orgs', { body: { slug: 'watched-live', name: 'Watched' } });
+      const events = await admin.waitForEvents(
+        1,
+        (event) => event.data?.org?.slug === 'watched-live' && event.data.instance.status === 'READY',
+        20_000,
+      );
+      expect(events[0]).toMatchObject({ type: 'org.updated', topic: `org:${created.body.org.id}` });
+      const statuses = admin.events.filter((event) => event.data?.org?.slug === 'watched-live').map((event) => event.data.instance.status);
+      expect(statuses[0]).toBe('PENDING');
+      expect(statuses).toContain('PROVISIONING');
+
+      expect(await member.subscribe({ topic: 'orgs' })).toMatchObject({ ok: false, error: 'not_found' });
+      expect(await admin.subscribe({ topic: 'tasks' })).toMatchObject({ ok: false, error: 'not_found' });
+      expect(member.events.filter((event) => event.type === 'org.updated')).toEqual([]);
+    } finally {
+      admin.close();
+      member.close();
+    }
   });
 });

@@ -102,9 +102,13 @@ describe('operator console (headless Chromium, real API, worker and realtime)', 
     await page.close();
   });
 
-  it('shows the platform admin the org instances', async () => {
+  it('shows the platform admin the org instances, provisioning live', async () => {
     const page = await signedIn(TEST_ADMIN_TOKEN);
     await page.waitForSelector('tr[data-slug=console-demo] [data-status=READY]');
+    await page.fill('input[name=slug]', 'created-live');
+    await page.fill('input[name=name]', 'Created live');
+    await page.click('form button[type=submit]');
+    await page.waitForSelector('tr[data-slug=created-live] [data-status=READY]', { timeout: 20_000 });
     await page.screenshot({ path: join(SCREENSHOTS, 'admin.png') });
     await page.close();
   });

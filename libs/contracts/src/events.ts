@@ -16,6 +16,7 @@ export const EventType = {
   taskUpdated: 'task.updated',
   taskLog: 'task.log',
   workerUpdated: 'worker.updated',
+  orgUpdated: 'org.updated',
   resourceUpdated: 'resource.updated',
   rowInserted: 'row.inserted',
   rowUpdated: 'row.updated',
@@ -27,9 +28,10 @@ export type EventType = (typeof EventType)[keyof typeof EventType];
 export const Topic = {
   task: (taskId: string) => `task:${taskId}`,
   worker: (workerId: string) => `worker:${workerId}`,
+  org: (orgId: string) => `org:${orgId}`,
   resource: (kind: string, id: string) => `resource:${kind}:${id}`,
   table: (name: string) => `table:${name}`,
 };
 
-/** The org id under which platform-wide events (workers) are streamed. */
+/** The org id under which platform-wide events (workers, org instances) are streamed. */
 export const PLATFORM_EVENTS_ORG = 'platform';

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type pg from 'pg';
 import { ControlPlaneDatabase, type Queryable } from '#libs/database';
 import type { InstanceStatus, OrgInstance, Organization, OrgWithInstance } from './org-instance.js';
+import { OrgStatusEvents } from './org-status-events.js';
 
 export class SlugTakenError extends Error {
   override name = 'SlugTakenError';
@@ -71,7 +72,16 @@ export interface NewOrg {
 /** SQL of the control-plane registry tables: organizations, org_instances, admin_audit_log. */
 @Injectable()
 export class OrgRegistryRepository {
-  constructor(private readonly database: ControlPlaneDatabase) {}
+  constructor(
+    private readonly database: ControlPlaneDatabase,
+    private readonly statusEvents: OrgStatusEvents,
+  ) {}
+
+  /** Tells realtime subscribers the org's instance changed. */
+  async announce(orgId: string): Promise<void> {
+    const found = await this.findById(orgId);
+    if (found) await this.statusEvents.publish(found);
+  }
 
   /** Inserts the org and its PENDING instance; throws SlugTakenError when a live org has the slug. */
   async insert(client: Queryable, org: NewOrg): Promise<void> {
@@ -138,11 +148,13 @@ export class OrgRegistryRepository {
         WHERE org_id = $1 AND status = ANY($2)`,
       [orgId, from, status, 'lastError' in fields, fields.lastError ?? null, 'schemaVersion' in fields, fields.schemaVersion ?? null],
     );
+    if (rowCount === 1) await this.announce(orgId);
     return rowCount === 1;
   }
 
   async setSchemaVersion(orgId: string, schemaVersion: string | null): Promise<void> {
     await this.database.query('UPDATE org_instances SET schema_version = $2, updated_at = now() WHERE org_id = $1', [orgId, schemaVersion]);
+    await this.announce(orgId);
   }
 
   /** Marks the org deleted (freeing its slug) and its instance DELETED. */
@@ -151,6 +163,7 @@ export class OrgRegistryRepository {
       await client.query(`UPDATE org_instances SET status = 'DELETED', last_error = NULL, updated_at = now() WHERE org_id = $1`, [orgId]);
       await client.query('UPDATE organizations SET deleted_at = coalesce(deleted_at, now()) WHERE id = $1', [orgId]);
     });
+    await this.announce(orgId);
   }
 
   /** Appends one entry to the admin audit log. */

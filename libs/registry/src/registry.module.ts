@@ -8,6 +8,7 @@ import { OrgInstanceJobs } from './org-instance-jobs.js';
 import { OrgPoolCache } from './org-pool-cache.js';
 import { OrgProvisioner } from './org-provisioner.js';
 import { OrgRegistryRepository } from './org-registry.repository.js';
+import { OrgStatusEvents } from './org-status-events.js';
 import { OrgSchemaMigrator } from './org-schema.migrator.js';
 
 /** The organization registry: instances, their provisioning, and the way requests reach org databases. */
@@ -23,6 +24,7 @@ import { OrgSchemaMigrator } from './org-schema.migrator.js';
     OrgProvisioner,
     OrgRegistryRepository,
     OrgSchemaMigrator,
+    OrgStatusEvents,
   ],
   exports: [
     CredentialCipher,

@@ -60,6 +60,7 @@ export class AdminOrgsService {
         if (error instanceof SlugTakenError) throw new ConflictException(error.message);
         throw error;
       });
+    await this.registry.announce(id);
     // If this enqueue is lost (Redis down), the worker's start-up reconciliation queues it again.
     await this.jobs.enqueue(id, 'provision');
     const found = (await this.registry.findById(id))!;

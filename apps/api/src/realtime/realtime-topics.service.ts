@@ -3,7 +3,7 @@ import pg from 'pg';
 import { claimsOf, type OrgPrincipal } from '#libs/auth';
 import { EventType, PLATFORM_EVENTS_ORG, TASK_STATUSES, Topic, type PlatformEvent, type TaskStatus } from '#libs/contracts';
 import { RealtimeSnapshotProviders, SnapshotNotFoundError, type RowChange } from '#libs/realtime';
-import { OrgDatabase } from '#libs/registry';
+import { OrgDatabase, OrgRegistryRepository, publicInstanceView, publicOrgView } from '#libs/registry';
 import { TaskNotFoundError, TaskService, WorkerRegistryStore } from '#libs/tasks';
 import { FIELD_NAME, type FilterValue, type SubscribeDto } from './subscribe.dto.js';
 
@@ -56,6 +56,7 @@ export class RealtimeTopics {
     private readonly workers: WorkerRegistryStore,
     private readonly database: OrgDatabase,
     private readonly providers: RealtimeSnapshotProviders,
+    private readonly registry: OrgRegistryRepository,
   ) {}
 
   plan(principal: OrgPrincipal, request: SubscribeDto): TopicPlan {
@@ -70,7 +71,21 @@ export class RealtimeTopics {
         return this.resource(principal, request);
       case 'table':
         return this.table(principal, request);
+      case 'orgs':
+        return refuse('not_found', "the orgs topic is the platform admin's");
     }
+  }
+
+  /** The platform admin's one topic: every org instance as it moves through provisioning (`org.updated`). */
+  planForAdmin(request: SubscribeDto): TopicPlan {
+    if (request.topic !== 'orgs') refuse('not_found', 'the platform admin token sees only the orgs topic');
+    if (request.id || request.filter) refuse('invalid_payload', 'an orgs subscription takes no id or filter');
+    return {
+      streamOrg: PLATFORM_EVENTS_ORG,
+      matches: (event) => event.type === EventType.orgUpdated,
+      snapshot: async () =>
+        (await this.registry.list()).map(({ org, instance }) => ({ org: publicOrgView(org), instance: publicInstanceView(instance) })),
+    };
   }
 
   private task(principal: OrgPrincipal, { id, filter }: SubscribeDto): TopicPlan {

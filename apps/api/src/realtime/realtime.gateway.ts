@@ -26,7 +26,7 @@ const MAX_SUBSCRIPTIONS_PER_SOCKET = 100;
 type AckFn = (answer: unknown) => void;
 
 interface SocketState {
-  principal: OrgPrincipal;
+  principal: OrgPrincipal | { kind: 'platform-admin' };
   subscriptionCount: number;
 }
 
@@ -85,7 +85,7 @@ export class RealtimeGateway implements OnGatewayInit<Namespace>, OnGatewayDisco
       if (this.fanout.subscriptionsOf(socket).size >= MAX_SUBSCRIPTIONS_PER_SOCKET) {
         throw new SubscriptionRefused('invalid_payload', `a socket may hold at most ${MAX_SUBSCRIPTIONS_PER_SOCKET} subscriptions`);
       }
-      const plan = this.topics.plan(state.principal, request);
+      const plan = state.principal.kind === 'org' ? this.topics.plan(state.principal, request) : this.topics.planForAdmin(request);
       // The position is taken before the snapshot: a change racing the snapshot is then sent as an event too, never lost.
       if (request.since && (await this.stream.sinceExpired(plan.streamOrg, request.since))) {
         return reply({ ok: false, error: 'since_expired', message: 'events after since are no longer kept: fetch the snapshot again' });
@@ -117,7 +117,7 @@ export class RealtimeGateway implements OnGatewayInit<Namespace>, OnGatewayDisco
     }
   }
 
-  /** Accepts an org API token or session JWT; anything else refuses the connection (and counts as a failed login). */
+  /** Accepts an org API token, session JWT or the platform admin token; anything else refuses the connection (and counts as a failed login). */
   private async authenticate(socket: Socket): Promise<void> {
     const source = socket.handshake.address || 'unknown';
     if (await this.limiter.isBlocked(source)) throw new Error('too many failed logins from this address; try again later');
@@ -128,7 +128,7 @@ export class RealtimeGateway implements OnGatewayInit<Namespace>, OnGatewayDisco
       this.logger.warn({ source, reason: token ? 'unknown or expired credential' : 'no token' }, 'failed realtime login');
       throw new Error(token ? 'invalid, expired or revoked token' : 'missing token (auth: { token })');
     }
-    if (principal.kind !== 'org') throw new Error('the realtime API needs an organization token');
+    // The platform admin may watch only the platform's org instances (topic "orgs"); every other topic is an org's.
     const state: SocketState = { principal, subscriptionCount: 0 };
     Object.assign(socket.data as object, state);
   }

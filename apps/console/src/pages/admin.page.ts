@@ -1,16 +1,22 @@
 import { api } from '../api.js';
 import { badge, h, mount, time } from '../dom.js';
+import { realtime } from '../realtime.js';
 
-/** Org instances for the platform admin: status, schema version; create and deprovision. */
+interface OrgEntry {
+  org: { id: string; slug: string; name: string };
+  instance: { status: string; schemaVersion: string | null; updatedAt: string; error?: string };
+}
+
+/** Org instances for the platform admin, live as they move through provisioning; create and deprovision. */
 export function adminPage(): () => void {
   const rows = h('tbody');
+  const orgs = new Map<string, OrgEntry>();
   const slug = h('input', { placeholder: 'slug', name: 'slug' });
   const name = h('input', { placeholder: 'name', name: 'name' });
   const message = h('span.muted');
-  async function load() {
-    const orgs: any[] = await api('GET', '/v1/admin/orgs');
+  const render = () =>
     rows.replaceChildren(
-      ...orgs.map(({ org, instance }) =>
+      ...[...orgs.values()].map(({ org, instance }) =>
         h(
           'tr',
           { dataset: { slug: org.slug } },
@@ -25,12 +31,11 @@ export function adminPage(): () => void {
             {},
             instance.status === 'DELETED'
               ? ''
-              : h('button.danger', { onclick: async () => (await api('DELETE', `/v1/admin/orgs/${org.slug}`), load()) }, 'Deprovision'),
+              : h('button.danger', { onclick: () => void api('DELETE', `/v1/admin/orgs/${org.slug}`) }, 'Deprovision'),
           ),
         ),
       ),
     );
-  }
   const form = h(
     'form.row',
     {
@@ -38,8 +43,7 @@ export function adminPage(): () => void {
         event.preventDefault();
         try {
           const created = await api('POST', '/v1/admin/orgs', { slug: slug.value, name: name.value });
-          message.textContent = `Created. Its first admin token, shown once: ${created.token}`;
-          await load();
+          message.textContent = `Created ${created.org.slug}. Its first admin token, shown once: ${created.token}`;
         } catch (failure) {
           message.textContent = (failure as Error).message;
         }
@@ -55,7 +59,6 @@ export function adminPage(): () => void {
     h(
       'div.panel',
       {},
-      h('div.row', {}, h('button.secondary', { onclick: () => void load() }, 'Refresh')),
       h(
         'table',
         {},
@@ -64,6 +67,16 @@ export function adminPage(): () => void {
       ),
     ),
   );
-  void load();
-  return () => undefined;
+  return realtime.subscribe(
+    { topic: 'orgs' },
+    (snapshot: OrgEntry[]) => {
+      orgs.clear();
+      for (const entry of snapshot) orgs.set(entry.org.id, entry);
+      render();
+    },
+    (event) => {
+      orgs.set(event.data.org.id, event.data);
+      render();
+    },
+  );
 }
