@@ -17,6 +17,7 @@ export async function createApiApp(config: PlatformConfig, logger: Logger): Prom
     abortOnError: false,
   });
   app.getHttpAdapter().getInstance().disable('x-powered-by');
+  if (config.TRUST_PROXY) app.set('trust proxy', trustProxySetting(config.TRUST_PROXY));
   app.use(requestLogging(logger));
   // The operator console, built by `npm run build` (Vite) into dist/console: static files, no CDN.
   const consoleDir = fromProjectRoot('dist/console');
@@ -34,4 +35,10 @@ export async function createApiApp(config: PlatformConfig, logger: Logger): Prom
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
   return app;
+}
+
+/** TRUST_PROXY as Express wants it: a boolean, a hop count, or the addresses themselves. */
+function trustProxySetting(value: string): boolean | number | string {
+  if (value === 'true' || value === 'false') return value === 'true';
+  return /^\d+$/.test(value) ? Number(value) : value;
 }

@@ -109,7 +109,7 @@ describe('failed logins', () => {
         done();
       },
     });
-    platform = await startTestPlatform({ withWorker: false, logs, env: { AUTH_FAILURE_LIMIT: '3' } });
+    platform = await startTestPlatform({ withWorker: false, logs, env: { AUTH_FAILURE_LIMIT: '3', TRUST_PROXY: 'loopback' } });
   });
   afterAll(async () => {
     await platform.close();
@@ -125,6 +125,14 @@ describe('failed logins', () => {
     const failures = lines.filter((line) => line.includes('"failed login"'));
     expect(failures).toHaveLength(3);
     expect(lines.join('\n')).not.toContain(secret);
+  });
+
+  it('counts each client behind a trusted proxy on its own', async () => {
+    const from = (client: string) =>
+      fetch(`${platform.baseUrl}/v1/tokens`, { headers: { authorization: 'Bearer plat_org_wrong', 'x-forwarded-for': client } });
+    for (let attempt = 0; attempt < 3; attempt++) expect((await from('203.0.113.7')).status).toBe(401);
+    expect((await from('203.0.113.7')).status).toBe(429);
+    expect((await from('198.51.100.9')).status).toBe(401);
   });
 });
 

@@ -28,7 +28,10 @@ describe('realtime gateway: handshake, subscriptions, snapshots, replay (real So
     await expect(connect('plat_org_not-a-real-token')).rejects.toThrow(/invalid, expired or revoked/);
     await expect(connect('a.b.c')).rejects.toThrow(/invalid, expired or revoked/);
     const admin = await connect(platform.env.PLATFORM_ADMIN_TOKEN);
-    expect(await admin.subscribe({ topic: 'task', id: '00000000-0000-4000-8000-000000000000' })).toMatchObject({ ok: false, error: 'not_found' });
+    expect(await admin.subscribe({ topic: 'task', id: '00000000-0000-4000-8000-000000000000' })).toMatchObject({
+      ok: false,
+      error: 'not_found',
+    });
   });
 
   it('accepts a session JWT made from an org token', async () => {

@@ -16,6 +16,17 @@ export class PlatformConfig {
   @IsString({ message: 'must be a host name or IP address' })
   HOST = '127.0.0.1';
 
+  /**
+   * Which proxies in front of the API to believe about the client's address (Express
+   * `trust proxy`): empty trusts none, `true` all, a number that many hops, or addresses
+   * and subnets separated by commas. Failed-login limits count per client address, so set
+   * it behind a reverse proxy, or every client shares the proxy's.
+   */
+  @Matches(/^(|true|false|\d{1,2}|[\w.:/]+(,[\w.:/]+)*)$/, {
+    message: 'must be true, false, a hop count, or addresses/subnets separated by commas',
+  })
+  TRUST_PROXY = '';
+
   /** Port the HTTP API listens on. */
   @Type(() => Number)
   @IsInt({ message: 'must be a whole number from 1 to 65535' })
