@@ -259,3 +259,42 @@ describe('cancelling a task no worker has taken yet', () => {
     expect((await platform.request('POST', `/v1/tasks/${task.id}/cancel`, { token })).status).toBe(409);
   });
 });
+
+describe('1,000 tasks across 3 orgs', () => {
+  let platform: TestPlatform;
+
+  beforeAll(async () => {
+    platform = await startTestPlatform({ env: { TASK_CONCURRENCY: '16', HISTORY_CONCURRENCY: '16' } });
+  });
+  afterAll(async () => {
+    await platform.close();
+  });
+
+  it('ends with exactly 1,000 history rows, each in its own org database', async () => {
+    const orgs = await Promise.all([platform.createOrg(), platform.createOrg(), platform.createOrg()]);
+    const created = new Map<string, string[]>(orgs.map((org) => [org.slug, []]));
+    const CONCURRENCY = 16;
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next < 1000) {
+          const org = orgs[next++ % orgs.length]!;
+          const answer = await platform.request('POST', '/v1/tasks', { token: org.token, body: { type: 'noop' } });
+          created.get(org.slug)!.push(answer.body.id);
+        }
+      }),
+    );
+    const rows = await waitFor(
+      '1,000 history rows',
+      async () => {
+        const counts = await Promise.all(orgs.map((org) => platform.queryOrgDatabase(org.slug, 'SELECT id FROM tasks')));
+        return counts.reduce((sum, found) => sum + found.length, 0) >= 1000 ? counts : undefined;
+      },
+      120_000,
+    );
+    for (const [index, org] of orgs.entries()) {
+      expect(rows[index]!.map((row) => row.id).sort()).toEqual([...created.get(org.slug)!].sort());
+    }
+    expect(rows.reduce((sum, found) => sum + found.length, 0)).toBe(1000);
+  }, 180_000);
+});
