@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+export * from './domain-errors.js';
 export * from './events.js';
 export * from './queues.js';
 export * from './tasks.js';

@@ -5,12 +5,13 @@ import { ResourceRepository } from './resource.repository.js';
 import { ResourceStateStore, type StoreReply } from './resource-state.store.js';
 import { ResourceWaiters } from './resource-waiters.js';
 import type { AllocationView, EnvironmentView, LeaseView, PoolView } from './resource-views.js';
+import { ConflictError, NotFoundError } from '#libs/contracts';
 
-export class ResourceNotFoundError extends Error {
+export class ResourceNotFoundError extends NotFoundError {
   override name = 'ResourceNotFoundError';
 }
 
-export class ResourceConflictError extends Error {
+export class ResourceConflictError extends ConflictError {
   override name = 'ResourceConflictError';
 }
 

@@ -6,17 +6,15 @@ import type { OrgClaims } from '#libs/registry';
 import { TaskService, TaskTypeCatalog, type TaskListQuery } from '#libs/tasks';
 import { ScheduleRepository, type Schedule } from './schedule.repository.js';
 import { ScheduleTimer } from './schedule-timer.js';
+import { InvalidInputError, NotFoundError } from '#libs/contracts';
 
-export class ScheduleNotFoundError extends Error {
+export class ScheduleNotFoundError extends NotFoundError {
   override name = 'ScheduleNotFoundError';
 }
 
 /** A schedule that cannot be: a bad cron pattern or time zone, or task params that do not fit. */
-export class InvalidScheduleError extends Error {
-  constructor(readonly problems: string[]) {
-    super(problems.join('; '));
-    this.name = 'InvalidScheduleError';
-  }
+export class InvalidScheduleError extends InvalidInputError {
+  override name = 'InvalidScheduleError';
 }
 
 export interface NewSchedule {

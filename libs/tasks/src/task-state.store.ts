@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { PlatformConfig } from '#libs/config';
-import { Topic, type LogStream, type TaskLogChunk, type TaskStatus, type TaskView } from '#libs/contracts';
+import { Topic, type LogStream, type TaskLogChunk, type TaskStatus, type TaskView, ConflictError } from '#libs/contracts';
 import { RedisConnection, RedisKeys } from '#libs/redis';
 import { APPEND_LOG, CREATE_TASK, TRANSITION_TASK } from './task-scripts.js';
 
@@ -16,9 +16,9 @@ interface TaskScripts {
   appendTaskLog(...args: (string | number)[]): Promise<number>;
 }
 
-export class TaskConflictError extends Error {
+export class TaskConflictError extends ConflictError {
   constructor(readonly currentStatus: TaskStatus) {
-    super(`task is ${currentStatus}`);
+    super(`task is already ${currentStatus}`);
     this.name = 'TaskConflictError';
   }
 }

@@ -9,6 +9,8 @@ import {
   type TaskLogChunk,
   type TaskStatus,
   type TaskView,
+  InvalidInputError,
+  NotFoundError,
 } from '#libs/contracts';
 import type { OrgClaims } from '#libs/registry';
 import { TaskCancellations } from './task-cancellations.js';
@@ -17,7 +19,7 @@ import { TaskQueue } from './task-queue.js';
 import { TaskConflictError, TaskStateStore, type StoredTask } from './task-state.store.js';
 import { TaskTypeCatalog } from './task-types/task-type-catalog.js';
 
-export class TaskNotFoundError extends Error {
+export class TaskNotFoundError extends NotFoundError {
   override name = 'TaskNotFoundError';
 }
 
@@ -77,7 +79,7 @@ function decodeCursor(cursor: string): { createdAt: string; id: string } | undef
   }
 }
 
-export class InvalidCursorError extends Error {
+export class InvalidCursorError extends InvalidInputError {
   override name = 'InvalidCursorError';
 }
 
@@ -181,7 +183,7 @@ export class TaskService {
   /** Newest first, live and finished alike, with a cursor to the next page. */
   async list(claims: OrgClaims, query: TaskListQuery): Promise<{ items: TaskView[]; nextCursor: string | null }> {
     const before = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
-    if (query.cursor !== undefined && !before) throw new InvalidCursorError('cursor is not one this API gave out');
+    if (query.cursor !== undefined && !before) throw new InvalidCursorError(['cursor is not one this API gave out']);
     const matches = (task: TaskView) =>
       (!query.status || task.status === query.status) &&
       (!query.type || task.type === query.type) &&

@@ -5,17 +5,15 @@ import type { OrgClaims } from '#libs/registry';
 import { TaskTypeCatalog } from '#libs/tasks';
 import { TriggerFeed } from './trigger-feed.js';
 import { TriggerRepository, type Trigger, type TriggerEvent, type TriggerRun } from './trigger.repository.js';
+import { InvalidInputError, NotFoundError } from '#libs/contracts';
 
-export class TriggerNotFoundError extends Error {
+export class TriggerNotFoundError extends NotFoundError {
   override name = 'TriggerNotFoundError';
 }
 
 /** A trigger that cannot be: its table is not there (or not published), or its task does not fit its type. */
-export class InvalidTriggerError extends Error {
-  constructor(readonly problems: string[]) {
-    super(problems.join('; '));
-    this.name = 'InvalidTriggerError';
-  }
+export class InvalidTriggerError extends InvalidInputError {
+  override name = 'InvalidTriggerError';
 }
 
 export interface NewTrigger {

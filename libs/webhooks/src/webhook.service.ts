@@ -2,13 +2,13 @@ import { Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { PlatformConfig } from '#libs/config';
-import { QueueName, type TaskView, type WebhookDeliveryJob } from '#libs/contracts';
+import { QueueName, type TaskView, type WebhookDeliveryJob, NotFoundError } from '#libs/contracts';
 import { QueueFactory } from '#libs/redis';
 import { CredentialCipher, type OrgClaims } from '#libs/registry';
 import { TASK_FINISHED_EVENTS } from './webhook-events.js';
 import { WebhookRepository, type Webhook, type WebhookDelivery } from './webhook.repository.js';
 
-export class WebhookNotFoundError extends Error {
+export class WebhookNotFoundError extends NotFoundError {
   override name = 'WebhookNotFoundError';
 }
 

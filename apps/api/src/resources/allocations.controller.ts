@@ -4,7 +4,6 @@ import { claimsOf, type OrgPrincipal } from '#libs/auth';
 import { ResourceService } from '#libs/resources';
 import { CurrentOrg, OrgAccess } from '../auth/access.decorators.js';
 import { ExtendAllocationDto } from './resource.dto.js';
-import { toHttpError } from './resource-http-errors.js';
 
 const allocationId = new ParseUUIDPipe({ errorHttpStatusCode: HttpStatus.NOT_FOUND });
 
@@ -19,7 +18,7 @@ export class AllocationsController {
   @OrgAccess('viewer')
   @ApiOperation({ summary: 'One lease, live or ended.' })
   get(@CurrentOrg() principal: OrgPrincipal, @Param('id', allocationId) id: string) {
-    return this.resources.getAllocation(claimsOf(principal), id).catch(toHttpError);
+    return this.resources.getAllocation(claimsOf(principal), id);
   }
 
   @Post(':id/extend')
@@ -27,7 +26,7 @@ export class AllocationsController {
   @OrgAccess('member')
   @ApiOperation({ summary: 'The lease then ends ttlSeconds from now; 409 when it has ended.' })
   extend(@CurrentOrg() principal: OrgPrincipal, @Param('id', allocationId) id: string, @Body() body: ExtendAllocationDto) {
-    return this.resources.extend(principal.orgId, id, body.ttlSeconds).catch(toHttpError);
+    return this.resources.extend(principal.orgId, id, body.ttlSeconds);
   }
 
   @Delete(':id')
@@ -35,6 +34,6 @@ export class AllocationsController {
   @OrgAccess('member')
   @ApiOperation({ summary: 'Release the lease (204); its environment is free again. 409 when it has ended.' })
   async release(@CurrentOrg() principal: OrgPrincipal, @Param('id', allocationId) id: string): Promise<void> {
-    await this.resources.release(principal.orgId, id).catch(toHttpError);
+    await this.resources.release(principal.orgId, id);
   }
 }

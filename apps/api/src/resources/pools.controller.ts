@@ -4,7 +4,6 @@ import type { OrgPrincipal } from '#libs/auth';
 import { ResourceService } from '#libs/resources';
 import { CurrentOrg, OrgAccess } from '../auth/access.decorators.js';
 import { AllocateDto, CreateEnvironmentDto, CreatePoolDto, UpdateEnvironmentDto } from './resource.dto.js';
-import { toHttpError } from './resource-http-errors.js';
 
 const environmentId = new ParseUUIDPipe({ errorHttpStatusCode: HttpStatus.NOT_FOUND });
 
@@ -19,42 +18,42 @@ export class PoolsController {
   @OrgAccess('admin')
   @ApiOperation({ summary: 'Create a pool (201); 409 when a pool has the name.' })
   create(@CurrentOrg() principal: OrgPrincipal, @Body() body: CreatePoolDto) {
-    return this.resources.createPool(principal.orgId, body).catch(toHttpError);
+    return this.resources.createPool(principal.orgId, body);
   }
 
   @Get()
   @OrgAccess('viewer')
   @ApiOperation({ summary: 'Pools by name, with how many environments are free, allocated and retired.' })
   list(@CurrentOrg() principal: OrgPrincipal) {
-    return this.resources.listPools(principal.orgId).catch(toHttpError);
+    return this.resources.listPools(principal.orgId);
   }
 
   @Get(':pool')
   @OrgAccess('viewer')
   @ApiOperation({ summary: 'One pool with its counts.' })
   get(@CurrentOrg() principal: OrgPrincipal, @Param('pool') pool: string) {
-    return this.resources.getPool(principal.orgId, pool).catch(toHttpError);
+    return this.resources.getPool(principal.orgId, pool);
   }
 
   @Post(':pool/environments')
   @OrgAccess('admin')
   @ApiOperation({ summary: 'Add an environment (201, free); 409 when the pool has one of that name.' })
   addEnvironment(@CurrentOrg() principal: OrgPrincipal, @Param('pool') pool: string, @Body() body: CreateEnvironmentDto) {
-    return this.resources.addEnvironment(principal.orgId, pool, body).catch(toHttpError);
+    return this.resources.addEnvironment(principal.orgId, pool, body);
   }
 
   @Get(':pool/environments')
   @OrgAccess('viewer')
   @ApiOperation({ summary: "The pool's environments by name, retired ones included." })
   listEnvironments(@CurrentOrg() principal: OrgPrincipal, @Param('pool') pool: string) {
-    return this.resources.listEnvironments(principal.orgId, pool).catch(toHttpError);
+    return this.resources.listEnvironments(principal.orgId, pool);
   }
 
   @Get(':pool/environments/:id')
   @OrgAccess('viewer')
   @ApiOperation({ summary: 'One environment.' })
   getEnvironment(@CurrentOrg() principal: OrgPrincipal, @Param('pool') pool: string, @Param('id', environmentId) id: string) {
-    return this.resources.getEnvironment(principal.orgId, pool, id).catch(toHttpError);
+    return this.resources.getEnvironment(principal.orgId, pool, id);
   }
 
   @Patch(':pool/environments/:id')
@@ -66,14 +65,14 @@ export class PoolsController {
     @Param('id', environmentId) id: string,
     @Body() body: UpdateEnvironmentDto,
   ) {
-    return this.resources.updateEnvironment(principal.orgId, pool, id, body.attributes).catch(toHttpError);
+    return this.resources.updateEnvironment(principal.orgId, pool, id, body.attributes);
   }
 
   @Delete(':pool/environments/:id')
   @OrgAccess('admin')
   @ApiOperation({ summary: 'Retire an environment (200, kept as retired, never allocated again); 409 while it is allocated.' })
   retireEnvironment(@CurrentOrg() principal: OrgPrincipal, @Param('pool') pool: string, @Param('id', environmentId) id: string) {
-    return this.resources.retireEnvironment(principal.orgId, pool, id).catch(toHttpError);
+    return this.resources.retireEnvironment(principal.orgId, pool, id);
   }
 
   @Post(':pool/allocations')
@@ -82,8 +81,10 @@ export class PoolsController {
     summary: 'Lease a free environment (201 { id, environment, expiresAt, ... }); 409 when none is free (after waitSeconds, if given).',
   })
   allocate(@CurrentOrg() principal: OrgPrincipal, @Param('pool') pool: string, @Body() body: AllocateDto) {
-    return this.resources
-      .allocate(principal.orgId, pool, { holder: body.holder, ttlSeconds: body.ttlSeconds, waitMs: (body.waitSeconds ?? 0) * 1000 })
-      .catch(toHttpError);
+    return this.resources.allocate(principal.orgId, pool, {
+      holder: body.holder,
+      ttlSeconds: body.ttlSeconds,
+      waitMs: (body.waitSeconds ?? 0) * 1000,
+    });
   }
 }

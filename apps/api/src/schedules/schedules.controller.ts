@@ -6,7 +6,6 @@ import {
   Get,
   HttpCode,
   HttpStatus,
-  NotFoundException,
   Param,
   ParseUUIDPipe,
   Post,
@@ -14,20 +13,13 @@ import {
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { claimsOf, type OrgPrincipal } from '#libs/auth';
-import { InvalidScheduleError, ScheduleNotFoundError, ScheduleService } from '#libs/schedules';
-import { InvalidCursorError } from '#libs/tasks';
+import { ScheduleService } from '#libs/schedules';
+
 import { CurrentOrg, OrgAccess } from '../auth/access.decorators.js';
 import { ListTasksQuery } from '../tasks/task-queries.dto.js';
 import { CreateScheduleDto } from './create-schedule.dto.js';
 
 const scheduleId = new ParseUUIDPipe({ errorHttpStatusCode: HttpStatus.NOT_FOUND });
-
-function toHttpError(error: unknown): never {
-  if (error instanceof InvalidScheduleError) throw new BadRequestException(error.problems);
-  if (error instanceof ScheduleNotFoundError) throw new NotFoundException(error.message);
-  if (error instanceof InvalidCursorError) throw new BadRequestException([error.message]);
-  throw error;
-}
 
 @ApiTags('schedules')
 @ApiBearerAuth()
@@ -40,7 +32,7 @@ export class SchedulesController {
   @ApiOperation({ summary: 'Create a recurring task: each tick (cron or everyMs) creates exactly one task.' })
   create(@CurrentOrg() principal: OrgPrincipal, @Body() body: CreateScheduleDto) {
     if (!body.cron && !body.everyMs) throw new BadRequestException(['give cron or everyMs']);
-    return this.schedules.create(claimsOf(principal), body).catch(toHttpError);
+    return this.schedules.create(claimsOf(principal), body);
   }
 
   @Get()
@@ -53,7 +45,7 @@ export class SchedulesController {
   @Get(':id')
   @OrgAccess('viewer')
   get(@CurrentOrg() principal: OrgPrincipal, @Param('id', scheduleId) id: string) {
-    return this.schedules.get(claimsOf(principal), id).catch(toHttpError);
+    return this.schedules.get(claimsOf(principal), id);
   }
 
   @Post(':id/pause')
@@ -61,27 +53,27 @@ export class SchedulesController {
   @OrgAccess('member')
   @ApiOperation({ summary: 'Stop the ticks; a paused schedule creates no task.' })
   pause(@CurrentOrg() principal: OrgPrincipal, @Param('id', scheduleId) id: string) {
-    return this.schedules.setPaused(claimsOf(principal), id, true).catch(toHttpError);
+    return this.schedules.setPaused(claimsOf(principal), id, true);
   }
 
   @Post(':id/resume')
   @HttpCode(HttpStatus.OK)
   @OrgAccess('member')
   resume(@CurrentOrg() principal: OrgPrincipal, @Param('id', scheduleId) id: string) {
-    return this.schedules.setPaused(claimsOf(principal), id, false).catch(toHttpError);
+    return this.schedules.setPaused(claimsOf(principal), id, false);
   }
 
   @Delete(':id')
   @HttpCode(HttpStatus.NO_CONTENT)
   @OrgAccess('member')
   async delete(@CurrentOrg() principal: OrgPrincipal, @Param('id', scheduleId) id: string) {
-    await this.schedules.delete(claimsOf(principal), id).catch(toHttpError);
+    await this.schedules.delete(claimsOf(principal), id);
   }
 
   @Get(':id/runs')
   @OrgAccess('viewer')
   @ApiOperation({ summary: 'The tasks the schedule created, newest first, paged like GET /v1/tasks.' })
   runs(@CurrentOrg() principal: OrgPrincipal, @Param('id', scheduleId) id: string, @Query() query: ListTasksQuery) {
-    return this.schedules.runs(claimsOf(principal), id, query).catch(toHttpError);
+    return this.schedules.runs(claimsOf(principal), id, query);
   }
 }

@@ -1,31 +1,11 @@
-import {
-  BadRequestException,
-  Body,
-  Controller,
-  Delete,
-  Get,
-  HttpCode,
-  HttpStatus,
-  NotFoundException,
-  Param,
-  ParseUUIDPipe,
-  Patch,
-  Post,
-  Query,
-} from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, ParseUUIDPipe, Patch, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { claimsOf, type OrgPrincipal } from '#libs/auth';
-import { InvalidTriggerError, TriggerNotFoundError, TriggerService } from '#libs/triggers';
+import { TriggerService } from '#libs/triggers';
 import { CurrentOrg, OrgAccess } from '../auth/access.decorators.js';
 import { CreateTriggerDto, TriggerRunsQuery, UpdateTriggerDto } from './trigger.dto.js';
 
 const triggerId = new ParseUUIDPipe({ errorHttpStatusCode: HttpStatus.NOT_FOUND });
-
-function toHttpError(error: unknown): never {
-  if (error instanceof InvalidTriggerError) throw new BadRequestException(error.problems);
-  if (error instanceof TriggerNotFoundError) throw new NotFoundException(error.message);
-  throw error;
-}
 
 @ApiTags('triggers')
 @ApiBearerAuth()
@@ -37,7 +17,7 @@ export class TriggersController {
   @OrgAccess('member')
   @ApiOperation({ summary: 'Run a task for every committed row change of a table that matches the events and filter.' })
   create(@CurrentOrg() principal: OrgPrincipal, @Body() body: CreateTriggerDto) {
-    return this.triggers.create(claimsOf(principal), body).catch(toHttpError);
+    return this.triggers.create(claimsOf(principal), body);
   }
 
   @Get()
@@ -50,20 +30,20 @@ export class TriggersController {
   @OrgAccess('member')
   @ApiOperation({ summary: 'Enable or disable the trigger.' })
   update(@CurrentOrg() principal: OrgPrincipal, @Param('id', triggerId) id: string, @Body() body: UpdateTriggerDto) {
-    return this.triggers.setEnabled(claimsOf(principal), id, body.enabled).catch(toHttpError);
+    return this.triggers.setEnabled(claimsOf(principal), id, body.enabled);
   }
 
   @Delete(':id')
   @HttpCode(HttpStatus.NO_CONTENT)
   @OrgAccess('member')
   async delete(@CurrentOrg() principal: OrgPrincipal, @Param('id', triggerId) id: string) {
-    await this.triggers.delete(claimsOf(principal), id).catch(toHttpError);
+    await this.triggers.delete(claimsOf(principal), id);
   }
 
   @Get(':id/runs')
   @OrgAccess('viewer')
   @ApiOperation({ summary: "The trigger's recent firings with their tasks, newest first." })
   runs(@CurrentOrg() principal: OrgPrincipal, @Param('id', triggerId) id: string, @Query() query: TriggerRunsQuery) {
-    return this.triggers.runs(claimsOf(principal), id, query.limit).catch(toHttpError);
+    return this.triggers.runs(claimsOf(principal), id, query.limit);
   }
 }

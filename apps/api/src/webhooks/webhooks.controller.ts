@@ -1,9 +1,9 @@
-import { Body, Controller, Delete, Get, HttpCode, HttpStatus, NotFoundException, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
 import { claimsOf, type OrgPrincipal } from '#libs/auth';
-import { WebhookNotFoundError, WebhookService } from '#libs/webhooks';
+import { WebhookService } from '#libs/webhooks';
 import { CurrentOrg, OrgAccess } from '../auth/access.decorators.js';
 import { CreateWebhookDto } from './create-webhook.dto.js';
 
@@ -17,11 +17,6 @@ class DeliveriesQuery {
   @Min(1)
   @Max(MAX_DELIVERIES)
   limit: number = 100;
-}
-
-function toHttpError(error: unknown): never {
-  if (error instanceof WebhookNotFoundError) throw new NotFoundException(error.message);
-  throw error;
 }
 
 @ApiTags('webhooks')
@@ -47,13 +42,13 @@ export class WebhooksController {
   @HttpCode(HttpStatus.NO_CONTENT)
   @OrgAccess('member')
   async delete(@CurrentOrg() principal: OrgPrincipal, @Param('id', webhookId) id: string) {
-    await this.webhooks.delete(claimsOf(principal), id).catch(toHttpError);
+    await this.webhooks.delete(claimsOf(principal), id);
   }
 
   @Get(':id/deliveries')
   @OrgAccess('viewer')
   @ApiOperation({ summary: "The webhook's deliveries, newest first, with attempts and the last response code." })
   deliveries(@CurrentOrg() principal: OrgPrincipal, @Param('id', webhookId) id: string, @Query() query: DeliveriesQuery) {
-    return this.webhooks.deliveryLog(claimsOf(principal), id, query.limit).catch(toHttpError);
+    return this.webhooks.deliveryLog(claimsOf(principal), id, query.limit);
   }
 }

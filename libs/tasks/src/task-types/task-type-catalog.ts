@@ -6,16 +6,14 @@ import { noopTaskType } from './noop.task-type.js';
 import { shellTaskType } from './shell.task-type.js';
 import { sleepTaskType } from './sleep.task-type.js';
 import type { TaskTypeDefinition } from './task-type-definition.js';
+import { InvalidInputError } from '#libs/contracts';
 
 /** Every task type the platform knows. A new type is added here and gets a handler in the worker. */
 export const TASK_TYPE_DEFINITIONS: TaskTypeDefinition[] = [shellTaskType, sleepTaskType, noopTaskType] as TaskTypeDefinition[];
 
 /** Params that do not fit their task type; `problems` has one message per bad field. */
-export class TaskParamsError extends Error {
-  constructor(readonly problems: string[]) {
-    super(problems.join('; '));
-    this.name = 'TaskParamsError';
-  }
+export class TaskParamsError extends InvalidInputError {
+  override name = 'TaskParamsError';
 }
 
 function messagesOf(errors: ValidationError[], path = 'params'): string[] {
