@@ -7,3 +7,4 @@ export * from './relay/change-relay.supervisor.js';
 export * from './relay/row-change.js';
 export * from './relay/wal-change.relay.js';
 export * from './stream-ids.js';
+export * from './relay/supabase-change.relay.js';

@@ -19,6 +19,10 @@ export interface OrgInstance {
   loginRole: string | null;
   credentialsEncrypted: string;
   schemaVersion: string | null;
+  /** Where its row changes come from: its WAL (a replication slot) or Supabase Realtime. */
+  realtimeSource: 'wal' | 'supabase';
+  supabaseUrl: string | null;
+  supabaseKeyEncrypted: string | null;
   status: InstanceStatus;
   lastError: string | null;
   createdAt: string;
@@ -41,6 +45,7 @@ export function publicInstanceView(instance: OrgInstance) {
     cluster: instance.cluster,
     database: instance.databaseName,
     schemaVersion: instance.schemaVersion,
+    realtimeSource: instance.realtimeSource,
     ...(instance.lastError ? { error: instance.lastError } : {}),
     createdAt: instance.createdAt,
     updatedAt: instance.updatedAt,

@@ -13,7 +13,8 @@ const UNIQUE_VIOLATION = '23505';
 const SELECT_ORG_WITH_INSTANCE = `
   SELECT o.id, o.slug, o.name, o.created_at, o.deleted_at,
          i.driver, i.cluster, i.database_name, i.login_role, i.credentials_encrypted, i.schema_version,
-         i.status, i.last_error, i.created_at AS instance_created_at, i.updated_at
+         i.status, i.last_error, i.created_at AS instance_created_at, i.updated_at,
+         i.realtime_source, i.supabase_url, i.supabase_key_encrypted
     FROM organizations o JOIN org_instances i ON i.org_id = o.id`;
 
 interface OrgRow extends pg.QueryResultRow {
@@ -32,6 +33,9 @@ interface OrgRow extends pg.QueryResultRow {
   last_error: string | null;
   instance_created_at: Date;
   updated_at: Date;
+  realtime_source: OrgInstance['realtimeSource'];
+  supabase_url: string | null;
+  supabase_key_encrypted: string | null;
 }
 
 function toOrgWithInstance(row: OrgRow): OrgWithInstance {
@@ -50,6 +54,9 @@ function toOrgWithInstance(row: OrgRow): OrgWithInstance {
     loginRole: row.login_role,
     credentialsEncrypted: row.credentials_encrypted,
     schemaVersion: row.schema_version,
+    realtimeSource: row.realtime_source,
+    supabaseUrl: row.supabase_url,
+    supabaseKeyEncrypted: row.supabase_key_encrypted,
     status: row.status,
     lastError: row.last_error,
     createdAt: row.instance_created_at.toISOString(),
@@ -67,6 +74,8 @@ export interface NewOrg {
   databaseName: string | null;
   loginRole: string | null;
   credentialsEncrypted: string;
+  /** Set for an instance whose changes come from Supabase Realtime. */
+  supabase?: { url: string; keyEncrypted: string };
 }
 
 /** SQL of the control-plane registry tables: organizations, org_instances, admin_audit_log. */
@@ -93,9 +102,20 @@ export class OrgRegistryRepository {
       throw error;
     }
     await client.query(
-      `INSERT INTO org_instances (org_id, driver, cluster, database_name, login_role, credentials_encrypted, status)
-       VALUES ($1, $2, $3, $4, $5, $6, 'PENDING')`,
-      [org.id, org.driver, org.cluster, org.databaseName, org.loginRole, org.credentialsEncrypted],
+      `INSERT INTO org_instances (org_id, driver, cluster, database_name, login_role, credentials_encrypted, status,
+                                  realtime_source, supabase_url, supabase_key_encrypted)
+       VALUES ($1, $2, $3, $4, $5, $6, 'PENDING', $7, $8, $9)`,
+      [
+        org.id,
+        org.driver,
+        org.cluster,
+        org.databaseName,
+        org.loginRole,
+        org.credentialsEncrypted,
+        org.supabase ? 'supabase' : 'wal',
+        org.supabase?.url ?? null,
+        org.supabase?.keyEncrypted ?? null,
+      ],
     );
   }
 

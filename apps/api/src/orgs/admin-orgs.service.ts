@@ -48,6 +48,7 @@ export class AdminOrgsService {
           databaseName: placement?.name ?? null,
           loginRole: placement?.name ?? null,
           credentialsEncrypted: this.cipher.encrypt(credentials),
+          ...(input.realtime ? { supabase: { url: input.realtime.url, keyEncrypted: this.cipher.encrypt({ key: input.realtime.key }) } } : {}),
         });
         const first = await this.tokens.create(id, { name: 'initial admin token', role: 'admin' }, client);
         await this.registry.audit(

@@ -4,10 +4,11 @@ import { hostname } from 'node:os';
 import { PlatformConfig } from '#libs/config';
 import { PROCESS_LOGGER, type Logger } from '#libs/logging';
 import { RedisConnection, RedisKeys } from '#libs/redis';
-import { OrgConnection, OrgRegistryRepository, type OrgWithInstance } from '#libs/registry';
+import { CredentialCipher, OrgConnection, OrgRegistryRepository, type OrgWithInstance } from '#libs/registry';
 import { OrgEventStream } from '../org-event-stream.service.js';
 import { RedisLease } from '../redis-lease.js';
 import type { ChangeSource } from './change-source.js';
+import { SupabaseChangeRelay } from './supabase-change.relay.js';
 import { WalChangeRelay } from './wal-change.relay.js';
 
 interface RunningRelay {
@@ -34,6 +35,7 @@ export class ChangeRelaySupervisor implements OnApplicationBootstrap, OnApplicat
   constructor(
     private readonly registry: OrgRegistryRepository,
     private readonly connections: OrgConnection,
+    private readonly cipher: CredentialCipher,
     private readonly stream: OrgEventStream,
     private readonly redis: RedisConnection,
     private readonly keys: RedisKeys,
@@ -88,20 +90,33 @@ export class ChangeRelaySupervisor implements OnApplicationBootstrap, OnApplicat
       ttl,
     );
     if (!(await lease.acquire())) return;
-    const source = new WalChangeRelay({
-      orgId: org.id,
-      adminUrl: this.connections.adminUrl(instance),
-      connectTimeoutMs: this.config.CONNECT_TIMEOUT_MS,
-      stream: this.stream,
-      lease,
-      redis: this.redis.client,
-      checkpointKey: this.keys.org(org.id, 'relay', 'checkpoint'),
-      logger: this.logger,
-      onFailed: (error) => {
-        this.logger.warn({ org: org.id, err: error }, 'change relay stopped; the org is taken up again at a next poll');
-        void this.release(org.id);
-      },
-    });
+    const onFailed = (error: Error) => {
+      this.logger.warn({ org: org.id, err: error }, 'change relay stopped; the org is taken up again at a next poll');
+      void this.release(org.id);
+    };
+    const source: ChangeSource =
+      instance.realtimeSource === 'supabase'
+        ? new SupabaseChangeRelay({
+            orgId: org.id,
+            url: instance.supabaseUrl!,
+            key: this.cipher.decrypt<{ key: string }>(instance.supabaseKeyEncrypted!).key,
+            connectTimeoutMs: this.config.CONNECT_TIMEOUT_MS,
+            stream: this.stream,
+            lease,
+            logger: this.logger,
+            onFailed,
+          })
+        : new WalChangeRelay({
+            orgId: org.id,
+            adminUrl: this.connections.adminUrl(instance),
+            connectTimeoutMs: this.config.CONNECT_TIMEOUT_MS,
+            stream: this.stream,
+            lease,
+            redis: this.redis.client,
+            checkpointKey: this.keys.org(org.id, 'relay', 'checkpoint'),
+            logger: this.logger,
+            onFailed,
+          });
     const renewal = setInterval(() => void this.renew(org.id), Math.max(1, Math.floor(ttl / 3)));
     renewal.unref();
     this.relays.set(org.id, { lease, source, renewal });
