@@ -45,12 +45,8 @@ export class ScheduleService {
         problems.push(`cron "${input.cron}" is not a cron pattern: ${(error as Error).message}`);
       }
     }
-    let params: Record<string, unknown> = {};
-    try {
-      params = { ...this.catalog.validate(input.task.type, input.task.params ?? {}) };
-    } catch (error) {
-      problems.push(...((error as { problems?: string[] }).problems ?? [(error as Error).message]).map((problem) => `task.${problem}`));
-    }
+    const { params, problems: taskProblems } = this.catalog.checkTemplate(input.task.type, input.task.params ?? {});
+    problems.push(...taskProblems);
     if (problems.length) throw new InvalidScheduleError(problems);
     const schedule = await this.schedules.insert(claims, {
       id: randomUUID(),

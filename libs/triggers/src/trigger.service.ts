@@ -38,12 +38,8 @@ export class TriggerService {
     if (!(await this.triggers.isPublished(claims, input.table))) {
       problems.push(`table "${input.table}" does not exist in the organization database or is not published`);
     }
-    let params: Record<string, unknown> = {};
-    try {
-      params = { ...this.catalog.validate(input.task.type, input.task.params ?? {}) };
-    } catch (error) {
-      problems.push(...((error as { problems?: string[] }).problems ?? [(error as Error).message]).map((problem) => `task.${problem}`));
-    }
+    const { params, problems: taskProblems } = this.catalog.checkTemplate(input.task.type, input.task.params ?? {});
+    problems.push(...taskProblems);
     if (problems.length) throw new InvalidTriggerError(problems);
     // Changes from here on reach the trigger workers, even before the trigger row is visible to them.
     await this.feed.watch(claims.org_id);

@@ -47,4 +47,17 @@ export class TaskTypeCatalog {
     if (problems.length > 0) throw new TaskParamsError(problems);
     return instance;
   }
+
+  /**
+   * Checks the task a schedule or trigger will create, without throwing: the validated
+   * params, and the problems as `task.<problem>` to report beside the caller's own.
+   */
+  checkTemplate(type: string, params: unknown): { params: Record<string, unknown>; problems: string[] } {
+    try {
+      return { params: { ...this.validate(type, params) }, problems: [] };
+    } catch (error) {
+      if (!(error instanceof TaskParamsError)) throw error;
+      return { params: {}, problems: error.problems.map((problem) => `task.${problem}`) };
+    }
+  }
 }
