@@ -29,17 +29,20 @@ const toSummary = (row: SummaryRow): SecretSummary => ({
 export class SecretRepository {
   constructor(private readonly orgDatabase: OrgDatabase) {}
 
-  /** Creates or replaces the secret; true when it was new. */
-  async upsert(claims: OrgClaims, name: string, valueEncrypted: string): Promise<boolean> {
-    const { rows } = await this.orgDatabase.asCaller(claims, (client) =>
-      client.query<{ created: boolean }>(
-        `INSERT INTO secrets (name, value_encrypted) VALUES ($1, $2)
-         ON CONFLICT (name) DO UPDATE SET value_encrypted = EXCLUDED.value_encrypted, updated_at = now()
-         RETURNING (xmax = 0) AS created`,
-        [name, valueEncrypted],
-      ),
-    );
-    return rows[0]!.created;
+  /**
+   * Creates or replaces the secret. Not one upsert: callers may not read the sealed column,
+   * which ON CONFLICT DO UPDATE would need; a racing create is caught by the second update.
+   */
+  async upsert(claims: OrgClaims, name: string, valueEncrypted: string): Promise<void> {
+    await this.orgDatabase.asCaller(claims, async (client) => {
+      const update = () => client.query('UPDATE secrets SET value_encrypted = $2, updated_at = now() WHERE name = $1', [name, valueEncrypted]);
+      if ((await update()).rowCount) return;
+      const inserted = await client.query('INSERT INTO secrets (name, value_encrypted) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [
+        name,
+        valueEncrypted,
+      ]);
+      if (!inserted.rowCount) await update();
+    });
   }
 
   async list(claims: OrgClaims): Promise<SecretSummary[]> {
