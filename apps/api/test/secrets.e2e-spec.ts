@@ -1,6 +1,7 @@
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PlatformApi } from '#libs/client';
 import { spawnPlatformProcess, waitFor, type PlatformProcess } from '#libs/testing';
 import { startTestPlatform, type CreatedOrg, type TestPlatform } from './platform-harness.js';
 import { connectRealtime } from './realtime-clients.js';
@@ -174,6 +175,18 @@ describe('org secrets: admin writes, members use, values never leave sealed (rea
     expect(done).toMatchObject({ status: 'FAILED', error: 'the org has no secret SHORT_LIVED (any more)' });
     const again = await call('POST', '/v1/tasks', { type: 'shell', params: { command: 'sh' }, secrets: ['SHORT_LIVED'] }, member);
     expect(again.body.message).toEqual(['secrets: the org has no secret SHORT_LIVED']);
+  });
+
+  it('is in the client SDK: put, list and delete, and secrets on a new task', async () => {
+    const admin = new PlatformApi(platform.baseUrl, org.token);
+    await admin.secrets.put('SDK_TOKEN', 'sdk-value-1234');
+    const listed = await admin.secrets.list();
+    answers.push(listed);
+    expect(listed.map((secret) => secret.name)).toContain('SDK_TOKEN');
+    const task = await new PlatformApi(platform.baseUrl, member).tasks.create({ type: 'noop', secrets: ['SDK_TOKEN'] });
+    expect(task.secrets).toEqual(['SDK_TOKEN']);
+    await admin.secrets.delete('SDK_TOKEN');
+    await expect(admin.secrets.delete('SDK_TOKEN')).rejects.toMatchObject({ status: 404 });
   });
 
   it('never shows a value in any answer of this file', () => {

@@ -35,7 +35,8 @@ export class SecretRepository {
    */
   async upsert(claims: OrgClaims, name: string, valueEncrypted: string): Promise<void> {
     await this.orgDatabase.asCaller(claims, async (client) => {
-      const update = () => client.query('UPDATE secrets SET value_encrypted = $2, updated_at = now() WHERE name = $1', [name, valueEncrypted]);
+      const update = () =>
+        client.query('UPDATE secrets SET value_encrypted = $2, updated_at = now() WHERE name = $1', [name, valueEncrypted]);
       if ((await update()).rowCount) return;
       const inserted = await client.query('INSERT INTO secrets (name, value_encrypted) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [
         name,

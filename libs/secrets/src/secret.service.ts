@@ -34,8 +34,10 @@ export class SecretService {
   async put(claims: OrgClaims, name: string, value: string): Promise<void> {
     if (!SECRET_NAME.test(name)) throw new SecretInputError([`name must match ${SECRET_NAME.source}`]);
     // A task receives the secret as a variable of this name: one that could change which code runs never would be given.
-    if (isDeniedEnvironmentName(name)) throw new SecretInputError([`name ${name} is a variable tasks may not set (see the README's Security section)`]);
-    if (Buffer.byteLength(value) > SECRET_VALUE_MAX_BYTES) throw new SecretInputError([`value must be at most ${SECRET_VALUE_MAX_BYTES} bytes`]);
+    if (isDeniedEnvironmentName(name))
+      throw new SecretInputError([`name ${name} is a variable tasks may not set (see the README's Security section)`]);
+    if (Buffer.byteLength(value) > SECRET_VALUE_MAX_BYTES)
+      throw new SecretInputError([`value must be at most ${SECRET_VALUE_MAX_BYTES} bytes`]);
     await this.secrets.upsert(claims, name, this.cipher.encrypt({ value } satisfies SealedSecret));
   }
 

@@ -94,7 +94,9 @@ export function environmentNameProblems(names: string[], config: PlatformConfig,
   const allowed = config.TASK_ENV_ALLOW ? new Set(config.TASK_ENV_ALLOW.split(',')) : undefined;
   return names.flatMap((name) => {
     if (isDeniedEnvironmentName(name))
-      return [`${field}: variable ${name} is refused, since it could change which code runs (see the deny-list in the README's Security section)`];
+      return [
+        `${field}: variable ${name} is refused, since it could change which code runs (see the deny-list in the README's Security section)`,
+      ];
     if (allowed && !allowed.has(name)) return [`${field}: variable ${name} is not in TASK_ENV_ALLOW`];
     return [];
   });

@@ -41,8 +41,18 @@ describe('TaskOutput', () => {
     output.finish();
     const all = lines.map((line) => line.text).join('');
     expect(all).not.toContain('pa55word');
-    expect(lines.filter((line) => line.stream === 'STDOUT').map((line) => line.text).join('')).toBe('pw=***\n');
-    expect(lines.filter((line) => line.stream === 'STDERR').map((line) => line.text).join('')).toBe('err ***\n');
+    expect(
+      lines
+        .filter((line) => line.stream === 'STDOUT')
+        .map((line) => line.text)
+        .join(''),
+    ).toBe('pw=***\n');
+    expect(
+      lines
+        .filter((line) => line.stream === 'STDERR')
+        .map((line) => line.text)
+        .join(''),
+    ).toBe('err ***\n');
   });
 
   it('decodes a character split across writes, and never cuts one at the cap', () => {
@@ -52,7 +62,10 @@ describe('TaskOutput', () => {
     output.write('STDOUT', Buffer.concat([Buffer.alloc(1022, 'a'), euro.subarray(0, 1)]));
     output.write('STDOUT', euro.subarray(1));
     output.finish();
-    const kept = lines.filter((line) => line.stream === 'STDOUT').map((line) => line.text).join('');
+    const kept = lines
+      .filter((line) => line.stream === 'STDOUT')
+      .map((line) => line.text)
+      .join('');
     expect(kept).toBe('a'.repeat(1022));
     expect(lines.at(-1)!.text).toContain('3 bytes past the limit');
   });

@@ -42,7 +42,10 @@ export class TaskOutput {
       else this.keep(stream, rest);
     }
     if (this.dropped > 0) {
-      this.log('SYSTEM', `output truncated: ${this.dropped} bytes past the limit of ${this.maxBytes} bytes (TASK_OUTPUT_MAX_BYTES) were dropped\n`);
+      this.log(
+        'SYSTEM',
+        `output truncated: ${this.dropped} bytes past the limit of ${this.maxBytes} bytes (TASK_OUTPUT_MAX_BYTES) were dropped\n`,
+      );
     }
   }
 
