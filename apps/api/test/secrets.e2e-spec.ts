@@ -189,6 +189,12 @@ describe('org secrets: admin writes, members use, values never leave sealed (rea
     await expect(admin.secrets.delete('SDK_TOKEN')).rejects.toMatchObject({ status: 404 });
   });
 
+  it('describes the secrets routes in the OpenAPI document', async () => {
+    const document = (await (await fetch(`${platform.baseUrl}/docs/openapi.json`)).json()) as { paths: Record<string, object> };
+    expect(Object.keys(document.paths['/v1/secrets']!)).toEqual(['get']);
+    expect(Object.keys(document.paths['/v1/secrets/{name}']!).sort()).toEqual(['delete', 'put']);
+  });
+
   it('never shows a value in any answer of this file', () => {
     expect(answers.length).toBeGreaterThan(10);
     for (const answer of answers) expect(JSON.stringify(answer ?? null)).not.toContain(VALUE);
