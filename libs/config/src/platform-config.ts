@@ -383,7 +383,7 @@ export class PlatformConfig {
   @Matches(/^[a-zA-Z0-9_-]{1,64}$/, { message: 'must be 1 to 64 letters, digits, "-" or "_"' })
   REDIS_PREFIX = 'platform';
 
-  /** Folder for the embedded services' data (PostgreSQL cluster, Redis AOF). */
+  /** Folder for the embedded services' data (PostgreSQL cluster, Redis AOF) and shell tasks' working directories (task-work/). */
   @IsString({ message: 'must be a folder path' })
   @MinLength(1, { message: 'must be a folder path' })
   DATA_DIR = '.data';
