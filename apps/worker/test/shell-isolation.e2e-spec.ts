@@ -31,6 +31,18 @@ async function liveProcessesOf(uid: number): Promise<number> {
   return count;
 }
 
+/** Pids of live processes of `uid` whose command line is `cmdline` (NUL-separated, as in /proc). */
+async function processesOf(uid: number, cmdline: string): Promise<number[]> {
+  const found: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const status = await readFile(`/proc/${entry}/status`, 'utf8').catch(() => '');
+    const command = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+    if (/^Uid:\s+(\d+)/m.exec(status)?.[1] === String(uid) && command === cmdline) found.push(Number(entry));
+  }
+  return found;
+}
+
 /** Peak resident set size of a process (VmHWM), in bytes. */
 async function peakRss(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
@@ -52,7 +64,7 @@ describe('shell tasks run safely (real worker process as root, tasks as an unpri
     await Promise.all([chmod(dataDir, 0o755), chmod(plantDir, 0o777)]);
     await writeFile(join(plantDir, 'echo'), `#!/bin/sh\ntouch ${plantDir}/planted-ran\necho PLANTED\n`, { mode: 0o755 });
 
-    const allow = { TASK_SHELL_ALLOW: 'echo,sh,id,pwd', TASK_CANCEL_GRACE_MS: '500' };
+    const allow = { TASK_SHELL_ALLOW: 'echo,sh,id,pwd,setsid', TASK_CANCEL_GRACE_MS: '500' };
     platform = await startTestPlatform({ withWorker: false, env: allow });
     worker = spawnPlatformProcess('worker', {
       ...platform.env,
@@ -217,5 +229,15 @@ describe('shell tasks run safely (real worker process as root, tasks as an unpri
     expect(worker.child.exitCode).toBeNull();
     const after = await runShell({ command: 'echo', args: ['still here'] });
     expect(after).toMatchObject({ task: { status: 'SUCCESS' }, stdout: 'still here\n' });
+  });
+
+  it('ends a task whose command left a process outside its group holding the output open', async () => {
+    const { task } = await runShell({ command: 'setsid', args: ['-f', 'sleep', '600'] });
+    expect(task.status).toBe('SUCCESS');
+    // The escaped process is still there: the task did not wait for it.
+    const escaped = await processesOf(taskUid, 'sleep\u0000600\u0000');
+    expect(escaped).toHaveLength(1);
+    for (const pid of escaped) process.kill(pid, 'SIGKILL');
+    await waitFor('the escaped process to be gone', async () => ((await liveProcessesOf(taskUid)) === 0 ? true : undefined));
   });
 });

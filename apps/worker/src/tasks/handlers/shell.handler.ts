@@ -7,6 +7,12 @@ import type { ShellRuntime } from '../shell/shell-runtime.js';
 import { TaskOutput } from '../shell/task-output.js';
 import type { TaskSecrets } from '../shell/task-secrets.js';
 
+/**
+ * How long output is still read after the command exited. A process that left the task's
+ * group (setsid) and holds its output open is cut off after this, so the task ends.
+ */
+const OUTPUT_DRAIN_MS = 2000;
+
 /** Variables a shell task inherits from the worker; nothing secret, and never settable by the task. */
 const INHERITED_ENV = ['PATH', 'LANG', 'TZ'];
 
@@ -98,13 +104,21 @@ function runChild(
     };
     if (signal.aborted) stop();
     else signal.addEventListener('abort', stop, { once: true });
+    let drainTimer: NodeJS.Timeout | undefined;
     // Processes the command left behind would keep its output open and outlive the task.
-    child.once('exit', () => signalGroup(child.pid, 'SIGKILL'));
+    child.once('exit', () => {
+      signalGroup(child.pid, 'SIGKILL');
+      drainTimer = setTimeout(() => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+      }, OUTPUT_DRAIN_MS);
+    });
     let settled = false;
     const settle = (error?: Error) => {
       if (settled) return;
       settled = true;
       clearTimeout(killTimer);
+      clearTimeout(drainTimer);
       signal.removeEventListener('abort', stop);
       output.finish();
       if (error) reject(error);
