@@ -9,6 +9,7 @@ import { MetricsModule } from './metrics/metrics.module.js';
 import { OrgsModule } from './orgs/orgs.module.js';
 import { SchedulingHttpModule } from './schedules/scheduling-http.module.js';
 import { ResourcesHttpModule } from './resources/resources-http.module.js';
+import { SecretsHttpModule } from './secrets/secrets-http.module.js';
 import { RealtimeGatewayModule } from './realtime/realtime-gateway.module.js';
 import { TasksHttpModule } from './tasks/tasks-http.module.js';
 import { TokensModule } from './tokens/tokens.module.js';
@@ -34,6 +35,7 @@ export class ApiModule {
         TriggersHttpModule,
         ResourcesHttpModule,
         RealtimeGatewayModule,
+        SecretsHttpModule,
       ],
     };
   }

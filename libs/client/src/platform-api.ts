@@ -23,6 +23,8 @@ export interface NewTaskInput {
   timeoutMs?: number;
   maxAttempts?: number;
   idempotencyKey?: string;
+  /** Org secrets (by name) the task receives as environment variables, masked as *** in its logs. */
+  secrets?: string[];
 }
 
 /** A worker as GET /v1/workers shows it. */
@@ -71,6 +73,13 @@ export interface TriggerInfo {
   task: TaskTemplate;
   enabled: boolean;
   createdAt: string;
+}
+
+/** A secret as GET /v1/secrets shows it: never its value. */
+export interface SecretInfo {
+  name: string;
+  createdAt: string;
+  updatedAt: string;
 }
 
 export interface PoolInfo {
@@ -151,6 +160,13 @@ export class PlatformApi {
         'GET',
         `/v1/triggers/${encodeURIComponent(id)}/runs${toQuery(query)}`,
       ),
+  };
+
+  readonly secrets = {
+    /** Creates or replaces an org secret (admin token); the value is never shown again. */
+    put: (name: string, value: string) => this.call<void>('PUT', `/v1/secrets/${encodeURIComponent(name)}`, { value }),
+    list: () => this.call<SecretInfo[]>('GET', '/v1/secrets'),
+    delete: (name: string) => this.call<void>('DELETE', `/v1/secrets/${encodeURIComponent(name)}`),
   };
 
   readonly pools = {

@@ -360,9 +360,14 @@ export class PlatformConfig {
   @Max(1_000_000, { message: 'must be a whole number from 10 to 1000000' })
   REALTIME_SOCKET_BUFFER_MAX = 1000;
 
-  /** Executables the `shell` task type may run (bare names looked up on PATH), comma-separated; empty allows none. */
-  @IsString({ message: 'must be executable names separated by commas' })
-  @Matches(/^([\w.+-]+(,[\w.+-]+)*)?$/, { message: 'must be executable names separated by commas' })
+  /**
+   * Executables the `shell` task type may run, comma-separated: bare names (resolved once,
+   * at worker start, on the worker's own PATH) or absolute paths; empty allows none.
+   */
+  @IsString({ message: 'must be executable names or absolute paths separated by commas' })
+  @Matches(/^(([\w.+-]+|\/[\w.+/-]+)(,([\w.+-]+|\/[\w.+/-]+))*)?$/, {
+    message: 'must be executable names or absolute paths separated by commas',
+  })
   TASK_SHELL_ALLOW = '';
 
   /** Redis for queues and live state; unset uses REDIS_PROBE_URL if it answers, else starts redis-server. */
@@ -378,7 +383,7 @@ export class PlatformConfig {
   @Matches(/^[a-zA-Z0-9_-]{1,64}$/, { message: 'must be 1 to 64 letters, digits, "-" or "_"' })
   REDIS_PREFIX = 'platform';
 
-  /** Folder for the embedded services' data (PostgreSQL cluster, Redis AOF). */
+  /** Folder for the embedded services' data (PostgreSQL cluster, Redis AOF) and shell tasks' working directories (task-work/). */
   @IsString({ message: 'must be a folder path' })
   @MinLength(1, { message: 'must be a folder path' })
   DATA_DIR = '.data';
@@ -400,4 +405,61 @@ export class PlatformConfig {
   @Min(0, { message: 'must be a whole number of milliseconds from 0 to 600000' })
   @Max(600_000, { message: 'must be a whole number of milliseconds from 0 to 600000' })
   SHUTDOWN_TIMEOUT_MS = 10_000;
+
+  // Running tasks safely: environment names, the task user, resource limits, output size.
+
+  /**
+   * Opt-in allow-list of the environment variable names a `shell` task's `env` may set,
+   * comma-separated; empty allows every name the built-in deny-list does not refuse. The
+   * deny-list (README, Security) applies either way.
+   */
+  @Matches(/^([A-Za-z_][A-Za-z0-9_]*(,[A-Za-z_][A-Za-z0-9_]*)*)?$/, { message: 'must be variable names separated by commas' })
+  TASK_ENV_ALLOW = '';
+
+  /**
+   * Unprivileged user (name or uid) `shell` tasks run as; the worker must run as root to
+   * switch to it. Unset: tasks run as the worker's own user (and TASK_LIMIT_PROCESSES does
+   * not hold for root).
+   */
+  @IsOptional()
+  @Matches(/^[a-z_][a-z0-9_-]{0,31}\$?$|^[1-9][0-9]{0,9}$/, { message: 'must be a user name or a non-zero uid' })
+  TASK_RUN_AS_USER?: string = undefined;
+
+  /** CPU seconds one `shell` task process may use (RLIMIT_CPU, through prlimit); 0: no limit. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number of seconds from 0 to 31536000' })
+  @Min(0, { message: 'must be a whole number of seconds from 0 to 31536000' })
+  @Max(31_536_000, { message: 'must be a whole number of seconds from 0 to 31536000' })
+  TASK_LIMIT_CPU_SECONDS = 3600;
+
+  /** Address space of one `shell` task process in MiB (RLIMIT_AS, through prlimit); 0: no limit. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number of MiB from 0 to 1048576' })
+  @Min(0, { message: 'must be a whole number of MiB from 0 to 1048576' })
+  @Max(1_048_576, { message: 'must be a whole number of MiB from 0 to 1048576' })
+  TASK_LIMIT_ADDRESS_SPACE_MB = 4096;
+
+  /** Open files of one `shell` task process (RLIMIT_NOFILE, through prlimit); 0: no limit. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number from 0 to 1048576' })
+  @Min(0, { message: 'must be a whole number from 0 to 1048576' })
+  @Max(1_048_576, { message: 'must be a whole number from 0 to 1048576' })
+  TASK_LIMIT_OPEN_FILES = 1024;
+
+  /**
+   * Processes the task user may have at once (RLIMIT_NPROC, through prlimit); 0: no limit.
+   * The kernel does not enforce it for root, so it needs TASK_RUN_AS_USER.
+   */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number from 0 to 1000000' })
+  @Min(0, { message: 'must be a whole number from 0 to 1000000' })
+  @Max(1_000_000, { message: 'must be a whole number from 0 to 1000000' })
+  TASK_LIMIT_PROCESSES = 256;
+
+  /** Output kept per task attempt; past it, output is dropped and one SYSTEM line says how much. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number of bytes from 1024 to 1073741824' })
+  @Min(1024, { message: 'must be a whole number of bytes from 1024 to 1073741824' })
+  @Max(1_073_741_824, { message: 'must be a whole number of bytes from 1024 to 1073741824' })
+  TASK_OUTPUT_MAX_BYTES = 10_485_760;
 }

@@ -21,6 +21,7 @@ interface TaskRow extends pg.QueryResultRow {
   schedule_id: string | null;
   trigger: TaskView['trigger'] | null;
   resources: TaskView['resources'] | null;
+  secrets: string[] | null;
   run_at: Date | null;
   created_at: Date;
   started_at: Date | null;
@@ -66,6 +67,7 @@ function toView(row: TaskRow): TaskView {
   if (row.schedule_id !== null) view.scheduleId = row.schedule_id;
   if (row.trigger !== null) view.trigger = row.trigger;
   if (row.resources !== null) view.resources = row.resources;
+  if (row.secrets !== null) view.secrets = row.secrets;
   if (row.run_at) view.runAt = row.run_at.toISOString();
   if (row.started_at) view.startedAt = row.started_at.toISOString();
   if (row.finished_at) view.finishedAt = row.finished_at.toISOString();
@@ -90,8 +92,8 @@ export class TaskHistoryRepository {
     await this.orgDatabase.asService(orgId, async (client) => {
       await client.query(
         `INSERT INTO tasks (id, type, status, params, priority, attempt, max_attempts, timeout_ms, progress, result, error,
-                            worker_id, idempotency_key, created_at, started_at, finished_at, class, schedule_id, run_at, trigger, resources)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+                            worker_id, idempotency_key, created_at, started_at, finished_at, class, schedule_id, run_at, trigger, resources, secrets)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
          ON CONFLICT (id) DO NOTHING`,
         [
           task.id,
@@ -115,6 +117,7 @@ export class TaskHistoryRepository {
           task.runAt ?? null,
           task.trigger ? JSON.stringify(task.trigger) : null,
           task.resources ? JSON.stringify(task.resources) : null,
+          task.secrets ?? null,
         ],
       );
       for (const attempt of task.attempts) {

@@ -40,6 +40,8 @@ export interface NewTask {
   maxAttempts?: number;
   idempotencyKey?: string;
   resources?: TaskResourceRequest[];
+  /** Org secrets (by name) the worker gives the task as environment variables. */
+  secrets?: string[];
 }
 
 export interface TaskListQuery {
@@ -107,6 +109,7 @@ function toView(task: StoredTask): TaskView {
     'scheduleId',
     'trigger',
     'resources',
+    'secrets',
     'runAt',
     'startedAt',
     'finishedAt',
@@ -161,6 +164,7 @@ export class TaskService {
       ...(input.trigger ? { trigger: input.trigger } : {}),
       ...(delayMs > 0 ? { runAt: new Date(dueAt!).toISOString() } : {}),
       ...(input.resources?.length ? { resources: input.resources.map(({ pool }) => ({ pool })) } : {}),
+      ...(input.secrets?.length ? { secrets: [...input.secrets] } : {}),
     };
     const stored = await this.store.create(task);
     if (!stored.created) return { task: await this.get(claims, stored.existingId), created: false };

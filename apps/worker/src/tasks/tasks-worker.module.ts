@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ResourcesModule } from '#libs/resources';
+import { SecretsModule } from '#libs/secrets';
 import { TasksModule } from '#libs/tasks';
 import { WebhooksModule } from '#libs/webhooks';
 import { TaskCancellationListener } from './task-cancellation.listener.js';
@@ -9,9 +10,21 @@ import { TaskLeases } from './task-leases.js';
 import { TaskRunner } from './task-runner.js';
 import { WorkerHeartbeat } from './worker-heartbeat.js';
 import { WorkerIdentity } from './worker-identity.js';
+import { ShellRuntime } from './shell/shell-runtime.js';
+import { TaskSecrets } from './shell/task-secrets.js';
 
 @Module({
-  imports: [TasksModule, ResourcesModule, WebhooksModule],
-  providers: [TaskCancellationListener, TaskHandlers, TaskHistoryWriter, TaskLeases, TaskRunner, WorkerHeartbeat, WorkerIdentity],
+  imports: [TasksModule, ResourcesModule, WebhooksModule, SecretsModule],
+  providers: [
+    TaskCancellationListener,
+    TaskHandlers,
+    TaskHistoryWriter,
+    TaskLeases,
+    TaskRunner,
+    WorkerHeartbeat,
+    WorkerIdentity,
+    ShellRuntime,
+    TaskSecrets,
+  ],
 })
 export class TasksWorkerModule {}
