@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { resolve } from 'node:path';
+import { SessionTokens } from '#libs/auth';
 import { PinoNestLogger } from '#libs/logging';
 import { OrgConnection } from '#libs/registry';
 import { provideInfrastructure, runProcess, StartupError } from '#libs/runtime';
@@ -33,7 +34,14 @@ await runProcess('ops', async (context) => {
   context.lifecycle.onStop('ops', () => app.close());
   let ok: boolean;
   try {
-    ok = await run(command, app.get(OrgBackupService), app.get(OrgStatusService), app.get(OrgConnection), app.get(EncryptionKeyRotation));
+    ok = await run(
+      command,
+      app.get(OrgBackupService),
+      app.get(OrgStatusService),
+      app.get(OrgConnection),
+      app.get(EncryptionKeyRotation),
+      app.get(SessionTokens),
+    );
   } catch (error) {
     // The operator's mistake or a tool's own complaint is the whole message; anything else keeps its stack.
     if (error instanceof PgClientToolMissingError || error instanceof PgClientToolFailedError) throw new StartupError(error.message);
@@ -49,6 +57,7 @@ async function run(
   orgs: OrgStatusService,
   connection: OrgConnection,
   rotation: EncryptionKeyRotation,
+  sessions: SessionTokens,
 ): Promise<boolean> {
   const print = (line: string) => process.stdout.write(`${line}\n`);
   switch (command.command) {
@@ -104,6 +113,10 @@ async function run(
       const unreadable = counts.reduce((sum, line) => sum + line.unreadable, 0);
       print(`${reencrypted} values re-encrypted, ${unreadable} unreadable, ${skipped.length} org databases skipped`);
       return unreadable === 0 && skipped.length === 0;
+    }
+    case 'jwks': {
+      print(JSON.stringify(sessions.jwks()));
+      return true;
     }
   }
 }

@@ -1,4 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { SessionTokens } from '#libs/auth';
 import { ConfigModule, type PlatformConfig } from '#libs/config';
 import { DatabaseModule } from '#libs/database';
 import { LoggerModule, type Logger } from '#libs/logging';
@@ -15,7 +16,7 @@ export class OpsModule {
     return {
       module: OpsModule,
       imports: [ConfigModule.forRoot(config), LoggerModule.forRoot(logger), DatabaseModule, RedisModule, RegistryModule],
-      providers: [EncryptionKeyRotation, OrgBackupService, OrgStatusService],
+      providers: [EncryptionKeyRotation, OrgBackupService, OrgStatusService, SessionTokens],
     };
   }
 }

@@ -1,7 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { decodeProtectedHeader, jwtVerify } from 'jose';
+import { decodeProtectedHeader, importJWK, jwtVerify, type JWK } from 'jose';
 import { withPgClient } from '#libs/database';
 import { CredentialCipher } from '#libs/registry';
 import { spawnPlatformProcess, waitFor } from '#libs/testing';
@@ -166,6 +166,15 @@ describe('key rotation without downtime: ENCRYPTION_KEY and JWT_SECRET (real Pos
     await expect(jwtVerify(fresh, new TextEncoder().encode(NEW_SECRET))).resolves.toBeDefined();
     await expect(jwtVerify(fresh, new TextEncoder().encode(OLD_SECRET))).rejects.toThrow();
     expect(await works(fresh)).toBe(200);
+    // What PostgREST is given during the overlap accepts both sessions, each by its kid.
+    const printed = await ops(['jwks']);
+    expect(printed.code).toBe(0);
+    const { keys } = JSON.parse(printed.output.trim()) as { keys: JWK[] };
+    expect(keys.map((key) => key.kid)).toEqual(['s2', 'default']);
+    // jose's JWKS helpers take asymmetric keys only: pick the HMAC key by kid as PostgREST does.
+    const byKid = (header: { kid?: string }) => importJWK(keys.find((key) => key.kid === header.kid)!, 'HS256');
+    await expect(jwtVerify(old, byKid)).resolves.toBeDefined();
+    await expect(jwtVerify(fresh, byKid)).resolves.toBeDefined();
 
     await restartWith({ JWT_SECRET: `s2:${NEW_SECRET}` });
     expect(await works(old)).toBe(401);

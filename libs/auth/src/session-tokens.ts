@@ -45,6 +45,16 @@ export class SessionTokens {
     return { access_token: accessToken, token_type: 'bearer', expires_in: expiresIn };
   }
 
+  /**
+   * The configured secrets as a JSON Web Key Set (`kty: "oct"`, `kid` = the secret's id):
+   * what PostgREST takes as its JWT secret while JWT_SECRET holds more than one.
+   */
+  jwks(): { keys: { kty: 'oct'; kid: string; alg: typeof ALGORITHM; k: string }[] } {
+    return {
+      keys: this.secrets.map(({ id, key }) => ({ kty: 'oct', kid: id, alg: ALGORITHM, k: Buffer.from(key).toString('base64url') })),
+    };
+  }
+
   /** The claims of a valid, unexpired session JWT; undefined for anything else. */
   async verify(jwt: string): Promise<SessionClaims | undefined> {
     let kid: string | undefined;
