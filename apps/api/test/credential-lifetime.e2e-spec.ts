@@ -167,6 +167,18 @@ describe('credential lifetime: revocation, role change, deprovision and expiry r
     expect(Date.now()).toBeGreaterThanOrEqual(exp! * 1000);
   });
 
+  it('closes a socket opened with an API token when the token reaches its expiresAt, with credential_expired first', async () => {
+    const expiresAt = new Date(Date.now() + 4000).toISOString();
+    const { status, body } = await platform.request('POST', '/v1/tokens', {
+      token: org.token,
+      body: { name: 'short', role: 'viewer', expiresAt },
+    });
+    expect(status).toBe(201);
+    const watched = await connect(apis[0]!.url, body.token);
+    await closedBy(watched, 'credential_expired');
+    expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(expiresAt));
+  });
+
   it('keeps a socket open past its first JWT expiry once auth.refresh handed over a newer JWT of the same token', async () => {
     const first = await session(org.token, true);
     const watched = await connect(apis[0]!.url, first);

@@ -172,7 +172,11 @@ describe('key rotation without downtime: ENCRYPTION_KEY and JWT_SECRET (real Pos
     const { keys } = JSON.parse(printed.output.trim()) as { keys: JWK[] };
     expect(keys.map((key) => key.kid)).toEqual(['s2', 'default']);
     // jose's JWKS helpers take asymmetric keys only: pick the HMAC key by kid as PostgREST does.
-    const byKid = (header: { kid?: string }) => importJWK(keys.find((key) => key.kid === header.kid)!, 'HS256');
+    const byKid = (header: { kid?: string }) =>
+      importJWK(
+        keys.find((key) => key.kid === header.kid)!,
+        'HS256',
+      );
     await expect(jwtVerify(old, byKid)).resolves.toBeDefined();
     await expect(jwtVerify(fresh, byKid)).resolves.toBeDefined();
 
