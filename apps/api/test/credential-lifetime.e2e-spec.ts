@@ -239,6 +239,24 @@ describe('credential lifetime: revocation, role change, deprovision and expiry r
     subscription.close();
   });
 
+  it('the SDK ends its subscriptions with the reason when the server revokes the connection', async () => {
+    const viewer = await newToken('viewer');
+    const client = new PlatformClient({ url: apis[1]!.url, token: viewer.token, realtimeToken: 'session' });
+    clients.push(client);
+    const subscription = client.subscribe({ topic: 'tasks' });
+    expect((await subscription.next()).value).toMatchObject({ kind: 'snapshot' });
+    // Events of tasks from earlier tests may still come first; the iterator must then end with the reason.
+    // The socket may close before the DELETE's answer arrives, so the outcome is caught at once.
+    const ending = (async () => {
+      while (!(await subscription.next()).done);
+    })().then(
+      () => 'ended without an error',
+      (error: unknown) => error,
+    );
+    expect((await platform.request('DELETE', `/v1/tokens/${viewer.id}`, { token: org.token })).status).toBe(204);
+    expect(await ending).toMatchObject({ name: 'RealtimeSubscriptionError', code: 'token_revoked' });
+  });
+
   it('records lastUsedAt and shows it in GET /v1/tokens; a mutating request completes while that write is blocked by a row lock', async () => {
     const member = await newToken('member');
     const locker = new pg.Client({ connectionString: platform.database.url });
