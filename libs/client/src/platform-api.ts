@@ -37,6 +37,8 @@ export interface TokenInfo {
   createdAt: string;
   expiresAt: string | null;
   revokedAt: string | null;
+  /** When the token (or a session made from it) was last used, to within TOKEN_LAST_USED_FLUSH_MS. */
+  lastUsedAt: string | null;
 }
 
 /** The task a schedule or trigger creates. */
@@ -123,6 +125,8 @@ export class PlatformApi {
     create: (input: { name: string; role: TokenInfo['role']; expiresAt?: string }) =>
       this.call<TokenInfo & { token: string }>('POST', '/v1/tokens', input),
     list: () => this.call<TokenInfo[]>('GET', '/v1/tokens'),
+    /** Changes a token's role; its live sockets (and its sessions') close. */
+    changeRole: (id: string, role: TokenInfo['role']) => this.call<TokenInfo>('PATCH', `/v1/tokens/${encodeURIComponent(id)}`, { role }),
     revoke: (id: string) => this.call<void>('DELETE', `/v1/tokens/${encodeURIComponent(id)}`),
   };
 

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
 import { IsConnectionUrl } from './is-connection-url.js';
+import { ENCRYPTION_KEY_PATTERN } from './key-ring.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -99,12 +100,21 @@ export class PlatformConfig {
   @Max(3_600_000, { message: 'must be a whole number of milliseconds from 100 to 3600000' })
   ORG_POOL_IDLE_MS = 30_000;
 
-  /** Key (32 bytes, base64) that encrypts database credentials at rest; unset: generated once into DATA_DIR/secrets.json. */
+  /**
+   * Key (32 bytes, base64) that encrypts credentials and secrets at rest, or, to rotate,
+   * `id:key` pairs separated by commas: the first encrypts, all decrypt. Unset: generated
+   * once into DATA_DIR/secrets.json.
+   */
   @IsOptional()
-  @Matches(/^[A-Za-z0-9+/]{43}=$/, { message: 'must be 32 bytes in base64 (openssl rand -base64 32)' })
+  @Matches(ENCRYPTION_KEY_PATTERN, {
+    message: 'must be 32 bytes in base64 (openssl rand -base64 32), or id:key pairs separated by commas',
+  })
   ENCRYPTION_KEY?: string = undefined;
 
-  /** HS256 secret of session JWTs, shared with PostgREST and Realtime; unset: generated once into DATA_DIR/secrets.json. */
+  /**
+   * HS256 secret of session JWTs, shared with PostgREST and Realtime, or, to rotate, `id:secret`
+   * pairs separated by commas: the first signs, all verify. Unset: generated once into DATA_DIR/secrets.json.
+   */
   @IsOptional()
   @IsString({ message: 'must be a string of at least 32 characters' })
   @MinLength(32, { message: 'must be a string of at least 32 characters' })
@@ -112,9 +122,9 @@ export class PlatformConfig {
 
   /** Lifetime of a session JWT from POST /v1/auth/session. */
   @Type(() => Number)
-  @IsInt({ message: 'must be a whole number of seconds from 60 to 86400' })
-  @Min(60, { message: 'must be a whole number of seconds from 60 to 86400' })
-  @Max(86_400, { message: 'must be a whole number of seconds from 60 to 86400' })
+  @IsInt({ message: 'must be a whole number of seconds from 5 to 86400' })
+  @Min(5, { message: 'must be a whole number of seconds from 5 to 86400' })
+  @Max(86_400, { message: 'must be a whole number of seconds from 5 to 86400' })
   SESSION_TTL_SECONDS = 900;
 
   /**
@@ -462,4 +472,11 @@ export class PlatformConfig {
   @Min(1024, { message: 'must be a whole number of bytes from 1024 to 1073741824' })
   @Max(1_073_741_824, { message: 'must be a whole number of bytes from 1024 to 1073741824' })
   TASK_OUTPUT_MAX_BYTES = 10_485_760;
+  // Credential lifetime
+  /** How often an API process writes the tokens it saw used to `lastUsedAt`; requests never wait for the write. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number of milliseconds from 100 to 3600000' })
+  @Min(100, { message: 'must be a whole number of milliseconds from 100 to 3600000' })
+  @Max(3_600_000, { message: 'must be a whole number of milliseconds from 100 to 3600000' })
+  TOKEN_LAST_USED_FLUSH_MS = 60_000;
 }

@@ -6,10 +6,11 @@ import { TasksModule } from '#libs/tasks';
 import { EventFanout } from './event-fanout.service.js';
 import { RealtimeGateway } from './realtime.gateway.js';
 import { RealtimeTopics } from './realtime-topics.service.js';
+import { SocketCredentials } from './socket-credentials.service.js';
 
 /** The realtime API over Socket.IO, the delivery of stream events to its sockets, and (through RealtimeModule) the change relay. */
 @Module({
   imports: [AuthModule, RealtimeModule, RegistryModule, TasksModule],
-  providers: [EventFanout, RealtimeGateway, RealtimeTopics],
+  providers: [EventFanout, RealtimeGateway, RealtimeTopics, SocketCredentials],
 })
 export class RealtimeGatewayModule {}
