@@ -49,6 +49,7 @@ export interface TestPlatform {
   /**
    * Waits until no task, history, schedule or webhook job is waiting, delayed or running,
    * so nothing can still create, retry or persist anything: counts taken after are final.
+   * A delayed task or an unpaused schedule's next tick counts as waiting: pause them first.
    */
   waitForQueuesDrained(timeoutMs?: number): Promise<void>;
   /** Waits until the org's instance has `status`; returns the instance view. */
