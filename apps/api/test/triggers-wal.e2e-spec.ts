@@ -79,8 +79,10 @@ describe('change triggers over real WAL: plain SQL inserts, relay killed mid-way
       60_000,
     );
     // Everything the relay stored, replays included, has been through the trigger workers.
-    await waitForConsumerGroupsDrained(redis, `${platform.redis.prefix}:{org:${org.id}}:events`);
-    await platform.waitForQueuesDrained();
+    // The tasks append events to the same stream: the group reaches its end once they are done, then they can be counted.
+    await platform.waitForQueuesDrained(60_000);
+    await waitForConsumerGroupsDrained(redis, `${platform.redis.prefix}:{org:${org.id}}:events`, 60_000);
+    await platform.waitForQueuesDrained(60_000);
     const after = (await platform.request('GET', '/v1/tasks?type=noop&limit=200', { token: org.token })).body.items;
     expect(after).toHaveLength(ROWS);
     expect(new Set(tasks.map((task: any) => task.trigger.event.record.key))).toEqual(

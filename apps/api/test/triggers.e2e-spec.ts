@@ -38,8 +38,12 @@ describe('change triggers: plain SQL through the WAL relay (real Postgres, Redis
         return entries.some(([, fields]) => fields.join(' ').includes(marker)) ? true : undefined;
       });
     }
-    await waitForConsumerGroupsDrained(redis(), stream(target));
-    await platform.waitForQueuesDrained();
+    // The tasks a trigger creates append their own events to the same stream: the group can read to its end only
+    // once they are done, and they can be counted only once the group has read every change. Twice covers both orders.
+    for (let round = 0; round < 2; round++) {
+      await platform.waitForQueuesDrained(60_000);
+      await waitForConsumerGroupsDrained(redis(), stream(target), 60_000);
+    }
   };
   const tasksOf = async (token: string) =>
     (await platform.request('GET', '/v1/tasks?type=shell&limit=200', { token })).body.items as {
@@ -107,7 +111,7 @@ describe('change triggers: plain SQL through the WAL relay (real Postgres, Redis
     expect(output).toContain('INSERT orders');
     expect(output).toContain('"key":"k7"');
     await platform.request('DELETE', `/v1/triggers/${trigger.body.id}`, { token: org.token });
-  });
+  }, 180_000);
 
   it('fires UPDATE and DELETE triggers with the new and the old row, filtered on the row the change leaves', async () => {
     const trigger = await platform.request('POST', '/v1/triggers', {
