@@ -152,8 +152,9 @@ export class PlatformConfig {
   AUTH_FAILURE_WINDOW_SECONDS = 60;
 
   /**
-   * How long a worker's hold on a job lasts without renewal. A worker that dies mid-job
-   * loses it after this long and another worker takes the job over.
+   * How long a job of a worker that died mid-job waits at most before another worker takes
+   * it over: the job lock (three quarters of this) plus the stalled-job check interval (the
+   * rest), see `jobLockTiming`.
    */
   @Type(() => Number)
   @IsInt({ message: 'must be a whole number of milliseconds from 500 to 600000' })
