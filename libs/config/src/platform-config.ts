@@ -400,4 +400,19 @@ export class PlatformConfig {
   @Min(0, { message: 'must be a whole number of milliseconds from 0 to 600000' })
   @Max(600_000, { message: 'must be a whole number of milliseconds from 0 to 600000' })
   SHUTDOWN_TIMEOUT_MS = 10_000;
+
+  // Operational state: configuration and document stores.
+  /** Largest configuration value, in bytes of its JSON; larger ones are refused with 400. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number of bytes from 1 to 1048576' })
+  @Min(1, { message: 'must be a whole number of bytes from 1 to 1048576' })
+  @Max(1_048_576, { message: 'must be a whole number of bytes from 1 to 1048576' })
+  CONFIG_VALUE_MAX_BYTES = 65_536;
+
+  /** Largest document (its `data`), in bytes of its JSON; larger ones are refused with 400. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number of bytes from 1 to 1048576' })
+  @Min(1, { message: 'must be a whole number of bytes from 1 to 1048576' })
+  @Max(1_048_576, { message: 'must be a whole number of bytes from 1 to 1048576' })
+  DOCUMENT_MAX_BYTES = 262_144;
 }

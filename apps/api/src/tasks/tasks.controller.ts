@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { claimsOf, type OrgPrincipal } from '#libs/auth';
 import { TaskService } from '#libs/tasks';
+import { Audited } from '../audit/audited.decorator.js';
 import { CurrentOrg, OrgAccess } from '../auth/access.decorators.js';
 import { CreateTaskDto } from './create-task.dto.js';
 import { ListTasksQuery, TaskLogsQuery } from './task-queries.dto.js';
@@ -18,6 +19,7 @@ export class TasksController {
   @Post()
   @OrgAccess('member')
   @ApiOperation({ summary: 'Create a task (201 QUEUED); with an idempotencyKey already used, 200 and that task.' })
+  @Audited('task.create', 'task')
   async create(@CurrentOrg() principal: OrgPrincipal, @Body() body: CreateTaskDto, @Res({ passthrough: true }) response: Response) {
     const { task, created } = await this.tasks.create(claimsOf(principal), body);
     response.status(created ? HttpStatus.CREATED : HttpStatus.OK);
@@ -49,6 +51,7 @@ export class TasksController {
   @HttpCode(HttpStatus.ACCEPTED)
   @OrgAccess('member')
   @ApiOperation({ summary: 'Cancel a waiting or running task; 409 when it has finished.' })
+  @Audited('task.cancel', 'task', 'id')
   cancel(@CurrentOrg() principal: OrgPrincipal, @Param('id', taskId) id: string) {
     return this.tasks.cancel(claimsOf(principal), id);
   }

@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, HttpStatus, NotFoundException, Param, ParseUUIDPipe, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { OrgTokenService, type OrgPrincipal, type OrgTokenRecord } from '#libs/auth';
+import { Audited } from '../audit/audited.decorator.js';
 import { CurrentOrg, OrgAccess } from '../auth/access.decorators.js';
 import { CreateTokenDto } from './create-token.dto.js';
 
@@ -22,6 +23,7 @@ export class TokensController {
 
   @Post()
   @ApiOperation({ summary: 'Create an API token; the secret is shown once, in this answer.' })
+  @Audited('token.create', 'token')
   async create(@CurrentOrg() principal: OrgPrincipal, @Body() body: CreateTokenDto) {
     const { record, token } = await this.tokens.create(principal.orgId, body);
     return { ...tokenView(record), token };
@@ -36,6 +38,7 @@ export class TokensController {
   @Delete(':id')
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({ summary: 'Revoke a token; it stops working at once, as do sessions made from it.' })
+  @Audited('token.revoke', 'token', 'id')
   async revoke(
     @CurrentOrg() principal: OrgPrincipal,
     @Param('id', new ParseUUIDPipe({ errorHttpStatusCode: HttpStatus.NOT_FOUND })) id: string,
