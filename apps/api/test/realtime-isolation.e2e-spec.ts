@@ -87,6 +87,11 @@ describe("realtime tenant isolation: org A's token never reaches org B (real Soc
       { topic: 'resource' },
       { topic: 'resource', id: 'pool' },
       { topic: 'worker' },
+      { topic: 'config' },
+      { topic: 'config', id: 'shared-key' },
+      { topic: 'documents', id: 'shared' },
+      { topic: 'documents', id: 'shared', filter: { owner: 'b' } },
+      { topic: 'audit' },
     ];
     const snapshots = [];
     for (const payload of accepted) {
@@ -100,6 +105,8 @@ describe("realtime tenant isolation: org A's token never reaches org B (real Soc
     await platform.request('POST', '/v1/tasks', { token: orgB.token, body: { type: 'noop' } });
     await platform.queryOrgDatabase(orgB.slug, `INSERT INTO config_entries (key, value) VALUES ('shared-key', '"b"')`);
     await platform.queryOrgDatabase(orgB.slug, `INSERT INTO b_only (id, note) VALUES (1, 'b')`);
+    await platform.request('PUT', '/v1/config/b-config', { token: orgB.token, body: { value: 'b' } });
+    await platform.request('POST', '/v1/collections/shared/documents', { token: orgB.token, body: { id: 'b-doc', data: { owner: 'b' } } });
     await platform.api
       .get(OrgEventStream)
       .append(orgB.id, { topic: 'resource:pool:b1', type: EventType.resourceUpdated, at: new Date().toISOString(), data: { id: 'b1' } });
@@ -108,12 +115,18 @@ describe("realtime tenant isolation: org A's token never reaches org B (real Soc
     const sentinel = (await platform.request('POST', '/v1/tasks', { token: orgA.token, body: { type: 'noop' } })).body.id;
     await client.waitForEvents(1, (event) => event.data?.id === sentinel && event.data.status === 'SUCCESS', 20_000);
     await client.waitForEvents(1, (event) => event.type === 'row.inserted' && event.data.record.key === 'shared-key');
+    await platform.request('PUT', '/v1/config/a-config', { token: orgA.token, body: { value: 'a' } });
+    await platform.request('POST', '/v1/collections/shared/documents', { token: orgA.token, body: { id: 'a-doc', data: { owner: 'a' } } });
+    await client.waitForEvents(1, (event) => event.type === 'config.updated' && event.data.key === 'a-config');
+    await client.waitForEvents(1, (event) => event.type === 'document.created' && event.data.id === 'a-doc');
+    await client.waitForEvents(1, (event) => event.type === 'audit.recorded' && event.data.target.id === 'shared/a-doc');
 
     expect(client.events.length).toBeGreaterThan(0);
     const foreign = client.events.filter((event) => event.org !== orgA.id && event.org !== 'platform');
     expect(foreign).toEqual([]);
     expect(JSON.stringify(client.events)).not.toContain(orgB.id);
     expect(JSON.stringify(client.events)).not.toContain('"b"');
+    expect(JSON.stringify(client.events)).not.toMatch(/b-config|b-doc/);
   });
 });
 
