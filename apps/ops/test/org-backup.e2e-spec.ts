@@ -16,6 +16,8 @@ const ORG_TABLES: { table: string; orderBy: string }[] = [
   { table: 'tasks', orderBy: 'id' },
   { table: 'task_attempts', orderBy: 'task_id, attempt' },
   { table: 'task_logs', orderBy: 'task_id, seq' },
+  { table: 'documents', orderBy: 'collection, id' },
+  { table: 'audit_log', orderBy: 'id' },
 ];
 
 describe('npm run ops: backup and restore of one org database, status and upgrade (real Postgres, real process)', () => {
@@ -42,10 +44,13 @@ describe('npm run ops: backup and restore of one org database, status and upgrad
   }
 
   const asMember = <T>(work: (client: pg.PoolClient) => Promise<T>) => platform.api.get(OrgDatabase).asCaller(member, work);
+  // The audit log is readable by admins only.
+  const asAdmin = <T>(work: (client: pg.PoolClient) => Promise<T>) =>
+    platform.api.get(OrgDatabase).asCaller({ ...member, app_role: 'admin' }, work);
 
   async function snapshot(): Promise<Record<string, unknown[]>> {
     const tables: Record<string, unknown[]> = {};
-    await asMember(async (client) => {
+    await asAdmin(async (client) => {
       for (const { table, orderBy } of ORG_TABLES) tables[table] = (await client.query(`SELECT * FROM ${table} ORDER BY ${orderBy}`)).rows;
     });
     return tables;
@@ -58,6 +63,11 @@ describe('npm run ops: backup and restore of one org database, status and upgrad
            ('deploy.region', '{"name": "eu-west"}', 'member'), ('deploy.replicas', '3', 'member'), ('feature.beta', 'true', 'member')`,
       ),
     );
+    // Documents and audit rows the way they really arrive: through the API (the task below is audited too).
+    await platform.request('POST', '/v1/collections/deployments/documents', {
+      token: org.token,
+      body: { id: 'web', data: { env: 'prod' } },
+    });
     // Task history the way it really arrives: a task run by the worker and persisted.
     const task = await platform.request('POST', '/v1/tasks', {
       token: org.token,
@@ -72,8 +82,9 @@ describe('npm run ops: backup and restore of one org database, status and upgrad
     const backup = await ops(['backup', org.slug, file]);
     expect(backup).toMatchObject({ code: 0, output: expect.stringContaining(`backed up ${org.slug} to ${file}`) });
 
-    // Changed: every table emptied and given a row the backup never saw.
+    // Changed: every table emptied (by the owner: no API role may delete audit rows) and given a row the backup never saw.
     await platform.api.get(OrgDatabase).asService(org.id, async (client) => {
+      await client.query(`SET LOCAL ROLE NONE`);
       for (const { table } of [...ORG_TABLES].reverse()) await client.query(`DELETE FROM ${table}`);
       await client.query(`INSERT INTO config_entries (key, value) VALUES ('after.backup', '1')`);
     });
