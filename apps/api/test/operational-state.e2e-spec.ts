@@ -1,3 +1,4 @@
+import { PlatformApiError, PlatformClient } from '#libs/client';
 import { call, createToken } from './operational-state-http.js';
 import { startTestPlatform, type CreatedOrg, type TestPlatform } from './platform-harness.js';
 
@@ -254,6 +255,47 @@ describe('configuration and document stores over real HTTP (Postgres under RLS, 
       expect((await foreign('GET', path('services'))).body).toEqual({ items: [], nextCursor: null });
       expect((await foreign('GET', '/v1/collections')).body).toEqual([]);
       expect((await as(org.token)('GET', path('services', 'svc-1'))).status).toBe(200);
+    });
+  });
+  describe('client SDK', () => {
+    it('puts and reads config with conditions, manages documents with match queries, reads the audit log and watches config live', async () => {
+      const client = new PlatformClient({ url: platform.baseUrl, token: org.token });
+      try {
+        const created = await client.config.put('sdk.key', { on: true }, { ifNoneMatch: '*' });
+        expect(created.version).toBe(1);
+        await expect(client.config.put('sdk.key', 1, { ifNoneMatch: '*' })).rejects.toMatchObject({ status: 412 });
+        expect((await client.config.put('sdk.key', 2, { ifMatch: 1 })).version).toBe(2);
+        await expect(client.config.delete('sdk.key', { ifMatch: 1 })).rejects.toBeInstanceOf(PlatformApiError);
+        expect((await client.config.get('sdk.key')).value).toBe(2);
+        expect((await client.config.list({ prefix: 'sdk.' })).items.map((entry) => entry.key)).toEqual(['sdk.key']);
+
+        const live = client.subscribe({ topic: 'config', id: 'sdk.key' });
+        const messages = live[Symbol.asyncIterator]();
+        expect((await messages.next()).value).toMatchObject({ kind: 'snapshot', snapshot: { key: 'sdk.key', version: 2 } });
+        await client.config.delete('sdk.key', { ifMatch: 2 });
+        expect((await messages.next()).value).toMatchObject({
+          kind: 'event',
+          event: { type: 'config.deleted', data: { key: 'sdk.key', version: 3 } },
+        });
+        live.close();
+
+        const document = await client.documents.create('sdk-docs', { id: 'one', data: { env: 'prod', n: 1 } });
+        await client.documents.create('sdk-docs', { data: { env: 'dev' } });
+        expect((await client.documents.list('sdk-docs', { match: { env: 'prod' } })).items.map((item) => item.id)).toEqual(['one']);
+        const patched = await client.documents.patch('sdk-docs', 'one', { n: null, owner: 'sdk' }, { ifMatch: document.version });
+        expect([patched.version, patched.data]).toEqual([2, { env: 'prod', owner: 'sdk' }]);
+        await expect(client.documents.replace('sdk-docs', 'one', {}, { ifMatch: 1 })).rejects.toMatchObject({ status: 412 });
+        await client.documents.delete('sdk-docs', 'one', { ifMatch: 2 });
+        await expect(client.documents.get('sdk-docs', 'one')).rejects.toMatchObject({ status: 404 });
+        expect(await client.documents.collections()).toEqual(expect.arrayContaining([{ collection: 'sdk-docs', count: 1 }]));
+
+        const audit = await client.audit.list({ action: 'document.patch', limit: 1 });
+        expect(audit.items).toEqual([
+          expect.objectContaining({ action: 'document.patch', target: { type: 'document', id: 'sdk-docs/one' } }),
+        ]);
+      } finally {
+        client.close();
+      }
     });
   });
 });

@@ -8,7 +8,7 @@ const ACK_TIMEOUT_MS = 10_000;
 /** Pause before asking again after a subscribe went unanswered. */
 const RETRY_MS = 1000;
 
-export type SubscriptionTopic = 'task' | 'tasks' | 'resource' | 'worker' | 'table' | 'orgs';
+export type SubscriptionTopic = 'task' | 'tasks' | 'resource' | 'worker' | 'table' | 'orgs' | 'config' | 'documents' | 'audit';
 
 /** What to watch: see the README's realtime contract. */
 export interface SubscribeRequest {
