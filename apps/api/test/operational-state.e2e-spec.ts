@@ -96,7 +96,9 @@ describe('configuration and document stores over real HTTP (Postgres under RLS, 
         expect([key, (await write('PUT', `/v1/config/${key}`, { body: { value: 1 } })).status]).toEqual([key, 400]);
         expect([key, (await write('GET', `/v1/config/${key}`)).status]).toEqual([key, 400]);
       }
-      expect((await write('PUT', '/v1/config/k', { rawBody: '{"value": ' })).status).toBe(400);
+      for (const rawBody of ['{"value": ', '[]', '[{"value": 1}]', '"text"', 'null']) {
+        expect([rawBody, (await write('PUT', '/v1/config/k', { rawBody })).status]).toEqual([rawBody, 400]);
+      }
       const oversize = await write('PUT', '/v1/config/k', { body: { value: 'x'.repeat(1100) } });
       expect([oversize.status, oversize.body.message]).toEqual([400, ['value must be at most 1024 bytes of JSON']]);
       expect((await write('PUT', '/v1/config/k', { body: {} })).status).toBe(400);
@@ -225,7 +227,9 @@ describe('configuration and document stores over real HTTP (Postgres under RLS, 
         expect([match, (await write('GET', `${path('services')}?match=${encodeURIComponent(match)}`)).status]).toEqual([match, 400]);
       }
       expect((await write('GET', `${path('services')}?cursor=abc`)).status).toBe(400);
-      expect((await write('POST', path('services'), { rawBody: '{"data": {' })).status).toBe(400);
+      for (const rawBody of ['{"data": {', '[]', '"text"']) {
+        expect([rawBody, (await write('POST', path('services'), { rawBody })).status]).toEqual([rawBody, 400]);
+      }
       const oversize = await write('POST', path('services'), { body: { data: { blob: 'x'.repeat(2100) } } });
       expect([oversize.status, oversize.body.message]).toEqual([400, ['data must be at most 2048 bytes of JSON']]);
       for (const data of [[1], 'text', null, 3]) {
@@ -297,5 +301,15 @@ describe('configuration and document stores over real HTTP (Postgres under RLS, 
         client.close();
       }
     });
+  });
+  it('describes every route of the three stores in the OpenAPI document', async () => {
+    const document = (await (await fetch(`${platform.baseUrl}/docs/openapi.json`)).json()) as { paths: Record<string, object> };
+    const methods = (path: string) => Object.keys(document.paths[path] ?? {}).sort();
+    expect(methods('/v1/config')).toEqual(['get']);
+    expect(methods('/v1/config/{key}')).toEqual(['delete', 'get', 'put']);
+    expect(methods('/v1/collections')).toEqual(['get']);
+    expect(methods('/v1/collections/{collection}/documents')).toEqual(['get', 'post']);
+    expect(methods('/v1/collections/{collection}/documents/{id}')).toEqual(['delete', 'get', 'patch', 'put']);
+    expect(methods('/v1/audit')).toEqual(['get']);
   });
 });
