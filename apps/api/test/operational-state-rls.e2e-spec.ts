@@ -24,6 +24,8 @@ describe('row-level security of config_entries, documents and audit_log inside t
     withPgClient(url, async (client) => {
       await client.query('BEGIN');
       try {
+        // Platform tables may live in schema `platform` (PostgREST's db-schemas lists it then): find them either way.
+        await client.query(`SET LOCAL search_path = platform, public`);
         await client.query(`SELECT set_config('role', 'authenticated', true), set_config('request.jwt.claims', $1, true)`, [
           claims ? JSON.stringify(claims) : '',
         ]);
@@ -95,9 +97,12 @@ describe('row-level security of config_entries, documents and audit_log inside t
         /row-level security/,
       );
     });
+    const matching = `SELECT id FROM platform.match_documents('seeded', '{"a": 1}', NULL, 10)`;
+    await asPostgrest(claims('viewer'), async (client) => expect((await client.query(matching)).rows).toEqual([{ id: 'd' }]));
     for (const stranger of [claims('admin', other.id), undefined, { role: 'authenticated' as const, app_role: 'admin' as const }]) {
       await asPostgrest(stranger, async (client) => {
         for (const table of TABLES) expect([table, (await client.query(`SELECT * FROM ${table}`)).rows]).toEqual([table, []]);
+        expect((await client.query(matching)).rows).toEqual([]);
         expect((await client.query(`UPDATE config_entries SET value = '2'`)).rowCount).toBe(0);
         expect((await client.query(`DELETE FROM documents`)).rowCount).toBe(0);
         await expect(client.query(`INSERT INTO config_entries (key, value) VALUES ('foreign', '1')`)).rejects.toThrow(/row-level security/);
@@ -135,6 +140,7 @@ describe('row-level security of config_entries, documents and audit_log inside t
     for (const sql of [`UPDATE audit_log SET outcome = 'failure'`, `DELETE FROM audit_log`]) {
       await withPgClient(url, async (client) => {
         await client.query('BEGIN');
+        await client.query(`SET LOCAL search_path = platform, public`);
         await client.query(`SET LOCAL role service_role`);
         await expect(client.query(sql)).rejects.toThrow(/permission denied/);
         await client.query('ROLLBACK');

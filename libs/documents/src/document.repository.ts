@@ -80,21 +80,19 @@ export class DocumentRepository {
     client: pg.ClientBase,
     query: { collection: string; match?: string; beforeSeq?: string; limit: number },
   ): Promise<{ documents: StoredDocument[]; lastSeq: string | undefined }> {
-    const params: unknown[] = [query.collection];
-    const where = ['collection = $1'];
-    if (query.match !== undefined) {
-      params.push(query.match);
-      where.push(`data @> $${params.length}::jsonb`);
-    }
-    if (query.beforeSeq !== undefined) {
-      params.push(query.beforeSeq);
-      where.push(`seq < $${params.length}::bigint`);
-    }
-    params.push(query.limit + 1);
-    const { rows } = await client.query<DocumentRow>(
-      `SELECT ${COLUMNS} FROM documents WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT $${params.length}`,
-      params,
-    );
+    // platform.match_documents checks the caller's read right once, then lets the GIN index serve `@>` (see org migration 0010).
+    const { rows } =
+      query.match === undefined
+        ? await client.query<DocumentRow>(
+            `SELECT ${COLUMNS} FROM documents WHERE collection = $1 AND ($2::bigint IS NULL OR seq < $2) ORDER BY seq DESC LIMIT $3`,
+            [query.collection, query.beforeSeq ?? null, query.limit + 1],
+          )
+        : await client.query<DocumentRow>(`SELECT ${COLUMNS} FROM platform.match_documents($1, $2::jsonb, $3, $4)`, [
+            query.collection,
+            query.match,
+            query.beforeSeq ?? null,
+            query.limit + 1,
+          ]);
     const page = rows.slice(0, query.limit);
     return { documents: rows.map(toDocument), lastSeq: rows.length > query.limit ? page[page.length - 1]!.seq : undefined };
   }

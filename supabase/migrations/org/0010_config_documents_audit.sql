@@ -22,12 +22,28 @@ CREATE TABLE documents (
 CREATE INDEX documents_newest_first ON documents (collection, seq DESC);
 CREATE INDEX documents_data_contains ON documents USING gin (data jsonb_path_ops);
 
+-- The helpers are wrapped in scalar subqueries so each is evaluated once per statement
+-- (an InitPlan), not once per row scanned.
 ALTER TABLE documents ENABLE ROW LEVEL SECURITY;
-CREATE POLICY documents_read ON documents FOR SELECT TO authenticated USING (platform.can_read());
-CREATE POLICY documents_insert ON documents FOR INSERT TO authenticated WITH CHECK (platform.can_write());
-CREATE POLICY documents_update ON documents FOR UPDATE TO authenticated USING (platform.can_write()) WITH CHECK (platform.can_write());
-CREATE POLICY documents_delete ON documents FOR DELETE TO authenticated USING (platform.can_write());
+CREATE POLICY documents_read ON documents FOR SELECT TO authenticated USING ((SELECT platform.can_read()));
+CREATE POLICY documents_insert ON documents FOR INSERT TO authenticated WITH CHECK ((SELECT platform.can_write()));
+CREATE POLICY documents_update ON documents FOR UPDATE TO authenticated USING ((SELECT platform.can_write())) WITH CHECK ((SELECT platform.can_write()));
+CREATE POLICY documents_delete ON documents FOR DELETE TO authenticated USING ((SELECT platform.can_write()));
 GRANT SELECT, INSERT, UPDATE, DELETE ON documents TO authenticated, service_role;
+
+-- Containment queries. Under RLS the planner may not use the GIN index for `@>` (jsonb
+-- containment is not leakproof, so it must run after the policy on every row): this
+-- function makes the same check as documents_read once, then queries as the table's owner,
+-- which the index serves. Only `authenticated` may call it; it lives outside `public`, so
+-- PostgREST does not expose it.
+CREATE FUNCTION platform.match_documents(p_collection text, p_match jsonb, p_before_seq bigint, p_limit integer)
+RETURNS SETOF documents LANGUAGE sql STABLE SECURITY DEFINER SET search_path = platform, public, pg_temp AS $$
+  SELECT * FROM documents
+  WHERE platform.can_read() AND collection = p_collection AND data @> p_match AND (p_before_seq IS NULL OR seq < p_before_seq)
+  ORDER BY seq DESC LIMIT p_limit
+$$;
+REVOKE ALL ON FUNCTION platform.match_documents(text, jsonb, bigint, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION platform.match_documents(text, jsonb, bigint, integer) TO authenticated;
 
 -- Who did what in the org. Append-only: no role gets UPDATE or DELETE, and RLS has INSERT
 -- and SELECT policies only. Only admins read it; a caller may append rows only as itself
@@ -53,9 +69,9 @@ CREATE INDEX audit_log_by_target_type ON audit_log (target_type, id DESC);
 CREATE INDEX audit_log_by_time ON audit_log (at);
 
 ALTER TABLE audit_log ENABLE ROW LEVEL SECURITY;
-CREATE POLICY audit_log_read ON audit_log FOR SELECT TO authenticated USING (platform.is_this_org() AND platform.app_role() = 'admin');
+CREATE POLICY audit_log_read ON audit_log FOR SELECT TO authenticated USING ((SELECT platform.is_this_org() AND platform.app_role() = 'admin'));
 CREATE POLICY audit_log_insert ON audit_log FOR INSERT TO authenticated WITH CHECK (
-  platform.can_read() AND actor_kind IN ('token', 'session') AND actor_id = auth.jwt() ->> 'sub' AND actor_role = platform.app_role()
+  (SELECT platform.can_read()) AND actor_kind IN ('token', 'session') AND actor_id = (SELECT auth.jwt() ->> 'sub') AND actor_role = (SELECT platform.app_role())
 );
 REVOKE ALL ON audit_log FROM PUBLIC;
 GRANT SELECT, INSERT ON audit_log TO authenticated, service_role;
