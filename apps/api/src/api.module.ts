@@ -3,6 +3,7 @@ import { ConfigModule, type PlatformConfig } from '#libs/config';
 import { DatabaseModule } from '#libs/database';
 import { RedisModule } from '#libs/redis';
 import { LoggerModule, type Logger } from '#libs/logging';
+import { AuditHttpModule } from './audit/audit-http.module.js';
 import { AuthHttpModule } from './auth/auth-http.module.js';
 import { HealthModule } from './health/health.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
@@ -14,6 +15,8 @@ import { RealtimeGatewayModule } from './realtime/realtime-gateway.module.js';
 import { TasksHttpModule } from './tasks/tasks-http.module.js';
 import { TokensModule } from './tokens/tokens.module.js';
 import { TriggersHttpModule } from './triggers/triggers-http.module.js';
+import { ConfigHttpModule } from './org-config/config-http.module.js';
+import { DocumentsHttpModule } from './documents/documents-http.module.js';
 
 @Module({})
 export class ApiModule {
@@ -36,6 +39,9 @@ export class ApiModule {
         ResourcesHttpModule,
         RealtimeGatewayModule,
         SecretsHttpModule,
+        AuditHttpModule,
+        ConfigHttpModule,
+        DocumentsHttpModule,
       ],
     };
   }

@@ -90,6 +90,11 @@ describe("realtime tenant isolation: org A's token never reaches org B (real Soc
       { topic: 'resource' },
       { topic: 'resource', id: `pool:${poolA}` },
       { topic: 'worker' },
+      { topic: 'config' },
+      { topic: 'config', id: 'shared-key' },
+      { topic: 'documents', id: 'shared' },
+      { topic: 'documents', id: 'shared', filter: { owner: 'b' } },
+      { topic: 'audit' },
     ];
     const snapshots = [];
     for (const payload of accepted) {
@@ -109,6 +114,8 @@ describe("realtime tenant isolation: org A's token never reaches org B (real Soc
       body: { holder: 'b', ttlSeconds: 60 },
     });
     expect(leaseB.status).toBe(201);
+    await platform.request('PUT', '/v1/config/b-config', { token: orgB.token, body: { value: 'b' } });
+    await platform.request('POST', '/v1/collections/shared/documents', { token: orgB.token, body: { id: 'b-doc', data: { owner: 'b' } } });
     // ...then org A does the same, and once A's own events are in, nothing of B's may have come.
     await platform.queryOrgDatabase(orgA.slug, `INSERT INTO public.shared_items (key, value) VALUES ('shared-key', 'a')`);
     const leaseA = await platform.request('POST', `/v1/pools/${poolA}/allocations`, {
@@ -123,6 +130,11 @@ describe("realtime tenant isolation: org A's token never reaches org B (real Soc
     // B's pool really changed, in B's own stream: the isolation above is not for want of events.
     const bEvents = await platform.api.get(OrgEventStream).readAfter(orgB.id, bStreamPosition, 1000);
     expect(bEvents.some((event) => event.topic === `resource:pool:${poolB}`)).toBe(true);
+    await platform.request('PUT', '/v1/config/a-config', { token: orgA.token, body: { value: 'a' } });
+    await platform.request('POST', '/v1/collections/shared/documents', { token: orgA.token, body: { id: 'a-doc', data: { owner: 'a' } } });
+    await client.waitForEvents(1, (event) => event.type === 'config.updated' && event.data.key === 'a-config');
+    await client.waitForEvents(1, (event) => event.type === 'document.created' && event.data.id === 'a-doc');
+    await client.waitForEvents(1, (event) => event.type === 'audit.recorded' && event.data.target.id === 'shared/a-doc');
 
     expect(client.events.length).toBeGreaterThan(0);
     const foreign = client.events.filter((event) => event.org !== orgA.id && event.org !== 'platform');
@@ -130,6 +142,8 @@ describe("realtime tenant isolation: org A's token never reaches org B (real Soc
     expect(JSON.stringify(client.events)).not.toContain(orgB.id);
     expect(JSON.stringify(client.events)).not.toContain(poolB);
     expect(client.events.filter((event) => event.data?.record?.value === 'b')).toEqual([]);
+    expect(JSON.stringify(client.events)).not.toContain('"b"');
+    expect(JSON.stringify(client.events)).not.toMatch(/b-config|b-doc/);
   });
 });
 

@@ -28,6 +28,8 @@ const FILLED = [
   'public.triggers',
   'public.trigger_runs',
   'public.backup_notes',
+  'public.documents',
+  'public.audit_log',
 ];
 const qualified = ({ schema, name }: { schema: string; name: string }) => `${pg.escapeIdentifier(schema)}.${pg.escapeIdentifier(name)}`;
 
@@ -87,6 +89,7 @@ describe('npm run ops: backup and restore of one org database, status and upgrad
     const call = (method: string, path: string, body?: unknown) => platform.request(method, path, { token: org.token, body });
     const pool = (await call('POST', '/v1/pools', { name: 'backup-pool', kind: 'sandbox' })).body;
     await call('POST', `/v1/pools/${pool.id}/environments`, { name: 'env-1' });
+    await call('POST', '/v1/collections/deployments/documents', { id: 'web', data: { env: 'prod' } });
     await call('POST', `/v1/pools/${pool.id}/allocations`, { holder: 'backup', ttlSeconds: 600 });
     const schedule = (await call('POST', '/v1/schedules', { name: 'nightly', cron: '0 3 * * *', task: { type: 'noop' } })).body;
     await call('POST', `/v1/schedules/${schedule.id}/pause`);

@@ -58,7 +58,7 @@ export class Authenticator {
 
   private async orgPrincipal(token: OrgTokenRecord, via: OrgPrincipal['via']): Promise<OrgPrincipal | undefined> {
     const org = await this.orgs.findLive(token.orgId);
-    return org && { kind: 'org', orgId: org.id, orgSlug: org.slug, role: token.role, tokenId: token.id, via };
+    return org && { kind: 'org', orgId: org.id, orgSlug: org.slug, role: token.role, tokenId: token.id, tokenName: token.name, via };
   }
 }
 

@@ -32,7 +32,7 @@ function refreshTimeOf(token: string): number | undefined {
   }
 }
 
-export type SubscriptionTopic = 'task' | 'tasks' | 'resource' | 'worker' | 'table' | 'orgs';
+export type SubscriptionTopic = 'task' | 'tasks' | 'resource' | 'worker' | 'table' | 'orgs' | 'config' | 'documents' | 'audit';
 
 /** What to watch: see the README's realtime contract. */
 export interface SubscribeRequest {

@@ -480,4 +480,18 @@ export class PlatformConfig {
   @Min(100, { message: 'must be a whole number of milliseconds from 100 to 3600000' })
   @Max(3_600_000, { message: 'must be a whole number of milliseconds from 100 to 3600000' })
   TOKEN_LAST_USED_FLUSH_MS = 60_000;
+  // Operational state: configuration and document stores.
+  /** Largest configuration value, in bytes of its JSON; larger ones are refused with 400. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number of bytes from 1 to 1048576' })
+  @Min(1, { message: 'must be a whole number of bytes from 1 to 1048576' })
+  @Max(1_048_576, { message: 'must be a whole number of bytes from 1 to 1048576' })
+  CONFIG_VALUE_MAX_BYTES = 65_536;
+
+  /** Largest document (its `data`), in bytes of its JSON; larger ones are refused with 400. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number of bytes from 1 to 1048576' })
+  @Min(1, { message: 'must be a whole number of bytes from 1 to 1048576' })
+  @Max(1_048_576, { message: 'must be a whole number of bytes from 1 to 1048576' })
+  DOCUMENT_MAX_BYTES = 262_144;
 }

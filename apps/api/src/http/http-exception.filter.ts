@@ -1,7 +1,7 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
-import { ConflictError, InvalidInputError, NotFoundError } from '#libs/contracts';
+import { ConflictError, InvalidInputError, NotFoundError, PreconditionFailedError } from '#libs/contracts';
 import { STATUS_CODES } from 'node:http';
 
 interface ErrorBody {
@@ -29,7 +29,7 @@ function isDependencyOutage(exception: unknown): boolean {
 
 /**
  * Answers every error as `{ statusCode, error, message }`. The domain's refusals
- * (not found, conflict, invalid input) map to 404, 409 and 400 here, once for every route. Client errors raised below
+ * (not found, conflict, invalid input, failed precondition) map to 404, 409, 400 and 412 here, once for every route. Client errors raised below
  * Nest (a malformed JSON body, a body too large) keep their 4xx status; anything
  * unexpected is logged with its request id and answered 500 without internals; an
  * unreachable database is 503, so clients and load balancers know to retry, logged once
@@ -83,6 +83,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
     if (exception instanceof InvalidInputError) return this.body(HttpStatus.BAD_REQUEST, exception.problems);
     if (exception instanceof NotFoundError) return this.body(HttpStatus.NOT_FOUND, exception.message);
     if (exception instanceof ConflictError) return this.body(HttpStatus.CONFLICT, exception.message);
+    if (exception instanceof PreconditionFailedError) return this.body(HttpStatus.PRECONDITION_FAILED, exception.message);
     const status = (exception as { status?: unknown; expose?: unknown } | null)?.status;
     if (typeof status === 'number' && status >= 400 && status < 500) {
       return { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message: (exception as Error).message };

@@ -2,6 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Put } from 
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { claimsOf, type OrgPrincipal } from '#libs/auth';
 import { SecretService } from '#libs/secrets';
+import { Audited } from '../audit/audited.decorator.js';
 import { CurrentOrg, OrgAccess } from '../auth/access.decorators.js';
 import { PutSecretDto } from './put-secret.dto.js';
 
@@ -15,6 +16,7 @@ export class SecretsController {
   @HttpCode(HttpStatus.NO_CONTENT)
   @OrgAccess('admin')
   @ApiOperation({ summary: 'Create or replace a secret (admin); tasks that ask for it by name receive it as an environment variable.' })
+  @Audited('secret.put', 'secret', 'name')
   async put(@CurrentOrg() principal: OrgPrincipal, @Param('name') name: string, @Body() body: PutSecretDto): Promise<void> {
     await this.secrets.put(claimsOf(principal), name, body.value);
   }
@@ -30,6 +32,7 @@ export class SecretsController {
   @HttpCode(HttpStatus.NO_CONTENT)
   @OrgAccess('admin')
   @ApiOperation({ summary: 'Delete a secret (admin); tasks already queued with it fail when they start.' })
+  @Audited('secret.delete', 'secret', 'name')
   async delete(@CurrentOrg() principal: OrgPrincipal, @Param('name') name: string): Promise<void> {
     await this.secrets.delete(claimsOf(principal), name);
   }
