@@ -79,9 +79,14 @@ export class ScheduleService {
     return schedule;
   }
 
+  /**
+   * The row goes first, under the caller's claims: timers are keyed by schedule id alone, so
+   * stopping one before the caller's org is known to own it would let any org stop another's.
+   * A tick racing the delete finds no row and stops the timer itself.
+   */
   async delete(claims: OrgClaims, id: string): Promise<void> {
-    await this.timer.stop(id);
     if (!(await this.schedules.delete(claims, id))) throw new ScheduleNotFoundError(`no schedule ${id}`);
+    await this.timer.stop(id);
   }
 
   /** The tasks the schedule created, newest first, live and finished alike. */

@@ -1,7 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import pg from 'pg';
 import { claimsOf, type OrgPrincipal } from '#libs/auth';
-import { EventType, PLATFORM_EVENTS_ORG, TASK_STATUSES, Topic, type PlatformEvent, type TaskStatus } from '#libs/contracts';
+import {
+  EventType,
+  PLATFORM_EVENTS_ORG,
+  PLATFORM_OWNED_TABLES,
+  TASK_STATUSES,
+  Topic,
+  type PlatformEvent,
+  type TaskStatus,
+} from '#libs/contracts';
 import { RealtimeSnapshotProviders, SnapshotNotFoundError, type RowChange } from '#libs/realtime';
 import { OrgDatabase, OrgRegistryRepository, publicInstanceView, publicOrgView } from '#libs/registry';
 import { TaskNotFoundError, TaskService, WorkerRegistryStore } from '#libs/tasks';
@@ -170,6 +178,8 @@ export class RealtimeTopics {
   private table(principal: OrgPrincipal, { id, filter = {} }: SubscribeDto): TopicPlan {
     if (!id || !FIELD_NAME.test(id)) refuse('invalid_payload', 'a table subscription needs the table name as id');
     const table = id!;
+    // Platform tables answer as absent ones do: their rows (secrets among them) are the platform's, not the org's.
+    if (PLATFORM_OWNED_TABLES.has(table.toLowerCase())) refuse('not_found', `no table ${table}`);
     const topic = Topic.table(table);
     const wanted = Object.entries(filter);
     return {
