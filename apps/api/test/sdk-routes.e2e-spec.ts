@@ -29,7 +29,7 @@ describe('client SDK over the scheduling, trigger and resource routes (real HTTP
     await client.schedules.delete(schedule.id);
 
     const webhook = await client.webhooks.create({
-      url: 'http://127.0.0.1:9/hook',
+      url: 'https://hooks.example.com/hook',
       events: ['task.failed'],
       secret: 'sixteen-characters!',
     });

@@ -1,13 +1,15 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
-import { ConflictError, InvalidInputError, NotFoundError } from '#libs/contracts';
+import { ConflictError, InvalidInputError, LimitExceededError, NotFoundError, RateLimitedError } from '#libs/contracts';
 import { STATUS_CODES } from 'node:http';
 
 interface ErrorBody {
   statusCode: number;
   error: string;
   message: string | string[];
+  /** The setting whose limit refused the request (quotas and rate limits). */
+  limit?: string;
 }
 
 /** Socket errors, and Postgres' "cannot connect now" classes (08: connection exception, 57P: operator intervention). */
@@ -23,7 +25,8 @@ function isDependencyOutage(exception: unknown): boolean {
 
 /**
  * Answers every error as `{ statusCode, error, message }`. The domain's refusals
- * (not found, conflict, invalid input) map to 404, 409 and 400 here, once for every route. Client errors raised below
+ * (not found, conflict, invalid input) map to 404, 409 and 400 here (a used-up quota is a
+ * 409 and a rate limit a 429 with Retry-After, both with `limit` naming the setting), once for every route. Client errors raised below
  * Nest (a malformed JSON body, a body too large) keep their 4xx status; anything
  * unexpected is logged with its request id and answered 500 without internals; an
  * unreachable database is 503, so clients and load balancers know to retry.
@@ -37,6 +40,8 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const response = context.getResponse<Response>();
     const request = context.getRequest<Request>();
     const body = this.toBody(exception);
+    if (exception instanceof RateLimitedError)
+      response.setHeader('retry-after', String(Math.max(1, Math.ceil(exception.retryAfterMs / 1000))));
     if (body.statusCode >= HttpStatus.INTERNAL_SERVER_ERROR) {
       this.logger.error({ err: exception, reqId: request.id, url: request.originalUrl }, 'request failed');
     }
@@ -60,6 +65,9 @@ export class HttpExceptionFilter implements ExceptionFilter {
     }
     if (exception instanceof InvalidInputError) return this.body(HttpStatus.BAD_REQUEST, exception.problems);
     if (exception instanceof NotFoundError) return this.body(HttpStatus.NOT_FOUND, exception.message);
+    if (exception instanceof LimitExceededError) return { ...this.body(HttpStatus.CONFLICT, exception.message), limit: exception.limit };
+    if (exception instanceof RateLimitedError)
+      return { ...this.body(HttpStatus.TOO_MANY_REQUESTS, exception.message), limit: exception.limit };
     if (exception instanceof ConflictError) return this.body(HttpStatus.CONFLICT, exception.message);
     const status = (exception as { status?: unknown; expose?: unknown } | null)?.status;
     if (typeof status === 'number' && status >= 400 && status < 500) {

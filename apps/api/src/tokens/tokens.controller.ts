@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, HttpStatus, NotFoundException, Param, ParseUUIDPipe, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { OrgTokenService, type OrgPrincipal, type OrgTokenRecord } from '#libs/auth';
+import { PlatformConfig } from '#libs/config';
 import { CurrentOrg, OrgAccess } from '../auth/access.decorators.js';
 import { CreateTokenDto } from './create-token.dto.js';
 
@@ -18,12 +19,15 @@ const tokenView = (record: OrgTokenRecord) => ({
 @Controller('v1/tokens')
 @OrgAccess('admin')
 export class TokensController {
-  constructor(private readonly tokens: OrgTokenService) {}
+  constructor(
+    private readonly tokens: OrgTokenService,
+    private readonly config: PlatformConfig,
+  ) {}
 
   @Post()
   @ApiOperation({ summary: 'Create an API token; the secret is shown once, in this answer.' })
   async create(@CurrentOrg() principal: OrgPrincipal, @Body() body: CreateTokenDto) {
-    const { record, token } = await this.tokens.create(principal.orgId, body);
+    const { record, token } = await this.tokens.createWithinQuota(principal.orgId, body, this.config.QUOTA_TOKENS);
     return { ...tokenView(record), token };
   }
 
