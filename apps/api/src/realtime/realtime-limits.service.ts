@@ -178,7 +178,11 @@ export class RealtimeLimits implements OnModuleInit, OnApplicationShutdown {
     };
   }
 
-  /** Checks the org's subscriptions over every socket stay within REALTIME_SUBSCRIPTIONS_PER_ORG with the one being reserved. */
+  /**
+   * Checks the org's subscriptions over every socket stay within REALTIME_SUBSCRIPTIONS_PER_ORG
+   * with the one being reserved, recording the socket's count. A subscribe that fails later
+   * leaves that count one high until the socket's next subscribe or renewal corrects it.
+   */
   async reserveOrgSubscription(socket: Socket): Promise<void> {
     const owner = this.held.get(socket);
     if (!owner) return;

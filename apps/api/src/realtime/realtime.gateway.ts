@@ -137,7 +137,6 @@ export class RealtimeGateway implements OnGatewayInit<Namespace>, OnGatewayDisco
       this.logger.warn({ source, reason: token ? 'unknown or expired credential' : 'no token' }, 'failed realtime login');
       throw new Error(token ? 'invalid, expired or revoked token' : 'missing token (auth: { token })');
     }
-    // The platform admin may watch only the platform's org instances (topic "orgs"); every other topic is an org's.
     if (principal.kind === 'org') {
       try {
         await this.limits.admit(socket, principal);
@@ -148,6 +147,7 @@ export class RealtimeGateway implements OnGatewayInit<Namespace>, OnGatewayDisco
         throw error;
       }
     }
+    // The platform admin may watch only the platform's org instances (topic "orgs"); every other topic is an org's.
     const state: SocketState = { principal, subscriptionCount: 0 };
     Object.assign(socket.data as object, state);
   }
