@@ -6,14 +6,16 @@ import { median, percentile, round, type Benchmark } from '../measure.js';
 
 const ROUNDS = 3;
 /** Tasks org B creates, one after another, per measurement. */
-const PROBES = 150;
-const WARMUP_PROBES = 30;
+const PROBES = 100;
+const WARMUP_PROBES = 20;
+/** Longest one of B's tasks may take from create to event before the run is called off (the platform starved B). */
+const PROBE_DEADLINE_MS = 60_000;
 /** Org A's flood: task creators and list readers in flight at once, and sockets each sending subscribes without waiting. */
 const FLOOD_TASK_CONCURRENCY = 16;
 const FLOOD_LIST_CONCURRENCY = 8;
-const FLOOD_SOCKETS = 25;
-const FLOOD_SUBSCRIBES_PER_BURST = 300;
-const FLOOD_ENVIRONMENTS = 500;
+const FLOOD_SOCKETS = 22;
+const FLOOD_SUBSCRIBES_PER_BURST = 150;
+const FLOOD_ENVIRONMENTS = 200;
 /** The caps the platform runs with here: the defaults, with the request rates an operator of a shared machine would set. */
 const CAPS = {
   RATE_LIMIT_ORG_PER_SECOND: '200',
@@ -39,11 +41,8 @@ function connect(platform: BenchPlatform, token: string): Promise<Socket> {
   });
 }
 
-/**
- * Org B creates tasks one after another, watching its `tasks` topic: for each, the time the
- * create took and the time until its `task.updated` event arrived (from the create's start).
- */
-async function probe(platform: BenchPlatform, b: Org, count: number): Promise<{ create: number[]; delivery: number[] }> {
+/** Org B's socket, subscribed to its `tasks` topic before any flood, with the arrival time of each task's first event. */
+async function watchTasks(platform: BenchPlatform, b: Org) {
   const socket = await connect(platform, b.token);
   const arrivals = new Map<string, number>();
   const waiting = new Map<string, () => void>();
@@ -54,21 +53,43 @@ async function probe(platform: BenchPlatform, b: Org, count: number): Promise<{ 
   });
   const ack = (await socket.timeout(30_000).emitWithAck('subscribe', { topic: 'tasks' })) as { ok: boolean };
   if (!ack.ok) throw new Error(`org B could not subscribe: ${JSON.stringify(ack)}`);
+  return { socket, arrivals, waiting };
+}
+
+type Watch = Awaited<ReturnType<typeof watchTasks>>;
+
+/**
+ * Org B creates tasks one after another: for each, the time the create took and the time
+ * until its `task.updated` event reached B's socket (from the create's start).
+ */
+async function probe(
+  platform: BenchPlatform,
+  b: Org,
+  { arrivals, waiting }: Watch,
+  count: number,
+): Promise<{ create: number[]; delivery: number[] }> {
   const create: number[] = [];
   const delivery: number[] = [];
-  try {
-    for (let index = 0; index < count; index++) {
-      const started = performance.now();
-      const response = await httpJson(`${platform.baseUrl}/v1/tasks`, 'POST', { authorization: `Bearer ${b.token}` }, { type: 'noop' });
-      create.push(performance.now() - started);
-      if (response.status !== 201) throw new Error(`org B's task creation answered ${response.status}: ${response.text}`);
-      const id = (JSON.parse(response.text) as { id: string }).id;
-      if (!arrivals.has(id)) await new Promise<void>((resolve) => waiting.set(id, resolve));
-      waiting.delete(id);
-      delivery.push(arrivals.get(id)! - started);
+  for (let index = 0; index < count; index++) {
+    const started = performance.now();
+    const response = await httpJson(`${platform.baseUrl}/v1/tasks`, 'POST', { authorization: `Bearer ${b.token}` }, { type: 'noop' });
+    create.push(performance.now() - started);
+    if (response.status !== 201) throw new Error(`org B's task creation answered ${response.status}: ${response.text}`);
+    const id = (JSON.parse(response.text) as { id: string }).id;
+    if (!arrivals.has(id)) {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`org B's task ${id} sent no event within ${PROBE_DEADLINE_MS} ms`)),
+          PROBE_DEADLINE_MS,
+        );
+        waiting.set(id, () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
     }
-  } finally {
-    socket.close();
+    waiting.delete(id);
+    delivery.push(arrivals.get(id)! - started);
   }
   return { create, delivery };
 }
@@ -123,21 +144,25 @@ export const noisyNeighbourBenchmark: Benchmark = {
         await platform.call(
           'POST',
           '/v1/pools/flood/environments',
-          { name: `env-${index}`, attributes: { blob: 'x'.repeat(8_000) } },
+          { name: `env-${index}`, attributes: { blob: 'x'.repeat(1_000) } },
           a.token,
         );
       }
-      await probe(platform, b, WARMUP_PROBES);
+      const watch = await watchTasks(platform, b);
+      await probe(platform, b, watch, WARMUP_PROBES);
       const alone = { create: [] as number[], delivery: [] as number[] };
       const noisy = { create: [] as number[], delivery: [] as number[] };
-      for (let round = 0; round < ROUNDS; round++) {
-        const quiet = await probe(platform, b, PROBES);
+      for (let pass = 1; pass <= ROUNDS; pass++) {
+        const quiet = await probe(platform, b, watch, PROBES);
         alone.create.push(percentile(quiet.create, 0.99));
         alone.delivery.push(percentile(quiet.delivery, 0.99));
         const stop = { done: false };
         const flooding = flood(platform, a, stop);
         try {
-          const loud = await probe(platform, b, PROBES);
+          const loud = await probe(platform, b, watch, PROBES);
+          process.stdout.write(
+            `  round ${pass}: B p99 create ${round(percentile(quiet.create, 0.99))} ms alone, ${round(percentile(loud.create, 0.99))} ms flooded\n`,
+          );
           noisy.create.push(percentile(loud.create, 0.99));
           noisy.delivery.push(percentile(loud.delivery, 0.99));
         } finally {
@@ -164,6 +189,7 @@ export const noisyNeighbourBenchmark: Benchmark = {
         goal: 'ratio <= 2',
         caps: CAPS,
       });
+      watch.socket.close();
       return [
         figure('noisy_neighbour.b_task_create.p99', noisy.create, alone.create),
         figure('noisy_neighbour.b_event_delivery.p99', noisy.delivery, alone.delivery),
