@@ -6,6 +6,7 @@ import { fromProjectRoot } from '#libs/config';
 import { startBenchEnvironment } from './bench-environment.js';
 import { documentsBenchmark } from './benchmarks/documents.bench.js';
 import { httpApiBenchmark } from './benchmarks/http-api.bench.js';
+import { noisyNeighbourBenchmark } from './benchmarks/noisy-neighbour.bench.js';
 import { orgProvisioningBenchmark } from './benchmarks/org-provisioning.bench.js';
 import { realtimeBenchmark } from './benchmarks/realtime.bench.js';
 import { resourcesBenchmark } from './benchmarks/resources.bench.js';
@@ -19,6 +20,7 @@ const BENCHMARKS: Benchmark[] = [
   resourcesBenchmark,
   realtimeBenchmark,
   documentsBenchmark,
+  noisyNeighbourBenchmark,
 ];
 
 // `npm run bench` runs them all; `npm run bench -- <name> ...` runs the named ones.

@@ -1,4 +1,3 @@
-import { ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { existsSync } from 'node:fs';
@@ -7,6 +6,7 @@ import { fromProjectRoot, type PlatformConfig } from '#libs/config';
 import { PinoNestLogger, type Logger } from '#libs/logging';
 import { ApiModule } from './api.module.js';
 import { HttpExceptionFilter } from './http/http-exception.filter.js';
+import { PayloadValidationPipe } from './http/payload-validation.pipe.js';
 import { requestLogging } from './http/request-logging.js';
 
 /** Builds the HTTP API with its global validation, error shape, request logs and OpenAPI docs; not yet listening. */
@@ -25,7 +25,7 @@ export async function createApiApp(config: PlatformConfig, logger: Logger): Prom
   // The operator console, built by `npm run build` (Vite) into dist/console: static files, no CDN.
   const consoleDir = fromProjectRoot('dist/console');
   if (existsSync(consoleDir)) app.useStaticAssets(consoleDir, { prefix: '/console', index: 'index.html' });
-  app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
+  app.useGlobalPipes(new PayloadValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
   app.useGlobalFilters(new HttpExceptionFilter(logger));
   const document = SwaggerModule.createDocument(
     app,

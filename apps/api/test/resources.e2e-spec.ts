@@ -64,7 +64,7 @@ describe('resources: pools, environments, leases (real HTTP, Redis, Postgres)', 
     expect((await call('POST', '/v1/pools/basics/allocations', { holder: 'me', ttlSeconds: 0 })).status).toBe(400);
     expect((await call('POST', '/v1/pools/nope/allocations', { holder: 'me', ttlSeconds: 10 })).status).toBe(404);
 
-    const environments = (await call('GET', '/v1/pools/basics/environments', undefined, viewer)).body;
+    const environments = (await call('GET', '/v1/pools/basics/environments', undefined, viewer)).body.items;
     expect(environments.map((env: any) => env.name)).toEqual(['basics-0', 'basics-1']);
     const [first] = environments;
     const patched = await call('PATCH', `/v1/pools/${pool.id}/environments/${first.id}`, { attributes: { url: 'https://a' } });

@@ -15,7 +15,10 @@ describe('scheduling: priority classes, delayed tasks, schedules, webhooks (real
   let org: CreatedOrg;
 
   beforeAll(async () => {
-    platform = await startTestPlatform({ env: { TASK_CONCURRENCY: '1', WEBHOOK_RETRY_BACKOFF_MS: '100', WEBHOOK_MAX_ATTEMPTS: '4' } });
+    // The webhook receiver below listens on loopback, which outbound requests may reach only when allowed.
+    platform = await startTestPlatform({
+      env: { TASK_CONCURRENCY: '1', WEBHOOK_RETRY_BACKOFF_MS: '100', WEBHOOK_MAX_ATTEMPTS: '4', OUTBOUND_ALLOW_CIDRS: '127.0.0.1/32' },
+    });
     org = await platform.createOrg();
   });
   afterAll(async () => {

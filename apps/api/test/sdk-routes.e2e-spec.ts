@@ -31,7 +31,7 @@ describe('client SDK over the scheduling, trigger and resource routes (real HTTP
     await expect(client.schedules.runs(schedule.id)).rejects.toMatchObject({ status: 404 });
 
     const webhook = await client.webhooks.create({
-      url: 'http://127.0.0.1:9/hook',
+      url: 'https://hooks.example.com/hook',
       events: ['task.failed'],
       secret: 'sixteen-characters!',
     });

@@ -110,4 +110,24 @@ export class OrgTokenRepository {
       [[...usage.keys()], [...usage.values()]],
     );
   }
+
+  /**
+   * Inserts the token unless the org already has `max` usable ones (neither revoked nor
+   * expired); undefined when it has. The org's quota lock is held to the end of the
+   * transaction, so concurrent creations count one at a time.
+   */
+  async insertWithinQuota(
+    token: { id: string; orgId: string; name: string; role: OrgRole; hash: string; expiresAt: Date | null },
+    max: number,
+  ): Promise<OrgTokenRecord | undefined> {
+    return this.database.transaction(async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`quota:org_api_tokens:${token.orgId}`]);
+      const { rows } = await client.query<{ count: number }>(
+        `SELECT count(*)::int AS count FROM org_api_tokens
+          WHERE org_id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())`,
+        [token.orgId],
+      );
+      return rows[0]!.count >= max ? undefined : this.insert(token, client);
+    });
+  }
 }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { AuthRevokedReason } from '#libs/contracts';
+import { LimitExceededError } from '#libs/contracts';
 import type { Queryable } from '#libs/database';
 import { CredentialCache } from './credential-cache.js';
 import { OrgTokenRepository, type OrgTokenRecord } from './org-token.repository.js';
@@ -56,5 +57,20 @@ export class OrgTokenService {
   /** Ends every credential of a deprovisioned org: cached principals and live sockets, on every API process. */
   async orgDeprovisioned(orgId: string): Promise<void> {
     await this.cache.revoke({ scope: 'org', id: orgId, reason: AuthRevokedReason.orgDeprovisioned });
+  }
+
+  /** Creates a token unless the org already has `max` usable ones (LimitExceededError naming QUOTA_TOKENS). */
+  async createWithinQuota(
+    orgId: string,
+    input: { name: string; role: OrgRole; expiresAt?: Date | null },
+    max: number,
+  ): Promise<{ record: OrgTokenRecord; token: string }> {
+    const token = generateToken(ORG_TOKEN_PREFIX);
+    const record = await this.tokens.insertWithinQuota(
+      { id: randomUUID(), orgId, name: input.name, role: input.role, hash: hashToken(token), expiresAt: input.expiresAt ?? null },
+      max,
+    );
+    if (!record) throw new LimitExceededError('QUOTA_TOKENS', `the organization has ${max} usable tokens, the most QUOTA_TOKENS allows`);
+    return { record, token };
   }
 }

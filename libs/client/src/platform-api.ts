@@ -225,7 +225,9 @@ export class PlatformApi {
     list: () => this.call<PoolInfo[]>('GET', '/v1/pools'),
     addEnvironment: (pool: string, input: { name: string; attributes?: Record<string, unknown> }) =>
       this.call<unknown>('POST', `/v1/pools/${encodeURIComponent(pool)}/environments`, input),
-    environments: (pool: string) => this.call<unknown[]>('GET', `/v1/pools/${encodeURIComponent(pool)}/environments`),
+    /** One page of the pool's environments by name; pass `nextCursor` back as `cursor` for the next. */
+    environments: (pool: string, query: { limit?: number; cursor?: string } = {}) =>
+      this.call<Page<unknown>>('GET', `/v1/pools/${encodeURIComponent(pool)}/environments${toQuery(query)}`),
     /** Leases a free environment; 409 (PlatformApiError) when none is free within `waitSeconds`. */
     allocate: (pool: string, input: { holder: string; ttlSeconds: number; waitSeconds?: number }) =>
       this.call<{ id: string; expiresAt: string; environment: unknown }>(

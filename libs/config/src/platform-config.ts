@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { IsCidrList } from './is-cidr-list.js';
 import { IsConnectionUrl } from './is-connection-url.js';
 import { ENCRYPTION_KEY_PATTERN } from './key-ring.js';
 
@@ -494,4 +495,132 @@ export class PlatformConfig {
   @Min(1, { message: 'must be a whole number of bytes from 1 to 1048576' })
   @Max(1_048_576, { message: 'must be a whole number of bytes from 1 to 1048576' })
   DOCUMENT_MAX_BYTES = 262_144;
+  // Tenant limits: outbound requests, per-org quotas, request rates and realtime caps.
+
+  /**
+   * Address ranges outbound requests (webhooks) may reach although they are loopback,
+   * private, link-local or otherwise internal: CIDRs separated by commas. Empty allows
+   * only public unicast addresses.
+   */
+  @IsCidrList()
+  OUTBOUND_ALLOW_CIDRS = '';
+
+  /** Webhook delivery retries one org may make per minute; further retries wait for the next minute. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number from 1 to 100000' })
+  @Min(1, { message: 'must be a whole number from 1 to 100000' })
+  @Max(100000, { message: 'must be a whole number from 1 to 100000' })
+  WEBHOOK_RETRIES_PER_ORG_PER_MINUTE = 120;
+
+  /** Resource pools one org may have. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number from 1 to 100000' })
+  @Min(1, { message: 'must be a whole number from 1 to 100000' })
+  @Max(100000, { message: 'must be a whole number from 1 to 100000' })
+  QUOTA_POOLS = 100;
+
+  /** Environments (retired ones included) one pool may have. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number from 1 to 1000000' })
+  @Min(1, { message: 'must be a whole number from 1 to 1000000' })
+  @Max(1000000, { message: 'must be a whole number from 1 to 1000000' })
+  QUOTA_ENVIRONMENTS_PER_POOL = 1000;
+
+  /** Schedules one org may have. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number from 1 to 100000' })
+  @Min(1, { message: 'must be a whole number from 1 to 100000' })
+  @Max(100000, { message: 'must be a whole number from 1 to 100000' })
+  QUOTA_SCHEDULES = 100;
+
+  /** Shortest interval a schedule may tick at (everyMs, or the gap between two cron times). */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number of milliseconds from 1000 to 86400000' })
+  @Min(1000, { message: 'must be a whole number of milliseconds from 1000 to 86400000' })
+  @Max(86400000, { message: 'must be a whole number of milliseconds from 1000 to 86400000' })
+  SCHEDULE_MIN_INTERVAL_MS = 1000;
+
+  /** Webhooks one org may have. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number from 1 to 10000' })
+  @Min(1, { message: 'must be a whole number from 1 to 10000' })
+  @Max(10000, { message: 'must be a whole number from 1 to 10000' })
+  QUOTA_WEBHOOKS = 20;
+
+  /** Change triggers one org may have. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number from 1 to 10000' })
+  @Min(1, { message: 'must be a whole number from 1 to 10000' })
+  @Max(10000, { message: 'must be a whole number from 1 to 10000' })
+  QUOTA_TRIGGERS = 50;
+
+  /** API tokens one org may have that are neither revoked nor expired. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number from 1 to 100000' })
+  @Min(1, { message: 'must be a whole number from 1 to 100000' })
+  @Max(100000, { message: 'must be a whole number from 1 to 100000' })
+  QUOTA_TOKENS = 100;
+
+  /** HTTP requests per second one org may make, all its tokens together; more get 429. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number from 1 to 1000000' })
+  @Min(1, { message: 'must be a whole number from 1 to 1000000' })
+  @Max(1000000, { message: 'must be a whole number from 1 to 1000000' })
+  RATE_LIMIT_ORG_PER_SECOND = 1000;
+
+  /** HTTP requests per second one API token (or the sessions made from it) may make; more get 429. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number from 1 to 1000000' })
+  @Min(1, { message: 'must be a whole number from 1 to 1000000' })
+  @Max(1000000, { message: 'must be a whole number from 1 to 1000000' })
+  RATE_LIMIT_TOKEN_PER_SECOND = 600;
+
+  /** Realtime sockets one org may hold open at once, across every API process. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number from 1 to 1000000' })
+  @Min(1, { message: 'must be a whole number from 1 to 1000000' })
+  @Max(1000000, { message: 'must be a whole number from 1 to 1000000' })
+  REALTIME_SOCKETS_PER_ORG = 200;
+
+  /** Realtime sockets one API token (or its sessions) may hold open at once, across every API process. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number from 1 to 1000000' })
+  @Min(1, { message: 'must be a whole number from 1 to 1000000' })
+  @Max(1000000, { message: 'must be a whole number from 1 to 1000000' })
+  REALTIME_SOCKETS_PER_TOKEN = 20;
+
+  /** Subscriptions one realtime socket may hold at once. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number from 1 to 100000' })
+  @Min(1, { message: 'must be a whole number from 1 to 100000' })
+  @Max(100000, { message: 'must be a whole number from 1 to 100000' })
+  REALTIME_SUBSCRIPTIONS_PER_SOCKET = 100;
+
+  /** Subscriptions one org may hold at once, over all its sockets on every API process. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number from 1 to 10000000' })
+  @Min(1, { message: 'must be a whole number from 1 to 10000000' })
+  @Max(10000000, { message: 'must be a whole number from 1 to 10000000' })
+  REALTIME_SUBSCRIPTIONS_PER_ORG = 2000;
+
+  /** Largest snapshot (JSON bytes) one subscription may be answered with; a larger one is refused, naming this limit. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number from 1024 to 104857600' })
+  @Min(1024, { message: 'must be a whole number from 1024 to 104857600' })
+  @Max(104857600, { message: 'must be a whole number from 1024 to 104857600' })
+  REALTIME_SNAPSHOT_MAX_BYTES = 1048576;
+
+  /** Live events one subscription may hold back while it replays from `since`; past it the socket gets `resync`. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number from 10 to 10000000' })
+  @Min(10, { message: 'must be a whole number from 10 to 10000000' })
+  @Max(10000000, { message: 'must be a whole number from 10 to 10000000' })
+  REALTIME_PENDING_EVENTS_MAX = 10000;
+
+  /** How long a realtime socket counts against its org and token caps without its API process renewing it (a killed process frees its slots after this). */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number of milliseconds from 1000 to 3600000' })
+  @Min(1000, { message: 'must be a whole number of milliseconds from 1000 to 3600000' })
+  @Max(3600000, { message: 'must be a whole number of milliseconds from 1000 to 3600000' })
+  REALTIME_SLOT_TTL_MS = 30000;
 }

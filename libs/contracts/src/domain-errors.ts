@@ -22,3 +22,26 @@ export class InvalidInputError extends Error {
 export class PreconditionFailedError extends Error {
   override name = 'PreconditionFailedError';
 }
+
+/** A count quota of the org is used up; `limit` names the setting that caps it (answered 409). */
+export class LimitExceededError extends ConflictError {
+  override name = 'LimitExceededError';
+  constructor(
+    readonly limit: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Too many requests for a rate limit; `limit` names the setting, `retryAfterMs` when to try again (answered 429). */
+export class RateLimitedError extends Error {
+  override name = 'RateLimitedError';
+  constructor(
+    readonly limit: string,
+    readonly retryAfterMs: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}

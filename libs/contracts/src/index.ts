@@ -6,3 +6,4 @@ export * from './tasks.js';
 export * from './validate-payload.js';
 export * from './workers.js';
 export * from './realtime-auth.js';
+export * from './platform-tables.js';

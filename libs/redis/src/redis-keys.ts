@@ -50,4 +50,24 @@ export class RedisKeys {
   get everything(): string {
     return `${this.prefix}:*`;
   }
+
+  /** Key prefix of one rate limiter (rate-limiter-flexible appends the limited key, such as an org id). */
+  rateLimit(name: string): string {
+    return this.platform('rate', name);
+  }
+
+  /** Realtime sockets of the org held open on any API process (a sorted set scored by lease expiry). */
+  orgSockets(orgId: string): string {
+    return this.org(orgId, 'rt', 'sockets');
+  }
+
+  /** Realtime sockets of one token of the org (same shape as orgSockets, same hash slot). */
+  tokenSockets(orgId: string, tokenId: string): string {
+    return this.org(orgId, 'rt', 'token-sockets', tokenId);
+  }
+
+  /** Subscriptions each realtime socket of the org holds (a hash: socket slot → count). */
+  orgSubscriptions(orgId: string): string {
+    return this.org(orgId, 'rt', 'subscriptions');
+  }
 }

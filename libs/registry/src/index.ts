@@ -10,3 +10,4 @@ export * from './org-provisioner.js';
 export * from './org-registry.repository.js';
 export * from './org-schema.migrator.js';
 export * from './registry.module.js';
+export * from './count-quota.js';

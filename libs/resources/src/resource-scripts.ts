@@ -141,12 +141,16 @@ local function allocation_answer(alloc_key)
 end
 `;
 
-/** ARGV[5..]: pool id, name, kind. Returns { 'ok', pool view } or { 'conflict' } (name taken). */
+/** ARGV[5..]: pool id, name, kind, most pools of the org. Returns { 'ok', pool view }, { 'conflict' } (name taken) or { 'limit' }. */
 export const CREATE_POOL = `${PRELUDE}
 local id, name = ARGV[5], ARGV[6]
-if redis.call('HSETNX', key('pool-names'), name, id) == 0 then
+if redis.call('HEXISTS', key('pool-names'), name) == 1 then
   return { 'conflict' }
 end
+if redis.call('HLEN', key('pools')) >= tonumber(ARGV[8]) then
+  return { 'limit' }
+end
+redis.call('HSET', key('pool-names'), name, id)
 local pool = cjson.encode({ id = id, name = name, kind = ARGV[7], createdAt = at })
 redis.call('HSET', key('pools'), id, pool)
 redis.call('HSET', key('pool', id, 'counts'), 'free', 0, 'allocated', 0, 'retired', 0)
@@ -155,15 +159,23 @@ changed_pool(id)
 return { 'ok', pool_view(id) }
 `;
 
-/** ARGV[5..]: pool id, environment id, name, attributes JSON. Returns { 'ok', env } | { 'missing' } | { 'conflict' }. */
+/**
+ * ARGV[5..]: pool id, environment id, name, attributes JSON, most environments of one pool.
+ * Returns { 'ok', env } | { 'missing' } | { 'conflict' } | { 'limit' }.
+ */
 export const ADD_ENVIRONMENT = `${PRELUDE}
 local pool_id, env_id, name = ARGV[5], ARGV[6], ARGV[7]
 if redis.call('HEXISTS', key('pools'), pool_id) == 0 then
   return { 'missing' }
 end
-if redis.call('HSETNX', key('pool', pool_id, 'envs'), name, env_id) == 0 then
+local envs_key = key('pool', pool_id, 'envs')
+if redis.call('HEXISTS', envs_key, name) == 1 then
   return { 'conflict', 'an environment of this pool is named ' .. name }
 end
+if redis.call('HLEN', envs_key) >= tonumber(ARGV[9]) then
+  return { 'limit' }
+end
+redis.call('HSET', envs_key, name, env_id)
 local env_key = key('env', env_id)
 redis.call('HSET', env_key, 'id', cjson.encode(env_id), 'poolId', cjson.encode(pool_id), 'name', cjson.encode(name),
   'attributes', ARGV[8], 'status', '"free"', 'createdAt', cjson.encode(at), 'updatedAt', cjson.encode(at))

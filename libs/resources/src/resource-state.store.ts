@@ -56,7 +56,7 @@ const SYNC_GROUP = 'resource-sync';
 
 /** Outcome of a script, decoded. */
 export type StoreReply<T> =
-  { outcome: 'ok'; value: T } | { outcome: 'missing' | 'none' | 'waiting' } | { outcome: 'conflict'; detail: string };
+  { outcome: 'ok'; value: T } | { outcome: 'missing' | 'none' | 'waiting' | 'limit' } | { outcome: 'conflict'; detail: string };
 
 function lease(reply: ScriptReply): LeaseView {
   return { ...(JSON.parse(String(reply[1])) as AllocationView), environment: JSON.parse(String(reply[2])) as EnvironmentView };
@@ -66,7 +66,7 @@ function decode<T>(reply: ScriptReply, value: (reply: ScriptReply) => T): StoreR
   const [outcome, detail] = reply;
   if (outcome === 'ok') return { outcome, value: value(reply) };
   if (outcome === 'conflict') return { outcome, detail: String(detail ?? '') };
-  return { outcome: outcome as 'missing' | 'none' | 'waiting' };
+  return { outcome: outcome as 'missing' | 'none' | 'waiting' | 'limit' };
 }
 
 function fromHash<T>(hash: Record<string, string>): T | undefined {
@@ -107,12 +107,21 @@ export class ResourceStateStore {
     return this.keys.platform('resource-orgs');
   }
 
-  async createPool(orgId: string, id: string, name: string, kind: string): Promise<StoreReply<PoolView>> {
-    return decode(await this.run(orgId, 'resCreatePool', id, name, kind), (reply) => JSON.parse(String(reply[1])) as PoolView);
+  /** Creates the pool unless its name is taken (`conflict`) or the org has `maxPools` (`limit`). */
+  async createPool(orgId: string, id: string, name: string, kind: string, maxPools: number): Promise<StoreReply<PoolView>> {
+    return decode(await this.run(orgId, 'resCreatePool', id, name, kind, maxPools), (reply) => JSON.parse(String(reply[1])) as PoolView);
   }
 
-  async addEnvironment(orgId: string, poolId: string, id: string, name: string, attributes: object): Promise<StoreReply<EnvironmentView>> {
-    const reply = await this.run(orgId, 'resAddEnvironment', poolId, id, name, JSON.stringify(attributes));
+  /** Adds the environment unless its name is taken (`conflict`) or the pool has `maxEnvironments`, retired ones included (`limit`). */
+  async addEnvironment(
+    orgId: string,
+    poolId: string,
+    id: string,
+    name: string,
+    attributes: object,
+    maxEnvironments: number,
+  ): Promise<StoreReply<EnvironmentView>> {
+    const reply = await this.run(orgId, 'resAddEnvironment', poolId, id, name, JSON.stringify(attributes), maxEnvironments);
     return decode(reply, (ok) => JSON.parse(String(ok[1])) as EnvironmentView);
   }
 
@@ -201,9 +210,32 @@ export class ResourceStateStore {
     return json ? { ...(JSON.parse(json) as PoolView), counts: countsOf(counts) } : undefined;
   }
 
-  async listEnvironments(orgId: string, poolId: string): Promise<EnvironmentView[]> {
-    const ids = await this.redis.hvals(this.key(orgId, 'pool', poolId, 'envs'));
-    return (await this.hashes<EnvironmentView>(ids.map((id) => this.key(orgId, 'env', id)))).sort((a, b) => a.name.localeCompare(b.name));
+  /**
+   * Up to `limit` environments of the pool whose names sort after `after` (code-unit
+   * order), and whether more follow. Only the names are read whole; the page's
+   * environments are the only ones fetched.
+   */
+  async environmentPage(
+    orgId: string,
+    poolId: string,
+    after: string | undefined,
+    limit: number,
+  ): Promise<{ items: EnvironmentView[]; more: boolean }> {
+    const idsByName = await this.redis.hgetall(this.key(orgId, 'pool', poolId, 'envs'));
+    const names = Object.keys(idsByName)
+      .filter((name) => after === undefined || name > after)
+      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const page = names.slice(0, limit);
+    return {
+      items: await this.hashes<EnvironmentView>(page.map((name) => this.key(orgId, 'env', idsByName[name]!))),
+      more: names.length > limit,
+    };
+  }
+
+  /** The org's environment with this id, in whichever pool. */
+  async findEnvironment(orgId: string, id: string): Promise<EnvironmentView | undefined> {
+    await this.ensureLoaded(orgId);
+    return this.getEnvironment(orgId, id);
   }
 
   async getEnvironment(orgId: string, id: string): Promise<EnvironmentView | undefined> {

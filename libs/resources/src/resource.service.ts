@@ -5,7 +5,8 @@ import { ResourceRepository } from './resource.repository.js';
 import { ResourceStateStore, type StoreReply } from './resource-state.store.js';
 import { ResourceWaiters } from './resource-waiters.js';
 import type { AllocationView, EnvironmentView, LeaseView, PoolView } from './resource-views.js';
-import { ConflictError, NotFoundError } from '#libs/contracts';
+import { PlatformConfig } from '#libs/config';
+import { ConflictError, InvalidInputError, LimitExceededError, NotFoundError } from '#libs/contracts';
 
 export class ResourceNotFoundError extends NotFoundError {
   override name = 'ResourceNotFoundError';
@@ -13,6 +14,25 @@ export class ResourceNotFoundError extends NotFoundError {
 
 export class ResourceConflictError extends ConflictError {
   override name = 'ResourceConflictError';
+}
+
+/** A page of a list: `nextCursor` is null on the last page. */
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+/** A list cursor that is not one this service gave out. */
+export class InvalidCursorError extends InvalidInputError {
+  override name = 'InvalidCursorError';
+}
+
+const encodeCursor = (name: string) => Buffer.from(name, 'utf8').toString('base64url');
+
+function decodeCursor(cursor: string): string {
+  const name = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (name.length === 0 || encodeCursor(name) !== cursor) throw new InvalidCursorError(['cursor is not a nextCursor of this list']);
+  return name;
 }
 
 /** How long a waiter's record outlives its wait, so a hand-over racing the wait's end is still collected. */
@@ -44,11 +64,15 @@ export class ResourceService {
     private readonly store: ResourceStateStore,
     private readonly waiters: ResourceWaiters,
     private readonly repository: ResourceRepository,
+    private readonly config: PlatformConfig,
   ) {}
 
   async createPool(orgId: string, input: { name: string; kind: string }): Promise<PoolView> {
-    const reply = await this.store.createPool(orgId, randomUUID(), input.name, input.kind);
+    const max = this.config.QUOTA_POOLS;
+    const reply = await this.store.createPool(orgId, randomUUID(), input.name, input.kind, max);
     if (reply.outcome === 'conflict') throw new ResourceConflictError(`a pool is named ${input.name}`);
+    if (reply.outcome === 'limit')
+      throw new LimitExceededError('QUOTA_POOLS', `the organization has ${max} pools, the most QUOTA_POOLS allows`);
     return orThrow(reply, 'pool');
   }
 
@@ -64,11 +88,27 @@ export class ResourceService {
 
   async addEnvironment(orgId: string, pool: string, input: { name: string; attributes?: object }): Promise<EnvironmentView> {
     const poolId = await this.poolId(orgId, pool);
-    return orThrow(await this.store.addEnvironment(orgId, poolId, randomUUID(), input.name, input.attributes ?? {}), `pool ${pool}`);
+    const max = this.config.QUOTA_ENVIRONMENTS_PER_POOL;
+    const reply = await this.store.addEnvironment(orgId, poolId, randomUUID(), input.name, input.attributes ?? {}, max);
+    if (reply.outcome === 'limit') {
+      throw new LimitExceededError(
+        'QUOTA_ENVIRONMENTS_PER_POOL',
+        `pool ${pool} has ${max} environments (retired ones included), the most QUOTA_ENVIRONMENTS_PER_POOL allows`,
+      );
+    }
+    return orThrow(reply, `pool ${pool}`);
   }
 
-  async listEnvironments(orgId: string, pool: string): Promise<EnvironmentView[]> {
-    return this.store.listEnvironments(orgId, await this.poolId(orgId, pool));
+  /** One page of the pool's environments by name, retired ones included; `nextCursor` continues after the last one. */
+  async listEnvironments(orgId: string, pool: string, page: { limit: number; cursor?: string }): Promise<Page<EnvironmentView>> {
+    const after = page.cursor === undefined ? undefined : decodeCursor(page.cursor);
+    const { items, more } = await this.store.environmentPage(orgId, await this.poolId(orgId, pool), after, page.limit);
+    return { items, nextCursor: more ? encodeCursor(items[items.length - 1]!.name) : null };
+  }
+
+  /** The environment with this id, when it is one of the org's (any pool). */
+  findEnvironment(orgId: string, environmentId: string): Promise<EnvironmentView | undefined> {
+    return this.store.findEnvironment(orgId, environmentId);
   }
 
   async getEnvironment(orgId: string, pool: string, environmentId: string): Promise<EnvironmentView> {

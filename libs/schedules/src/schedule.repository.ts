@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type pg from 'pg';
 import type { TaskClass } from '#libs/contracts';
-import { OrgDatabase, type OrgClaims } from '#libs/registry';
+import { holdCountQuota, OrgDatabase, type CountQuota, type OrgClaims } from '#libs/registry';
 
 /** The task a schedule creates at each tick. */
 export interface ScheduledTask {
@@ -50,9 +50,11 @@ function toSchedule(row: ScheduleRow): Schedule {
 export class ScheduleRepository {
   constructor(private readonly orgDatabase: OrgDatabase) {}
 
-  async insert(claims: OrgClaims, schedule: Omit<Schedule, 'createdAt' | 'paused'>): Promise<Schedule> {
-    const { rows } = await this.orgDatabase.asCaller(claims, (client) =>
-      client.query<ScheduleRow>(
+  /** Inserts the schedule unless the org already has `quota.max` of them. */
+  async insert(claims: OrgClaims, schedule: Omit<Schedule, 'createdAt' | 'paused'>, quota: Omit<CountQuota, 'table'>): Promise<Schedule> {
+    const { rows } = await this.orgDatabase.asCaller(claims, async (client) => {
+      await holdCountQuota(client, { ...quota, table: 'schedules' });
+      return client.query<ScheduleRow>(
         `INSERT INTO schedules (id, name, cron, every_ms, timezone, task) VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`,
         [
           schedule.id,
@@ -62,8 +64,8 @@ export class ScheduleRepository {
           schedule.timezone ?? null,
           JSON.stringify(schedule.task),
         ],
-      ),
-    );
+      );
+    });
     return toSchedule(rows[0]!);
   }
 

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type pg from 'pg';
 import type { TaskClass } from '#libs/contracts';
-import { OrgDatabase, type OrgClaims } from '#libs/registry';
+import { holdCountQuota, OrgDatabase, type CountQuota, type OrgClaims } from '#libs/registry';
 
 export const TRIGGER_EVENTS = ['INSERT', 'UPDATE', 'DELETE'] as const;
 export type TriggerEvent = (typeof TRIGGER_EVENTS)[number];
@@ -51,13 +51,15 @@ const toTrigger = (row: TriggerRow): Trigger => ({
 export class TriggerRepository {
   constructor(private readonly orgDatabase: OrgDatabase) {}
 
-  async insert(claims: OrgClaims, trigger: Omit<Trigger, 'createdAt' | 'enabled'>): Promise<Trigger> {
-    const { rows } = await this.orgDatabase.asCaller(claims, (client) =>
-      client.query<TriggerRow>(
+  /** Inserts the trigger unless the org already has `quota.max` of them. */
+  async insert(claims: OrgClaims, trigger: Omit<Trigger, 'createdAt' | 'enabled'>, quota: Omit<CountQuota, 'table'>): Promise<Trigger> {
+    const { rows } = await this.orgDatabase.asCaller(claims, async (client) => {
+      await holdCountQuota(client, { ...quota, table: 'triggers' });
+      return client.query<TriggerRow>(
         'INSERT INTO triggers (id, name, table_name, events, filter, task) VALUES ($1, $2, $3, $4, $5, $6) RETURNING *',
         [trigger.id, trigger.name, trigger.table, trigger.events, JSON.stringify(trigger.filter), JSON.stringify(trigger.task)],
-      ),
-    );
+      );
+    });
     return toTrigger(rows[0]!);
   }
 

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { PlatformConfig } from '#libs/config';
 import type { TaskClass } from '#libs/contracts';
 import type { OrgClaims } from '#libs/registry';
 import { TaskTypeCatalog } from '#libs/tasks';
@@ -31,6 +32,7 @@ export class TriggerService {
     private readonly triggers: TriggerRepository,
     private readonly feed: TriggerFeed,
     private readonly catalog: TaskTypeCatalog,
+    private readonly config: PlatformConfig,
   ) {}
 
   async create(claims: OrgClaims, input: NewTrigger): Promise<Trigger> {
@@ -43,14 +45,18 @@ export class TriggerService {
     if (problems.length) throw new InvalidTriggerError(problems);
     // Changes from here on reach the trigger workers, even before the trigger row is visible to them.
     await this.feed.watch(claims.org_id);
-    return this.triggers.insert(claims, {
-      id: randomUUID(),
-      name: input.name,
-      table: input.table,
-      events: [...new Set(input.events)],
-      filter: input.filter ?? {},
-      task: { type: input.task.type, params, class: input.task.class ?? 'normal' },
-    });
+    return this.triggers.insert(
+      claims,
+      {
+        id: randomUUID(),
+        name: input.name,
+        table: input.table,
+        events: [...new Set(input.events)],
+        filter: input.filter ?? {},
+        task: { type: input.task.type, params, class: input.task.class ?? 'normal' },
+      },
+      { max: this.config.QUOTA_TRIGGERS, setting: 'QUOTA_TRIGGERS', what: 'triggers' },
+    );
   }
 
   list(claims: OrgClaims): Promise<Trigger[]> {

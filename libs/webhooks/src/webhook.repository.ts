@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import { OrgDatabase, type OrgClaims } from '#libs/registry';
+import { holdCountQuota, OrgDatabase, type CountQuota, type OrgClaims } from '#libs/registry';
 
 export interface Webhook {
   id: string;
@@ -18,6 +18,9 @@ export interface WebhookDelivery {
   attempts: number;
   status: 'PENDING' | 'DELIVERED' | 'FAILED';
   responseCode: number | null;
+  /** How long the last attempt's answer took (null when none came). */
+  durationMs: number | null;
+  /** Why the last attempt failed: the status it answered, or the network failure; never the answer's body. */
   error: string | null;
   createdAt: string;
   lastAttemptAt: string | null;
@@ -31,6 +34,7 @@ interface DeliveryRow extends pg.QueryResultRow {
   attempts: number;
   status: WebhookDelivery['status'];
   response_code: number | null;
+  duration_ms: number | null;
   error: string | null;
   created_at: Date;
   last_attempt_at: Date | null;
@@ -51,6 +55,7 @@ const toDelivery = (row: DeliveryRow): WebhookDelivery => ({
   attempts: row.attempts,
   status: row.status,
   responseCode: row.response_code,
+  durationMs: row.duration_ms,
   error: row.error,
   createdAt: row.created_at.toISOString(),
   lastAttemptAt: row.last_attempt_at?.toISOString() ?? null,
@@ -61,13 +66,19 @@ const toDelivery = (row: DeliveryRow): WebhookDelivery => ({
 export class WebhookRepository {
   constructor(private readonly orgDatabase: OrgDatabase) {}
 
-  async insert(claims: OrgClaims, webhook: { id: string; url: string; events: string[]; secretEncrypted: string }): Promise<Webhook> {
-    const { rows } = await this.orgDatabase.asCaller(claims, (client) =>
-      client.query(
+  /** Inserts the webhook unless the org already has `quota.max` of them. */
+  async insert(
+    claims: OrgClaims,
+    webhook: { id: string; url: string; events: string[]; secretEncrypted: string },
+    quota: Omit<CountQuota, 'table'>,
+  ): Promise<Webhook> {
+    const { rows } = await this.orgDatabase.asCaller(claims, async (client) => {
+      await holdCountQuota(client, { ...quota, table: 'webhooks' });
+      return client.query(
         'INSERT INTO webhooks (id, url, events, secret_encrypted) VALUES ($1, $2, $3, $4) RETURNING id, url, events, created_at',
         [webhook.id, webhook.url, webhook.events, webhook.secretEncrypted],
-      ),
-    );
+      );
+    });
     return toWebhook(rows[0]);
   }
 
@@ -135,12 +146,13 @@ export class WebhookRepository {
   async recordAttempt(
     orgId: string,
     deliveryId: string,
-    outcome: { status: WebhookDelivery['status']; responseCode: number | null; error: string | null },
+    outcome: { status: WebhookDelivery['status']; responseCode: number | null; durationMs: number | null; error: string | null },
   ): Promise<void> {
     await this.orgDatabase.asService(orgId, (client) =>
       client.query(
-        `UPDATE webhook_deliveries SET attempts = attempts + 1, status = $2, response_code = $3, error = $4, last_attempt_at = now() WHERE id = $1`,
-        [deliveryId, outcome.status, outcome.responseCode, outcome.error],
+        `UPDATE webhook_deliveries SET attempts = attempts + 1, status = $2, response_code = $3, duration_ms = $4, error = $5,
+           last_attempt_at = now() WHERE id = $1`,
+        [deliveryId, outcome.status, outcome.responseCode, outcome.durationMs, outcome.error],
       ),
     );
   }

@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { PlatformConfig } from '#libs/config';
-import { QueueName, type TaskView, type WebhookDeliveryJob, NotFoundError } from '#libs/contracts';
+import { InvalidInputError, QueueName, type TaskView, type WebhookDeliveryJob, NotFoundError } from '#libs/contracts';
+import { GuardedHttpClient, OutboundUrlError } from '#libs/outbound';
 import { QueueFactory } from '#libs/redis';
 import { CredentialCipher, type OrgClaims } from '#libs/registry';
 import { TASK_FINISHED_EVENTS } from './webhook-events.js';
@@ -21,18 +22,30 @@ export class WebhookService {
     private readonly webhooks: WebhookRepository,
     private readonly cipher: CredentialCipher,
     private readonly config: PlatformConfig,
+    private readonly outbound: GuardedHttpClient,
     queues: QueueFactory,
   ) {
     this.deliveries = queues.queue<WebhookDeliveryJob>(QueueName.webhookDeliveries);
   }
 
-  create(claims: OrgClaims, input: { url: string; events: string[]; secret: string }): Promise<Webhook> {
-    return this.webhooks.insert(claims, {
-      id: randomUUID(),
-      url: input.url,
-      events: [...new Set(input.events)],
-      secretEncrypted: this.cipher.encrypt({ secret: input.secret }),
-    });
+  /** Refuses (400) a URL the guarded client would not call: an internal address, or a name resolving to one. Delivery checks again. */
+  async create(claims: OrgClaims, input: { url: string; events: string[]; secret: string }): Promise<Webhook> {
+    try {
+      await this.outbound.check(input.url);
+    } catch (error) {
+      if (error instanceof OutboundUrlError) throw new InvalidInputError([`url: ${error.message}`]);
+      throw error;
+    }
+    return this.webhooks.insert(
+      claims,
+      {
+        id: randomUUID(),
+        url: input.url,
+        events: [...new Set(input.events)],
+        secretEncrypted: this.cipher.encrypt({ secret: input.secret }),
+      },
+      { max: this.config.QUOTA_WEBHOOKS, setting: 'QUOTA_WEBHOOKS', what: 'webhooks' },
+    );
   }
 
   list(claims: OrgClaims): Promise<Webhook[]> {

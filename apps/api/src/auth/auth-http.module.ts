@@ -1,14 +1,19 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { AuthModule } from '#libs/auth';
+import { RequestRateGuard } from '../http/request-rate.guard.js';
 import { BearerAuthGuard } from './bearer-auth.guard.js';
 import { MeController } from './me.controller.js';
 import { SessionController } from './session.controller.js';
 
-/** Authentication of every HTTP route (deny unless decorated) and the session endpoint. */
+/** Authentication of every HTTP route (deny unless decorated), per-org and per-token request rates, and the session endpoint. */
 @Module({
   imports: [AuthModule],
   controllers: [SessionController, MeController],
-  providers: [{ provide: APP_GUARD, useClass: BearerAuthGuard }],
+  // In this order: the rate guard limits the principal the auth guard found.
+  providers: [
+    { provide: APP_GUARD, useClass: BearerAuthGuard },
+    { provide: APP_GUARD, useClass: RequestRateGuard },
+  ],
 })
 export class AuthHttpModule {}

@@ -1,13 +1,22 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
-import { ConflictError, InvalidInputError, NotFoundError, PreconditionFailedError } from '#libs/contracts';
+import {
+  ConflictError,
+  InvalidInputError,
+  LimitExceededError,
+  NotFoundError,
+  PreconditionFailedError,
+  RateLimitedError,
+} from '#libs/contracts';
 import { STATUS_CODES } from 'node:http';
 
 interface ErrorBody {
   statusCode: number;
   error: string;
   message: string | string[];
+  /** The setting whose limit refused the request (quotas and rate limits). */
+  limit?: string;
 }
 
 /** Socket errors, and Postgres' "cannot connect now" classes (08: connection exception, 57P: operator intervention). */
@@ -29,7 +38,8 @@ function isDependencyOutage(exception: unknown): boolean {
 
 /**
  * Answers every error as `{ statusCode, error, message }`. The domain's refusals
- * (not found, conflict, invalid input, failed precondition) map to 404, 409, 400 and 412 here, once for every route. Client errors raised below
+ * (not found, conflict, invalid input, failed precondition) map to 404, 409, 400 and 412 here (a used-up quota is a
+ * 409 and a rate limit a 429 with Retry-After, both with `limit` naming the setting), once for every route. Client errors raised below
  * Nest (a malformed JSON body, a body too large) keep their 4xx status; anything
  * unexpected is logged with its request id and answered 500 without internals; an
  * unreachable database is 503, so clients and load balancers know to retry, logged once
@@ -47,6 +57,8 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const response = context.getResponse<Response>();
     const request = context.getRequest<Request>();
     const body = this.toBody(exception);
+    if (exception instanceof RateLimitedError)
+      response.setHeader('retry-after', String(Math.max(1, Math.ceil(exception.retryAfterMs / 1000))));
     if (body.statusCode === HttpStatus.SERVICE_UNAVAILABLE && isDependencyOutage(exception)) {
       this.noteOutage(exception, request);
     } else if (body.statusCode >= HttpStatus.INTERNAL_SERVER_ERROR) {
@@ -82,6 +94,9 @@ export class HttpExceptionFilter implements ExceptionFilter {
     }
     if (exception instanceof InvalidInputError) return this.body(HttpStatus.BAD_REQUEST, exception.problems);
     if (exception instanceof NotFoundError) return this.body(HttpStatus.NOT_FOUND, exception.message);
+    if (exception instanceof LimitExceededError) return { ...this.body(HttpStatus.CONFLICT, exception.message), limit: exception.limit };
+    if (exception instanceof RateLimitedError)
+      return { ...this.body(HttpStatus.TOO_MANY_REQUESTS, exception.message), limit: exception.limit };
     if (exception instanceof ConflictError) return this.body(HttpStatus.CONFLICT, exception.message);
     if (exception instanceof PreconditionFailedError) return this.body(HttpStatus.PRECONDITION_FAILED, exception.message);
     const status = (exception as { status?: unknown; expose?: unknown } | null)?.status;

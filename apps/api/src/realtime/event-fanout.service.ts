@@ -184,7 +184,8 @@ export class EventFanout implements OnApplicationShutdown {
     const consider = (subscription: Subscription) => {
       if (!subscription.plan.matches(event)) return;
       if (subscription.replaying) {
-        subscription.pending.push(event);
+        // A replay that cannot keep up would pin every live event in memory: past the bound the socket starts over.
+        if (subscription.pending.push(event) > this.config.REALTIME_PENDING_EVENTS_MAX) this.resync(subscription.socket, 'replay_overflow');
         return;
       }
       if (compareStreamIds(event.id, subscription.lastId) <= 0) return;

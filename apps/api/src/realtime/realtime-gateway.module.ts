@@ -8,6 +8,7 @@ import { RegistryModule } from '#libs/registry';
 import { TasksModule } from '#libs/tasks';
 import { EventFanout } from './event-fanout.service.js';
 import { OperationalStateTopics } from './operational-state-topics.service.js';
+import { RealtimeLimits } from './realtime-limits.service.js';
 import { RealtimeGateway } from './realtime.gateway.js';
 import { RealtimeTopics } from './realtime-topics.service.js';
 import { SocketCredentials } from './socket-credentials.service.js';
@@ -15,6 +16,6 @@ import { SocketCredentials } from './socket-credentials.service.js';
 /** The realtime API over Socket.IO, the delivery of stream events to its sockets, and (through RealtimeModule) the change relay. */
 @Module({
   imports: [AuthModule, RealtimeModule, RegistryModule, TasksModule, OrgConfigModule, DocumentsModule, AuditModule],
-  providers: [EventFanout, RealtimeGateway, RealtimeTopics, OperationalStateTopics, SocketCredentials],
+  providers: [EventFanout, RealtimeGateway, RealtimeLimits, RealtimeTopics, OperationalStateTopics, SocketCredentials],
 })
 export class RealtimeGatewayModule {}

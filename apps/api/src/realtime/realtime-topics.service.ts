@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import pg from 'pg';
 import { claimsOf, type OrgPrincipal } from '#libs/auth';
-import { EventType, PLATFORM_EVENTS_ORG, TASK_STATUSES, Topic, type TaskStatus } from '#libs/contracts';
+import { EventType, PLATFORM_EVENTS_ORG, PLATFORM_OWNED_TABLES, TASK_STATUSES, Topic, type TaskStatus } from '#libs/contracts';
 import { RealtimeSnapshotProviders, SnapshotNotFoundError, type RowChange } from '#libs/realtime';
 import { OrgDatabase, OrgRegistryRepository, publicInstanceView, publicOrgView } from '#libs/registry';
 import { TaskNotFoundError, TaskService, WorkerRegistryStore } from '#libs/tasks';
@@ -159,6 +159,8 @@ export class RealtimeTopics {
     // Row-level security hides audit rows from all but admins; its row events must not show them either.
     if (id === 'audit_log' && principal.role !== 'admin') refuse('not_found', 'the audit log is for the admin role');
     const table = id!;
+    // Platform tables answer as absent ones do: their rows (secrets among them) are the platform's, not the org's.
+    if (PLATFORM_OWNED_TABLES.has(table.toLowerCase())) refuse('not_found', `no table ${table}`);
     const topic = Topic.table(table);
     const wanted = Object.entries(filter);
     return {

@@ -15,14 +15,13 @@ import { PROCESS_LOGGER, type Logger } from '#libs/logging';
 import { OrgEventStream } from '#libs/realtime';
 import { Public } from '../auth/access.decorators.js';
 import { EventFanout } from './event-fanout.service.js';
+import { RealtimeLimitExceeded, RealtimeLimits } from './realtime-limits.service.js';
 import { RealtimeTopics, SubscriptionRefused } from './realtime-topics.service.js';
 import { SocketCredentials } from './socket-credentials.service.js';
 import { SubscribeDto, UnsubscribeDto } from './subscribe.dto.js';
 
 /** The Socket.IO namespace of the realtime API. */
 export const REALTIME_NAMESPACE = '/realtime';
-/** Subscriptions one socket may hold at once. */
-const MAX_SUBSCRIPTIONS_PER_SOCKET = 100;
 
 type AckFn = (answer: unknown) => void;
 
@@ -61,6 +60,7 @@ export class RealtimeGateway implements OnGatewayInit<Namespace>, OnGatewayDisco
     private readonly fanout: EventFanout,
     private readonly stream: OrgEventStream,
     private readonly credentials: SocketCredentials,
+    private readonly limits: RealtimeLimits,
     @Inject(PROCESS_LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -77,6 +77,9 @@ export class RealtimeGateway implements OnGatewayInit<Namespace>, OnGatewayDisco
   handleDisconnect(socket: Socket): void {
     this.fanout.removeAll(socket);
     this.credentials.forget(socket);
+    this.limits
+      .release(socket)
+      .catch((error: unknown) => this.logger.warn({ err: error, socket: socket.id }, 'releasing a socket slot failed'));
   }
 
   /** Hands over a fresh credential of the same API token before the current one expires. */
@@ -89,12 +92,13 @@ export class RealtimeGateway implements OnGatewayInit<Namespace>, OnGatewayDisco
   @SubscribeMessage('subscribe')
   async subscribe(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown, @Ack() ack?: AckFn): Promise<void> {
     const reply = (answer: unknown) => (typeof ack === 'function' ? ack(answer) : undefined);
+    let releaseSlot = () => {};
     try {
       const request = parse(SubscribeDto, body);
       const state = socket.data as SocketState;
-      if (this.fanout.subscriptionsOf(socket).size >= MAX_SUBSCRIPTIONS_PER_SOCKET) {
-        throw new SubscriptionRefused('invalid_payload', `a socket may hold at most ${MAX_SUBSCRIPTIONS_PER_SOCKET} subscriptions`);
-      }
+      // Taken before the first await: subscribes sent without waiting for acks count at once.
+      releaseSlot = this.limits.reserveSubscription(socket);
+      await this.limits.reserveOrgSubscription(socket);
       const plan = state.principal.kind === 'org' ? this.topics.plan(state.principal, request) : this.topics.planForAdmin(request);
       // The position is taken before the snapshot: a change racing the snapshot is then sent as an event too, never lost.
       if (request.since && (await this.stream.sinceExpired(plan.streamOrg, request.since))) {
@@ -102,14 +106,19 @@ export class RealtimeGateway implements OnGatewayInit<Namespace>, OnGatewayDisco
       }
       const position = request.since ?? (await this.stream.lastId(plan.streamOrg));
       const snapshot = await plan.snapshot();
+      this.limits.checkSnapshot(snapshot);
       if (socket.disconnected) return;
       const id = `s${++state.subscriptionCount}`;
       reply({ ok: true, subscription: id, snapshot, position });
       this.fanout.add({ id, socket, plan, lastId: position, replaying: true, pending: [], closed: false });
     } catch (error) {
       if (error instanceof SubscriptionRefused) return reply({ ok: false, error: error.code, message: error.message });
+      if (error instanceof RealtimeLimitExceeded)
+        return reply({ ok: false, error: 'limit_exceeded', limit: error.limit, message: error.message });
       this.logger.error({ err: error, socket: socket.id }, 'realtime subscribe failed');
       reply({ ok: false, error: 'internal', message: 'the subscription could not be set up; try again' });
+    } finally {
+      releaseSlot();
     }
   }
 
@@ -138,8 +147,19 @@ export class RealtimeGateway implements OnGatewayInit<Namespace>, OnGatewayDisco
       this.logger.warn({ source, reason: token ? 'unknown or expired credential' : 'no token' }, 'failed realtime login');
       throw new Error(token ? 'invalid, expired or revoked token' : 'missing token (auth: { token })');
     }
+    const { principal } = credential;
+    if (principal.kind === 'org') {
+      try {
+        await this.limits.admit(socket, principal);
+      } catch (error) {
+        // The client sees the message and, in `data`, which cap refused it.
+        if (error instanceof RealtimeLimitExceeded)
+          throw Object.assign(new Error(error.message), { data: { error: 'limit_exceeded', limit: error.limit } });
+        throw error;
+      }
+    }
     // The platform admin may watch only the platform's org instances (topic "orgs"); every other topic is an org's.
-    const state: SocketState = { principal: credential.principal, subscriptionCount: 0 };
+    const state: SocketState = { principal, subscriptionCount: 0 };
     Object.assign(socket.data as object, state);
     this.credentials.watch(socket, credential);
   }

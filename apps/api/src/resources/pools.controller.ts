@@ -1,10 +1,10 @@
-import { Body, Controller, Delete, Get, HttpStatus, Param, ParseUUIDPipe, Patch, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpStatus, Param, ParseUUIDPipe, Patch, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { OrgPrincipal } from '#libs/auth';
 import { ResourceService } from '#libs/resources';
 import { Audited } from '../audit/audited.decorator.js';
 import { CurrentOrg, OrgAccess } from '../auth/access.decorators.js';
-import { AllocateDto, CreateEnvironmentDto, CreatePoolDto, UpdateEnvironmentDto } from './resource.dto.js';
+import { AllocateDto, CreateEnvironmentDto, CreatePoolDto, ListEnvironmentsQuery, UpdateEnvironmentDto } from './resource.dto.js';
 
 const environmentId = new ParseUUIDPipe({ errorHttpStatusCode: HttpStatus.NOT_FOUND });
 
@@ -47,9 +47,9 @@ export class PoolsController {
 
   @Get(':pool/environments')
   @OrgAccess('viewer')
-  @ApiOperation({ summary: "The pool's environments by name, retired ones included." })
-  listEnvironments(@CurrentOrg() principal: OrgPrincipal, @Param('pool') pool: string) {
-    return this.resources.listEnvironments(principal.orgId, pool);
+  @ApiOperation({ summary: "The pool's environments by name, retired ones included, paged: { items, nextCursor }." })
+  listEnvironments(@CurrentOrg() principal: OrgPrincipal, @Param('pool') pool: string, @Query() query: ListEnvironmentsQuery) {
+    return this.resources.listEnvironments(principal.orgId, pool, query);
   }
 
   @Get(':pool/environments/:id')

@@ -3,9 +3,12 @@ import { claimsOf, type OrgPrincipal } from '#libs/auth';
 import { RealtimeSnapshotProviders, SnapshotNotFoundError, type SnapshotRequest } from '#libs/realtime';
 import { ResourceNotFoundError, ResourceService } from '#libs/resources';
 
+/** Environments in the snapshot of a pool: the first page, as GET /v1/pools/:pool/environments gives it. */
+const SNAPSHOT_ENVIRONMENTS = 100;
+
 /**
- * Snapshots of `resource` subscriptions: every pool (no id), one pool with its
- * environments (`pool:<id or name>`), one environment (`environment:<id>`) or one
+ * Snapshots of `resource` subscriptions: every pool (no id), one pool with the first
+ * page of its environments and the `nextCursor` to page on over HTTP (`pool:<id or name>`), one environment (`environment:<id>`) or one
  * allocation (`allocation:<id>`), always of the caller's org.
  */
 @Injectable()
@@ -24,14 +27,15 @@ export class ResourceSnapshotProvider implements OnModuleInit {
     try {
       if (!id) return { pools: await this.resources.listPools(orgId) };
       const [kind, key] = [id.slice(0, id.indexOf(':')), id.slice(id.indexOf(':') + 1)];
-      if (kind === 'pool')
-        return { pool: await this.resources.getPool(orgId, key), environments: await this.resources.listEnvironments(orgId, key) };
+      if (kind === 'pool') {
+        const pool = await this.resources.getPool(orgId, key);
+        const { items, nextCursor } = await this.resources.listEnvironments(orgId, key, { limit: SNAPSHOT_ENVIRONMENTS });
+        return { pool, environments: items, nextCursor };
+      }
       if (kind === 'allocation') return { allocation: await this.resources.getAllocation(claimsOf(principal), key) };
       if (kind === 'environment') {
-        for (const pool of await this.resources.listPools(orgId)) {
-          const environment = (await this.resources.listEnvironments(orgId, pool.id)).find((candidate) => candidate.id === key);
-          if (environment) return { environment };
-        }
+        const environment = await this.resources.findEnvironment(orgId, key);
+        if (environment) return { environment };
       }
     } catch (error) {
       if (!(error instanceof ResourceNotFoundError)) throw error;

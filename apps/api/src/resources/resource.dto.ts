@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsInt, IsOptional, Matches, Max, Min, ValidateBy, type ValidationOptions } from 'class-validator';
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, IsString, Length, Matches, Max, Min, ValidateBy, type ValidationOptions } from 'class-validator';
 
 /** Largest attributes object of one environment, as JSON text: attributes describe a resource, they are not a data store. */
 export const MAX_ATTRIBUTES_BYTES = 16_384;
@@ -83,4 +84,24 @@ export class AllocateDto extends ExtendAllocationDto {
   @Min(0)
   @Max(MAX_WAIT_SECONDS)
   waitSeconds?: number;
+}
+
+/** Most environments one page of GET /v1/pools/:pool/environments holds. */
+const MAX_ENVIRONMENT_PAGE = 500;
+const DEFAULT_ENVIRONMENT_PAGE = 100;
+
+export class ListEnvironmentsQuery {
+  @ApiPropertyOptional({ minimum: 1, maximum: MAX_ENVIRONMENT_PAGE, default: DEFAULT_ENVIRONMENT_PAGE })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(MAX_ENVIRONMENT_PAGE)
+  limit: number = DEFAULT_ENVIRONMENT_PAGE;
+
+  @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 500)
+  cursor?: string;
 }

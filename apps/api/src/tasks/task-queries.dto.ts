@@ -41,6 +41,8 @@ export class TaskLogsQuery {
   @Type(() => Number)
   @IsInt()
   @Min(0)
+  // Sequence numbers are bigints in Postgres: a larger number would fail there, not here.
+  @Max(Number.MAX_SAFE_INTEGER)
   after: number = 0;
 
   @ApiPropertyOptional({ minimum: 1, maximum: MAX_LOG_PAGE, default: DEFAULT_LOG_PAGE })

@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, HttpStatus, NotFoundException, Param, ParseUUIDPipe, Patch, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { OrgTokenService, type OrgPrincipal, type OrgTokenRecord } from '#libs/auth';
+import { PlatformConfig } from '#libs/config';
 import { Audited } from '../audit/audited.decorator.js';
 import { CurrentOrg, OrgAccess } from '../auth/access.decorators.js';
 import { CreateTokenDto, UpdateTokenDto } from './create-token.dto.js';
@@ -22,13 +23,16 @@ const tokenId = new ParseUUIDPipe({ errorHttpStatusCode: HttpStatus.NOT_FOUND })
 @Controller('v1/tokens')
 @OrgAccess('admin')
 export class TokensController {
-  constructor(private readonly tokens: OrgTokenService) {}
+  constructor(
+    private readonly tokens: OrgTokenService,
+    private readonly config: PlatformConfig,
+  ) {}
 
   @Post()
   @ApiOperation({ summary: 'Create an API token; the secret is shown once, in this answer.' })
   @Audited('token.create', 'token')
   async create(@CurrentOrg() principal: OrgPrincipal, @Body() body: CreateTokenDto) {
-    const { record, token } = await this.tokens.create(principal.orgId, body);
+    const { record, token } = await this.tokens.createWithinQuota(principal.orgId, body, this.config.QUOTA_TOKENS);
     return { ...tokenView(record), token };
   }
 

@@ -9,7 +9,8 @@ export function poolsPage(): () => void {
     const pools: any[] = await api('GET', '/v1/pools');
     const sections = await Promise.all(
       pools.map(async (pool) => {
-        const environments: any[] = await api('GET', `/v1/pools/${pool.id}/environments`);
+        // The console shows the first page; a pool holds at most QUOTA_ENVIRONMENTS_PER_POOL.
+        const { items: environments }: { items: any[] } = await api('GET', `/v1/pools/${pool.id}/environments?limit=500`);
         return h(
           'div.panel',
           { dataset: { pool: pool.name } },

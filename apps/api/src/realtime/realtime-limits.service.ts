@@ -1,0 +1,235 @@
+import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import type { Socket } from 'socket.io';
+import type { OrgPrincipal } from '#libs/auth';
+import { PlatformConfig } from '#libs/config';
+import { PROCESS_LOGGER, type Logger } from '#libs/logging';
+import { RedisConnection, RedisKeys } from '#libs/redis';
+import { EventFanout } from './event-fanout.service.js';
+
+/** A realtime cap was hit; `limit` names its setting, in the ack (`limit_exceeded`) or the connect error's `data`. */
+export class RealtimeLimitExceeded extends Error {
+  constructor(
+    readonly limit: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RealtimeLimitExceeded';
+  }
+}
+
+/** Drops slots whose lease ran out (their API process died), with their subscription counts. Needs `now` and KEYS[1] (org sockets), KEYS[3] (org subscriptions). */
+const FORGET_EXPIRED = `
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)
+for index = 1, #expired do
+  redis.call('HDEL', KEYS[3], expired[index])
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+`;
+
+/**
+ * KEYS: org sockets, token sockets, org subscriptions. ARGV: slot, lease ms, most per org, most per token.
+ * Returns 'ok' or the name of the cap that is full.
+ */
+const ADMIT_SOCKET = `${FORGET_EXPIRED}
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 'REALTIME_SOCKETS_PER_ORG' end
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[4]) then return 'REALTIME_SOCKETS_PER_TOKEN' end
+local lease = tonumber(ARGV[2])
+redis.call('ZADD', KEYS[1], now + lease, ARGV[1])
+redis.call('ZADD', KEYS[2], now + lease, ARGV[1])
+for index = 1, 3 do redis.call('PEXPIRE', KEYS[index], lease * 2) end
+return 'ok'
+`;
+
+/**
+ * KEYS: org sockets, token sockets, org subscriptions. ARGV: slot, the socket's subscriptions with the new one, most per org.
+ * Returns 1 when the org's total stays within the cap (and records the socket's count), else 0.
+ */
+const RESERVE_SUBSCRIPTION = `${FORGET_EXPIRED}
+local counts = redis.call('HGETALL', KEYS[3])
+local others = 0
+for index = 1, #counts, 2 do
+  if counts[index] ~= ARGV[1] then others = others + tonumber(counts[index + 1]) end
+end
+if others + tonumber(ARGV[2]) > tonumber(ARGV[3]) then return 0 end
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
+return 1
+`;
+
+/** KEYS: org sockets, token sockets, org subscriptions. ARGV: slot, lease ms, the socket's subscriptions. Renews a live socket's lease (never re-adds a released one). */
+const RENEW_SOCKET = `
+local clock = redis.call('TIME')
+local expiry = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000) + tonumber(ARGV[2])
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+redis.call('ZADD', KEYS[1], 'XX', expiry, ARGV[1])
+redis.call('ZADD', KEYS[2], 'XX', expiry, ARGV[1])
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
+for index = 1, 3 do redis.call('PEXPIRE', KEYS[index], tonumber(ARGV[2]) * 2) end
+return 1
+`;
+
+/** KEYS: org sockets, token sockets, org subscriptions. ARGV: slot. */
+const RELEASE_SOCKET = `
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('HDEL', KEYS[3], ARGV[1])
+`;
+
+type LimitCommands = {
+  rtAdmitSocket(k1: string, k2: string, k3: string, slot: string, leaseMs: number, orgMax: number, tokenMax: number): Promise<string>;
+  rtReserveSubscription(k1: string, k2: string, k3: string, slot: string, count: number, orgMax: number): Promise<number>;
+  rtRenewSocket(k1: string, k2: string, k3: string, slot: string, leaseMs: number, count: number): Promise<number>;
+  rtReleaseSocket(k1: string, k2: string, k3: string, slot: string): Promise<unknown>;
+};
+
+interface HeldSocket {
+  orgId: string;
+  tokenId: string;
+}
+
+/**
+ * The realtime caps. Per socket, a subscription slot is reserved synchronously, before
+ * the subscribe handler first awaits, so acks not waited for cannot race past
+ * REALTIME_SUBSCRIPTIONS_PER_SOCKET. Per org and per token, sockets are counted in Redis
+ * by one script each (so the caps hold across API replicas): every socket holds a slot
+ * leased for REALTIME_SLOT_TTL_MS and renewed by its process, so slots of a killed
+ * process free themselves. Subscriptions per org are summed from the counts each process
+ * records for its sockets.
+ */
+@Injectable()
+export class RealtimeLimits implements OnModuleInit, OnApplicationShutdown {
+  private readonly held = new Map<Socket, HeldSocket>();
+  private readonly inFlight = new WeakMap<Socket, number>();
+  private readonly redis: RedisConnection['client'] & LimitCommands;
+  private renewTimer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly config: PlatformConfig,
+    private readonly keys: RedisKeys,
+    private readonly fanout: EventFanout,
+    redis: RedisConnection,
+    @Inject(PROCESS_LOGGER) private readonly logger: Logger,
+  ) {
+    this.redis = redis.client as RedisConnection['client'] & LimitCommands;
+  }
+
+  onModuleInit(): void {
+    this.redis.defineCommand('rtAdmitSocket', { numberOfKeys: 3, lua: ADMIT_SOCKET });
+    this.redis.defineCommand('rtReserveSubscription', { numberOfKeys: 3, lua: RESERVE_SUBSCRIPTION });
+    this.redis.defineCommand('rtRenewSocket', { numberOfKeys: 3, lua: RENEW_SOCKET });
+    this.redis.defineCommand('rtReleaseSocket', { numberOfKeys: 3, lua: RELEASE_SOCKET });
+    this.renewTimer = setInterval(() => void this.renew(), Math.floor(this.config.REALTIME_SLOT_TTL_MS / 3));
+    this.renewTimer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.renewTimer);
+    await Promise.allSettled([...this.held.keys()].map((socket) => this.release(socket)));
+  }
+
+  /** Takes a slot for the org principal's new socket, or throws RealtimeLimitExceeded naming the full cap. */
+  async admit(socket: Socket, principal: OrgPrincipal): Promise<void> {
+    const owner = { orgId: principal.orgId, tokenId: principal.tokenId };
+    const { REALTIME_SLOT_TTL_MS, REALTIME_SOCKETS_PER_ORG, REALTIME_SOCKETS_PER_TOKEN } = this.config;
+    const answer = await this.redis.rtAdmitSocket(
+      ...this.keysOf(owner),
+      socket.id,
+      REALTIME_SLOT_TTL_MS,
+      REALTIME_SOCKETS_PER_ORG,
+      REALTIME_SOCKETS_PER_TOKEN,
+    );
+    if (answer !== 'ok') {
+      const max = answer === 'REALTIME_SOCKETS_PER_ORG' ? REALTIME_SOCKETS_PER_ORG : REALTIME_SOCKETS_PER_TOKEN;
+      throw new RealtimeLimitExceeded(
+        answer,
+        `${answer === 'REALTIME_SOCKETS_PER_ORG' ? 'the organization' : 'this token'} has ${max} realtime sockets open, the most ${answer} allows`,
+      );
+    }
+    this.held.set(socket, owner);
+  }
+
+  /** Gives the socket's slot back (it disconnected). */
+  async release(socket: Socket): Promise<void> {
+    const owner = this.held.get(socket);
+    if (!owner) return;
+    this.held.delete(socket);
+    await this.redis.rtReleaseSocket(...this.keysOf(owner), socket.id);
+  }
+
+  /**
+   * Reserves one subscription of the socket at once (no await before the count is taken),
+   * or throws RealtimeLimitExceeded. Call the returned function when the subscription is
+   * registered with the fanout or has failed.
+   */
+  reserveSubscription(socket: Socket): () => void {
+    const max = this.config.REALTIME_SUBSCRIPTIONS_PER_SOCKET;
+    const pending = this.inFlight.get(socket) ?? 0;
+    if (this.fanout.subscriptionsOf(socket).size + pending >= max) {
+      throw new RealtimeLimitExceeded('REALTIME_SUBSCRIPTIONS_PER_SOCKET', `a socket may hold at most ${max} subscriptions`);
+    }
+    this.inFlight.set(socket, pending + 1);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.inFlight.set(socket, (this.inFlight.get(socket) ?? 1) - 1);
+    };
+  }
+
+  /**
+   * Checks the org's subscriptions over every socket stay within REALTIME_SUBSCRIPTIONS_PER_ORG
+   * with the one being reserved, recording the socket's count. A subscribe that fails later
+   * leaves that count one high until the socket's next subscribe or renewal corrects it.
+   */
+  async reserveOrgSubscription(socket: Socket): Promise<void> {
+    const owner = this.held.get(socket);
+    if (!owner) return;
+    const max = this.config.REALTIME_SUBSCRIPTIONS_PER_ORG;
+    if (!(await this.redis.rtReserveSubscription(...this.keysOf(owner), socket.id, this.countOf(socket), max))) {
+      throw new RealtimeLimitExceeded(
+        'REALTIME_SUBSCRIPTIONS_PER_ORG',
+        `the organization holds ${max} realtime subscriptions, the most REALTIME_SUBSCRIPTIONS_PER_ORG allows`,
+      );
+    }
+  }
+
+  /** Throws RealtimeLimitExceeded when the snapshot's JSON is larger than REALTIME_SNAPSHOT_MAX_BYTES. */
+  checkSnapshot(snapshot: unknown): void {
+    const max = this.config.REALTIME_SNAPSHOT_MAX_BYTES;
+    const bytes = Buffer.byteLength(JSON.stringify(snapshot) ?? '');
+    if (bytes > max) {
+      throw new RealtimeLimitExceeded(
+        'REALTIME_SNAPSHOT_MAX_BYTES',
+        `the snapshot is ${bytes} bytes, more than REALTIME_SNAPSHOT_MAX_BYTES (${max}); subscribe more narrowly (an id or a filter)`,
+      );
+    }
+  }
+
+  /** Renews the lease of every socket of this process, and records how many subscriptions each holds now. */
+  private async renew(): Promise<void> {
+    const pipeline = this.redis.pipeline() as unknown as LimitCommands & { exec(): Promise<unknown> };
+    for (const [socket, owner] of this.held) {
+      // A socket that went away without a disconnect handled (it closed during the handshake) gives its slot back here.
+      if (socket.disconnected) {
+        void this.release(socket);
+        continue;
+      }
+      void pipeline.rtRenewSocket(...this.keysOf(owner), socket.id, this.config.REALTIME_SLOT_TTL_MS, this.countOf(socket));
+    }
+    try {
+      await pipeline.exec();
+    } catch (error) {
+      this.logger.warn({ err: error }, 'renewing realtime socket slots failed; retrying at the next renewal');
+    }
+  }
+
+  private countOf(socket: Socket): number {
+    return this.fanout.subscriptionsOf(socket).size + (this.inFlight.get(socket) ?? 0);
+  }
+
+  private keysOf(owner: HeldSocket): [string, string, string] {
+    return [this.keys.orgSockets(owner.orgId), this.keys.tokenSockets(owner.orgId, owner.tokenId), this.keys.orgSubscriptions(owner.orgId)];
+  }
+}
