@@ -25,7 +25,8 @@ describe('org audit log: one row per state-changing request, admins only (real H
   };
 
   beforeAll(async () => {
-    platform = await startTestPlatform();
+    // A webhook below points at loopback, which outbound requests may reach only when allowed.
+    platform = await startTestPlatform({ env: { OUTBOUND_ALLOW_CIDRS: '127.0.0.1/32' } });
     org = await platform.createOrg();
     adminTokenId = (await as(org.token)('GET', '/v1/tokens')).body[0].id;
   });

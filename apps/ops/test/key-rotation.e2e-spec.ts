@@ -7,6 +7,8 @@ import { CredentialCipher } from '#libs/registry';
 import { spawnPlatformProcess, waitFor } from '#libs/testing';
 import { startTestPlatform, type CreatedOrg, type TestPlatform } from '../../api/test/platform-harness.js';
 
+const LOOPBACK_ALLOWED = { OUTBOUND_ALLOW_CIDRS: '127.0.0.1/32' };
+
 const OLD_KEY = randomBytes(32).toString('base64');
 const NEW_KEY = randomBytes(32).toString('base64');
 const OLD_SECRET = randomBytes(32).toString('hex');
@@ -32,7 +34,8 @@ describe('key rotation without downtime: ENCRYPTION_KEY and JWT_SECRET (real Pos
     });
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     // Both keys in the form from before rotation existed: one value, no id.
-    platform = await startTestPlatform({ env: { ENCRYPTION_KEY: OLD_KEY, JWT_SECRET: OLD_SECRET } });
+    // The webhook receiver listens on loopback, which outbound requests may reach only when allowed.
+    platform = await startTestPlatform({ env: { ENCRYPTION_KEY: OLD_KEY, JWT_SECRET: OLD_SECRET, ...LOOPBACK_ALLOWED } });
     org = await platform.createOrg();
   });
   afterAll(async () => {
@@ -42,7 +45,7 @@ describe('key rotation without downtime: ENCRYPTION_KEY and JWT_SECRET (real Pos
 
   const restartWith = async (env: Record<string, string>) => {
     await platform.close({ keepData: true });
-    platform = await startTestPlatform({ restartOf: platform, env });
+    platform = await startTestPlatform({ restartOf: platform, env: { ...env, ...LOOPBACK_ALLOWED } });
   };
   const ops = async (args: string[]) => {
     const run = spawnPlatformProcess('ops', platform.env, args);

@@ -40,7 +40,10 @@ describe('npm run ops: backup and restore of one org database, status and upgrad
   let folder: string;
 
   beforeAll(async () => {
-    platform = await startTestPlatform({ env: { TASK_SHELL_ALLOW: 'echo', WEBHOOK_MAX_ATTEMPTS: '1', REALTIME_RELAY_POLL_MS: '200' } });
+    platform = await startTestPlatform({
+      // The webhook below points at loopback, which outbound requests may reach only when allowed.
+      env: { TASK_SHELL_ALLOW: 'echo', WEBHOOK_MAX_ATTEMPTS: '1', REALTIME_RELAY_POLL_MS: '200', OUTBOUND_ALLOW_CIDRS: '127.0.0.1/32' },
+    });
     org = await platform.createOrg();
     member = { sub: randomUUID(), role: 'authenticated', org_id: org.id, app_role: 'member' };
     folder = await mkdtemp(join(tmpdir(), 'ops-backup-'));
