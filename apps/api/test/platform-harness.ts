@@ -15,6 +15,7 @@ import {
 } from '#libs/testing';
 import { startInProcessPlatform } from '../../platform/src/in-process-platform.js';
 import { withPgClient } from '#libs/database';
+import { withPlatformSearchPath } from '#libs/registry';
 
 /** The platform admin token every test platform is started with. */
 export const TEST_ADMIN_TOKEN = 'plat_admin_test-token-0123456789abcdefghijklmnop';
@@ -39,7 +40,10 @@ export interface TestPlatform {
   request(method: string, path: string, options?: { token?: string; body?: unknown }): Promise<{ status: number; body: any }>;
   /** Creates an org through the admin API and waits until its database is READY. */
   createOrg(slug?: string): Promise<CreatedOrg>;
-  /** Runs SQL in the org's own database as the cluster superuser (to check what landed there). */
+  /**
+   * Runs SQL in the org's own database as the cluster superuser (to check what landed there),
+   * with the platform's search path: platform tables unqualified, a user table made here must say `public.`.
+   */
   queryOrgDatabase<Row = any>(slug: string, sql: string, params?: unknown[]): Promise<Row[]>;
   /** Waits until the org's instance has `status`; returns the instance view. */
   waitForStatus(slug: string, status: string, timeoutMs?: number): Promise<any>;
@@ -120,7 +124,7 @@ export async function startTestPlatform(
     async queryOrgDatabase(slug, sql, params = []) {
       const { body } = await request('GET', `/v1/admin/orgs/${slug}`);
       const url = Object.assign(new URL(database.url), { pathname: `/${body.instance.database}` });
-      return withPgClient(url.toString(), async (client) => (await client.query(sql, params)).rows);
+      return withPgClient(withPlatformSearchPath(url.toString()), async (client) => (await client.query(sql, params)).rows);
     },
     async close({ keepData = false } = {}) {
       await close();

@@ -82,7 +82,7 @@ async function run(command: OpsCommand, backups: OrgBackupService, orgs: OrgStat
     }
     case 'url': {
       const { instance } = await backups.readyOrg(command.slug);
-      print(connection.ownerUrl(instance));
+      print(connection.plainOwnerUrl(instance));
       return true;
     }
   }

@@ -400,4 +400,16 @@ export class PlatformConfig {
   @Min(0, { message: 'must be a whole number of milliseconds from 0 to 600000' })
   @Max(600_000, { message: 'must be a whole number of milliseconds from 0 to 600000' })
   SHUTDOWN_TIMEOUT_MS = 10_000;
+
+  // Realtime relay capacity
+  /**
+   * Replication slots and WAL senders of each org cluster the relays leave free: the relay
+   * capacity of a cluster is min(max_replication_slots, max_wal_senders) minus this, for
+   * backups (pg_basebackup), a physical standby or Supabase Realtime's own slot.
+   */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number from 0 to 1000' })
+  @Min(0, { message: 'must be a whole number from 0 to 1000' })
+  @Max(1000, { message: 'must be a whole number from 0 to 1000' })
+  REALTIME_SLOT_RESERVE = 2;
 }

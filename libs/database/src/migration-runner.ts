@@ -54,7 +54,11 @@ export async function runMigrations(connectionString: string, dir: string): Prom
   await client.connect();
   try {
     await client.query(`SELECT pg_advisory_lock(hashtext($1))`, [`migrations:${HISTORY_TABLE}`]);
-    await client.query(
+    // Looked up through the search path first: CREATE TABLE IF NOT EXISTS checks only the first schema of the path,
+    // and would make an empty second history where the path has gained a schema since (org databases: `platform`).
+    const { rows: found } = await client.query<{ table: string | null }>(`SELECT to_regclass($1)::text AS table`, [HISTORY_TABLE]);
+    if (!found[0]?.table)
+      await client.query(
       `CREATE TABLE IF NOT EXISTS ${HISTORY_TABLE} (
          version text PRIMARY KEY,
          name text NOT NULL,

@@ -10,3 +10,6 @@ export * from './org-provisioner.js';
 export * from './org-registry.repository.js';
 export * from './org-schema.migrator.js';
 export * from './registry.module.js';
+export * from './org-relay-states.js';
+export * from './relay-census.js';
+export * from './relay-report.js';

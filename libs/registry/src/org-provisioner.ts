@@ -7,9 +7,43 @@ import { OrgConnection } from './org-connection.js';
 import type { InstanceCredentials, OrgInstance } from './org-instance.js';
 import { OrgRegistryRepository } from './org-registry.repository.js';
 import { OrgSchemaMigrator } from './org-schema.migrator.js';
+import { REALTIME_MARKER } from './relay-census.js';
 
 /** Name of the publication the realtime relay reads in every org database. */
 export const REALTIME_PUBLICATION = 'platform_realtime';
+
+/**
+ * Keeps the database-level marker REALTIME_MARKER (`on`/`off`) equal to whether the
+ * publication holds a table, after every DDL command (CREATE/DROP TABLE, ALTER PUBLICATION):
+ * the marker sits in a shared catalog, so the relay supervisor learns which of hundreds of
+ * org databases want a relay from one query per cluster instead of one per org. Created by
+ * the cluster admin (event triggers need a superuser); the functions run as their owner so
+ * any role's DDL updates the marker.
+ */
+const REALTIME_MARKER_SQL = `
+  CREATE OR REPLACE FUNCTION platform.sync_realtime_marker() RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $f$
+  DECLARE
+    wanted text := CASE WHEN EXISTS (SELECT 1 FROM pg_publication_tables WHERE pubname = '${REALTIME_PUBLICATION}') THEN 'on' ELSE 'off' END;
+  BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase
+                    WHERE d.datname = current_database() AND s.setrole = 0 AND '${REALTIME_MARKER}=' || wanted = ANY (s.setconfig)) THEN
+      EXECUTE format('ALTER DATABASE %I SET ${REALTIME_MARKER} = %L', current_database(), wanted);
+    END IF;
+  END
+  $f$;
+  REVOKE ALL ON FUNCTION platform.sync_realtime_marker() FROM PUBLIC;
+  CREATE OR REPLACE FUNCTION platform.sync_realtime_marker_on_ddl() RETURNS event_trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $f$
+  BEGIN
+    PERFORM platform.sync_realtime_marker();
+  END
+  $f$;
+  REVOKE ALL ON FUNCTION platform.sync_realtime_marker_on_ddl() FROM PUBLIC;
+  DROP EVENT TRIGGER IF EXISTS platform_realtime_marker;
+  CREATE EVENT TRIGGER platform_realtime_marker ON ddl_command_end EXECUTE FUNCTION platform.sync_realtime_marker_on_ddl();
+  SELECT platform.sync_realtime_marker();`;
+const INSUFFICIENT_PRIVILEGE = '42501';
 const SUPABASE_ROLES = ['anon', 'authenticated', 'service_role'] as const;
 
 /** A provisioning failure that retrying will not fix (e.g. wal_level is not logical). */
@@ -116,7 +150,11 @@ export class OrgProvisioner {
     });
   }
 
-  /** Enables RLS on every table (whatever a migration forgot) and publishes them for the realtime relay. */
+  /**
+   * Enables RLS on every table of `public` (whatever a migration forgot), publishes the org's own
+   * tables (schema `public`; the platform's live in `platform` and are never published)
+   * for the realtime relay, and installs the marker telling whether a relay is wanted.
+   */
   private async secureAndPublish(instance: OrgInstance): Promise<void> {
     await withPgClient(this.connection.adminUrl(instance), async (client) => {
       const { rows } = await client.query<{ name: string }>(
@@ -126,6 +164,10 @@ export class OrgProvisioner {
       for (const { name } of rows) await client.query(`ALTER TABLE ${name} ENABLE ROW LEVEL SECURITY`);
       const published = await client.query('SELECT 1 FROM pg_publication WHERE pubname = $1', [REALTIME_PUBLICATION]);
       if (published.rowCount === 0) await client.query(`CREATE PUBLICATION ${REALTIME_PUBLICATION} FOR TABLES IN SCHEMA public`);
+      await client.query(REALTIME_MARKER_SQL).catch((error: { code?: string }) => {
+        // An adopted database whose URL is no superuser's: no marker, so the relay runs whether or not anything is published.
+        if (error.code !== INSUFFICIENT_PRIVILEGE) throw error;
+      });
     });
   }
 }
