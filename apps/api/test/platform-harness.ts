@@ -45,6 +45,12 @@ export interface TestPlatform {
    * with the platform's search path: platform tables unqualified, a user table made here must say `public.`.
    */
   queryOrgDatabase<Row = any>(slug: string, sql: string, params?: unknown[]): Promise<Row[]>;
+  /**
+   * Creates a user table in the org's `public` schema, as a user would with plain SQL
+   * (`key text` primary key, `value jsonb`, `updated_by text`), readable by the org's sessions:
+   * published, so its changes are relayed (platform tables never are).
+   */
+  createUserTable(slug: string, table?: string): Promise<void>;
   /** Waits until the org's instance has `status`; returns the instance view. */
   waitForStatus(slug: string, status: string, timeoutMs?: number): Promise<any>;
   /** Stops the platform; with `keepData`, leaves its databases and Redis keys for `startTestPlatform({ restartOf })`. */
@@ -125,6 +131,11 @@ export async function startTestPlatform(
       const { body } = await request('GET', `/v1/admin/orgs/${slug}`);
       const url = Object.assign(new URL(database.url), { pathname: `/${body.instance.database}` });
       return withPgClient(withPlatformSearchPath(url.toString()), async (client) => (await client.query(sql, params)).rows);
+    },
+    async createUserTable(slug, table = 'entries') {
+      const name = `public.${table}`;
+      await this.queryOrgDatabase(slug, `CREATE TABLE ${name} (key text PRIMARY KEY, value jsonb NOT NULL, updated_by text)`);
+      await this.queryOrgDatabase(slug, `GRANT SELECT ON ${name} TO authenticated`);
     },
     async close({ keepData = false } = {}) {
       await close();

@@ -15,9 +15,10 @@ describe("realtime tenant isolation: org A's token never reaches org B (real Soc
   beforeAll(async () => {
     platform = await startTestPlatform({ env: { REALTIME_RELAY_POLL_MS: '200' } });
     [orgA, orgB] = await Promise.all([platform.createOrg(), platform.createOrg()]);
+    await Promise.all([orgA, orgB].map((org) => platform.createUserTable(org.slug)));
     taskB = (await platform.request('POST', '/v1/tasks', { token: orgB.token, body: { type: 'noop' } })).body.id;
-    await platform.queryOrgDatabase(orgB.slug, 'CREATE TABLE b_only (id int PRIMARY KEY, note text)');
-    await platform.queryOrgDatabase(orgB.slug, 'GRANT SELECT ON b_only TO authenticated');
+    await platform.queryOrgDatabase(orgB.slug, 'CREATE TABLE public.b_only (id int PRIMARY KEY, note text)');
+    await platform.queryOrgDatabase(orgB.slug, 'GRANT SELECT ON public.b_only TO authenticated');
     // A resource module's snapshot provider, as the resources module registers it: it knows org B's pool only.
     resources[orgB.id] = ['pool:b1'];
     platform.api.get(RealtimeSnapshotProviders).register('resource', {
@@ -63,10 +64,10 @@ describe("realtime tenant isolation: org A's token never reaches org B (real Soc
     const refusedAsInvalid = [
       { topic: 'tasks', org: orgB.id },
       { topic: 'task', id: taskB, org: orgB.id },
-      { topic: 'table', id: 'config_entries', org: orgB.id },
+      { topic: 'table', id: 'entries', org: orgB.id },
       { topic: 'resource', id: 'pool:b1', orgId: orgB.id },
       { topic: `task:${taskB}` },
-      { topic: 'table', id: `${orgB.slug}.config_entries` },
+      { topic: 'table', id: `${orgB.slug}.entries` },
       { topic: 'table', id: 'public.b_only' },
       { topic: 'tasks', filter: { org_id: orgB.id } },
     ];
@@ -82,8 +83,8 @@ describe("realtime tenant isolation: org A's token never reaches org B (real Soc
       { topic: 'tasks' },
       { topic: 'tasks', since: bStreamPosition },
       { topic: 'tasks', filter: { type: 'noop' } },
-      { topic: 'table', id: 'config_entries' },
-      { topic: 'table', id: 'config_entries', filter: { key: 'shared-key' } },
+      { topic: 'table', id: 'entries' },
+      { topic: 'table', id: 'entries', filter: { key: 'shared-key' } },
       { topic: 'resource' },
       { topic: 'resource', id: 'pool' },
       { topic: 'worker' },
@@ -98,13 +99,13 @@ describe("realtime tenant isolation: org A's token never reaches org B (real Soc
 
     // Org B changes everything org A subscribed to...
     await platform.request('POST', '/v1/tasks', { token: orgB.token, body: { type: 'noop' } });
-    await platform.queryOrgDatabase(orgB.slug, `INSERT INTO config_entries (key, value) VALUES ('shared-key', '"b"')`);
+    await platform.queryOrgDatabase(orgB.slug, `INSERT INTO entries (key, value) VALUES ('shared-key', '"b"')`);
     await platform.queryOrgDatabase(orgB.slug, `INSERT INTO b_only (id, note) VALUES (1, 'b')`);
     await platform.api
       .get(OrgEventStream)
       .append(orgB.id, { topic: 'resource:pool:b1', type: EventType.resourceUpdated, at: new Date().toISOString(), data: { id: 'b1' } });
     // ...then org A does the same, and once A's own events are in, nothing of B's may have come.
-    await platform.queryOrgDatabase(orgA.slug, `INSERT INTO config_entries (key, value) VALUES ('shared-key', '"a"')`);
+    await platform.queryOrgDatabase(orgA.slug, `INSERT INTO entries (key, value) VALUES ('shared-key', '"a"')`);
     const sentinel = (await platform.request('POST', '/v1/tasks', { token: orgA.token, body: { type: 'noop' } })).body.id;
     await client.waitForEvents(1, (event) => event.data?.id === sentinel && event.data.status === 'SUCCESS', 20_000);
     await client.waitForEvents(1, (event) => event.type === 'row.inserted' && event.data.record.key === 'shared-key');

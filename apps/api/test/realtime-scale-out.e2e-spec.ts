@@ -41,6 +41,7 @@ describe('realtime across API processes: exactly once per client, relay failover
     platform = await startTestPlatform({ env: { REALTIME_RELAY: 'off' } });
     redis = new Redis(platform.redis.url);
     org = await platform.createOrg();
+    await platform.createUserTable(org.slug);
     await Promise.all([startApi(), startApi()]);
     await waitFor('one API process to take the relay', leaseHolderPid, 20_000);
   });
@@ -66,13 +67,13 @@ describe('realtime across API processes: exactly once per client, relay failover
     const clients = await Promise.all(apis.map((api) => connect(api.url)));
     for (const client of clients) {
       expect((await client.subscribe({ topic: 'tasks', filter: { status: 'QUEUED' } })).ok).toBe(true);
-      expect((await client.subscribe({ topic: 'table', id: 'config_entries', filter: { value: 'scale' } })).ok).toBe(true);
+      expect((await client.subscribe({ topic: 'table', id: 'entries', filter: { value: 'scale' } })).ok).toBe(true);
     }
     const tasks: string[] = [];
     for (let i = 0; i < 20; i++)
       tasks.push((await platform.request('POST', '/v1/tasks', { token: org.token, body: { type: 'noop' } })).body.id);
     for (let i = 0; i < 20; i++) {
-      await platform.queryOrgDatabase(org.slug, `INSERT INTO config_entries (key, value) VALUES ($1, '"scale"')`, [`scale-${i}`]);
+      await platform.queryOrgDatabase(org.slug, `INSERT INTO entries (key, value) VALUES ($1, '"scale"')`, [`scale-${i}`]);
     }
     for (const client of clients) {
       await client.waitForEvents(40, () => true, 20_000);
@@ -91,7 +92,7 @@ describe('realtime across API processes: exactly once per client, relay failover
     expect(holder).toBeDefined();
     // The client sits on the in-process API, which survives; the relay must move to the other spawned process.
     const client = await connect(platform.baseUrl);
-    expect((await client.subscribe({ topic: 'table', id: 'config_entries', filter: { value: 'failover' } })).ok).toBe(true);
+    expect((await client.subscribe({ topic: 'table', id: 'entries', filter: { value: 'failover' } })).ok).toBe(true);
 
     const [{ database }] = [(await platform.request('GET', `/v1/admin/orgs/${org.slug}`)).body.instance];
     const writer = new pg.Client({
@@ -101,7 +102,7 @@ describe('realtime across API processes: exactly once per client, relay failover
     try {
       for (let i = 0; i < ROWS; i++) {
         if (i === KILL_AFTER) holder.process.child.kill('SIGKILL');
-        await writer.query(`INSERT INTO config_entries (key, value) VALUES ($1, '"failover"')`, [`failover-${i}`]);
+        await writer.query(`INSERT INTO entries (key, value) VALUES ($1, '"failover"')`, [`failover-${i}`]);
       }
     } finally {
       await writer.end();

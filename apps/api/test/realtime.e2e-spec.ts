@@ -15,6 +15,7 @@ describe('realtime gateway: handshake, subscriptions, snapshots, replay (real So
   beforeAll(async () => {
     platform = await startTestPlatform({ env: { REALTIME_RELAY_POLL_MS: '200' } });
     org = await platform.createOrg();
+    await platform.createUserTable(org.slug);
   });
   afterEach(() => {
     for (const client of sockets.splice(0)) client.close();
@@ -53,10 +54,10 @@ describe('realtime gateway: handshake, subscriptions, snapshots, replay (real So
       { topic: 'tasks', filter: { status: 'SLEEPING' } },
       { topic: 'tasks', filter: { owner: 'me' } },
       { topic: 'table' },
-      { topic: 'table', id: 'config_entries; DROP TABLE tasks' },
-      { topic: 'table', id: 'config_entries', filter: { 'key; --': 1 } },
-      { topic: 'table', id: 'config_entries', filter: { key: { nested: true } } },
-      { topic: 'table', id: 'config_entries', filter: { no_such_column: 1 } },
+      { topic: 'table', id: 'entries; DROP TABLE tasks' },
+      { topic: 'table', id: 'entries', filter: { 'key; --': 1 } },
+      { topic: 'table', id: 'entries', filter: { key: { nested: true } } },
+      { topic: 'table', id: 'entries', filter: { no_such_column: 1 } },
       { topic: 'tasks', since: 'yesterday' },
       { topic: 'tasks', extra: true },
       { topic: 'worker', filter: { id: 'w' } },
@@ -124,26 +125,26 @@ describe('realtime gateway: handshake, subscriptions, snapshots, replay (real So
       return slot?.active ? true : undefined;
     });
     const client = await connect();
-    const answer = await client.subscribe({ topic: 'table', id: 'config_entries', filter: { key: 'wanted' } });
+    const answer = await client.subscribe({ topic: 'table', id: 'entries', filter: { key: 'wanted' } });
     expect(answer).toMatchObject({ ok: true, snapshot: { rows: [], truncated: false } });
     const insertedAt = Date.now();
-    await platform.queryOrgDatabase(org.slug, `INSERT INTO config_entries (key, value) VALUES ('ignored', '1'), ('wanted', '{"a": 1}')`);
+    await platform.queryOrgDatabase(org.slug, `INSERT INTO entries (key, value) VALUES ('ignored', '1'), ('wanted', '{"a": 1}')`);
     const [event] = await client.waitForEvents(1);
     const latencyMs = Date.now() - insertedAt;
     expect(event).toMatchObject({
       org: org.id,
-      topic: 'table:config_entries',
+      topic: 'table:entries',
       type: 'row.inserted',
       data: {
         schema: 'public',
-        table: 'config_entries',
+        table: 'entries',
         record: { key: 'wanted', value: { a: 1 } },
         old_record: null,
         lsn: expect.any(String),
       },
     });
     expect(latencyMs).toBeLessThan(2000);
-    await platform.queryOrgDatabase(org.slug, `DELETE FROM config_entries WHERE key = 'wanted'`);
+    await platform.queryOrgDatabase(org.slug, `DELETE FROM entries WHERE key = 'wanted'`);
     const [deleted] = await client.waitForEvents(1, (e) => e.type === 'row.deleted');
     expect(deleted.data).toMatchObject({ record: null, old_record: { key: 'wanted' } });
     expect(client.events.filter((e) => e.data.record?.key === 'ignored')).toEqual([]);

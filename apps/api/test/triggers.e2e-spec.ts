@@ -10,6 +10,7 @@ describe('change triggers (real Postgres, Redis, worker)', () => {
   beforeAll(async () => {
     platform = await startTestPlatform({ env: { TASK_SHELL_ALLOW: 'sh', TASK_CONCURRENCY: '8' } });
     [org, other] = await Promise.all([platform.createOrg(), platform.createOrg()]);
+    await Promise.all([org, other].map(({ slug }) => platform.createUserTable(slug)));
   });
   afterAll(async () => {
     await platform.close();
@@ -26,7 +27,7 @@ describe('change triggers (real Postgres, Redis, worker)', () => {
     const stream = platform.api.get(RedisKeys).orgEvents(orgId);
     const data = {
       schema: 'public',
-      table: 'config_entries',
+      table: 'entries',
       record,
       old_record: oldRecord,
       commitTimestamp: new Date().toISOString(),
@@ -34,7 +35,7 @@ describe('change triggers (real Postgres, Redis, worker)', () => {
     };
     await platform.api
       .get(RedisConnection)
-      .client.xadd(stream, '*', 'type', type, 'topic', 'table:config_entries', 'at', data.commitTimestamp, 'data', JSON.stringify(data));
+      .client.xadd(stream, '*', 'type', type, 'topic', 'table:entries', 'at', data.commitTimestamp, 'data', JSON.stringify(data));
   }
   const tasksOf = async (token: string) =>
     (await platform.request('GET', '/v1/tasks?type=shell&limit=200', { token })).body.items as {
@@ -66,7 +67,7 @@ describe('change triggers (real Postgres, Redis, worker)', () => {
       token: org.token,
       body: {
         name: 'ci entries',
-        table: 'config_entries',
+        table: 'entries',
         events: ['INSERT'],
         filter: { updated_by: 'ci' },
         task: { type: 'shell', params: { command: 'sh', args: ['-c', 'echo "$PG_EVENT_TYPE $PG_EVENT_TABLE"; echo "$PG_EVENT_DATA"'] } },
@@ -106,7 +107,7 @@ describe('change triggers (real Postgres, Redis, worker)', () => {
     const output = (await platform.request('GET', `/v1/tasks/${one.id}/logs?stream=STDOUT`, { token: org.token })).body.items
       .map((item: any) => item.chunk)
       .join('');
-    expect(output).toContain('INSERT config_entries');
+    expect(output).toContain('INSERT entries');
     expect(output).toContain('"key":"k7"');
   });
 
@@ -115,7 +116,7 @@ describe('change triggers (real Postgres, Redis, worker)', () => {
       token: other.token,
       body: {
         name: 'all inserts',
-        table: 'config_entries',
+        table: 'entries',
         events: ['INSERT'],
         task: { type: 'shell', params: { command: 'sh', args: ['-c', 'true'] } },
       },

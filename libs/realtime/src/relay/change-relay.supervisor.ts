@@ -142,7 +142,14 @@ export class ChangeRelaySupervisor implements OnApplicationBootstrap, OnApplicat
   private async start(entry: OrgWithInstance, held: HeldRelay, cluster: ClusterCensus | Error | undefined): Promise<void> {
     const { org } = entry;
     if (cluster instanceof Error) return this.setState(org.id, held, { state: 'ERROR', error: `cluster unreachable: ${cluster.message}` });
-    const needsSlot = cluster !== undefined && !relaySlotOf(cluster, entry.instance.databaseName!);
+    const slot = cluster && relaySlotOf(cluster, entry.instance.databaseName!);
+    if (cluster && slot?.walStatus === 'lost' && !slot.active) {
+      // Past max_slot_wal_keep_size the server gave the slot up: it can never be read again, so start afresh.
+      this.logger.warn({ org: org.id, slot: slot.name }, 'replication slot lost its WAL (max_slot_wal_keep_size); changes since are not relayed');
+      await this.census.dropInactiveSlots(cluster.cluster, entry.instance.databaseName!);
+      return;
+    }
+    const needsSlot = cluster !== undefined && !slot;
     if (needsSlot && cluster.free <= 0) return this.setState(org.id, held, { state: 'NO_CAPACITY', error: noCapacity(cluster) });
     const capacityLock = needsSlot ? await this.lockCapacity(cluster.cluster) : undefined;
     try {

@@ -1,0 +1,156 @@
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { withPgClient } from '#libs/database';
+import { createLogger } from '#libs/logging';
+import { OrgEventStream } from '#libs/realtime';
+import { startEmbeddedPostgres, type RunningPostgres } from '#libs/runtime';
+import { waitFor } from '#libs/testing';
+import { connectRealtime, type TestSocket } from './realtime-clients.js';
+import { startTestPlatform, type CreatedOrg, type TestPlatform } from './platform-harness.js';
+
+const ORGS = 300;
+/** createOrg calls in flight at once: enough to keep the provisioning workers busy. */
+const CREATING_AT_ONCE = 12;
+
+describe(`${ORGS} orgs on one embedded Postgres: only orgs that publish a table hold a slot (real Postgres, Redis, Socket.IO)`, () => {
+  let scratch: string;
+  let cluster: RunningPostgres;
+  let platform: TestPlatform;
+  const orgs: CreatedOrg[] = [];
+  const sockets: TestSocket[] = [];
+  let provisioningMs = 0;
+
+  const slotsOnCluster = () =>
+    withPgClient(cluster.url, async (client) => (await client.query<{ database: string; active: boolean }>('SELECT database, active FROM pg_replication_slots')).rows);
+  const databaseOf = async (slug: string) => (await platform.request('GET', `/v1/admin/orgs/${slug}`)).body.instance.database as string;
+
+  beforeAll(async () => {
+    scratch = await mkdtemp(join(tmpdir(), 'platform-many-orgs-'));
+    await chmod(scratch, 0o755);
+    // The cluster of its own, as `npm start` runs it (the embedded server's settings), thrown away after.
+    cluster = await startEmbeddedPostgres({
+      dataDir: join(scratch, 'postgres'),
+      port: 0,
+      logger: createLogger('test', 'silent'),
+      settings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' },
+    });
+    platform = await startTestPlatform({
+      env: {
+        ORG_CLUSTER_URLS: `only=${cluster.url}`,
+        REALTIME_RELAY_POLL_MS: '200',
+        PROVISIONING_CONCURRENCY: '6',
+        TASK_CONCURRENCY: '4',
+      },
+    });
+    const started = Date.now();
+    let next = 0;
+    const creators = Array.from({ length: CREATING_AT_ONCE }, async () => {
+      while (next < ORGS) {
+        const index = next++;
+        orgs[index] = await platform.createOrg(`many-${String(index + 1).padStart(3, '0')}`);
+      }
+    });
+    await Promise.all(creators);
+    provisioningMs = Date.now() - started;
+    process.stdout.write(`provisioned ${ORGS} orgs on one embedded Postgres in ${provisioningMs} ms\n`);
+  }, 900_000);
+  afterAll(async () => {
+    for (const client of sockets) client.close();
+    await platform?.close();
+    await cluster?.stop();
+    await rm(scratch, { recursive: true, force: true });
+  });
+
+  it(`holds no slot for ${ORGS} READY orgs with nothing published, and shows them IDLE`, async () => {
+    expect(orgs).toHaveLength(ORGS);
+    expect(await slotsOnCluster()).toEqual([]);
+    const { body } = await platform.request('GET', '/v1/admin/orgs');
+    const states = body.filter((entry: any) => entry.org.slug.startsWith('many-')).map((entry: any) => entry.instance.realtime);
+    expect(states).toHaveLength(ORGS);
+    expect(states.every((realtime: any) => realtime.state === 'IDLE' && realtime.lagBytes === 0)).toBe(true);
+  });
+
+  it(`relays org #${ORGS}'s plain-SQL insert to a table subscriber and fires its change trigger, with one slot on the cluster`, async () => {
+    const last = orgs[ORGS - 1]!;
+    await platform.createUserTable(last.slug, 'orders');
+    const relaying = await waitFor(
+      `org #${ORGS} to relay`,
+      async () => {
+        const { body } = await platform.request('GET', `/v1/admin/orgs/${last.slug}`);
+        return body.instance.realtime.state === 'RELAYING' ? body.instance.realtime : undefined;
+      },
+      30_000,
+    );
+    expect(relaying).toEqual({ state: 'RELAYING', lagBytes: expect.any(Number) });
+    const trigger = await platform.request('POST', '/v1/triggers', {
+      token: last.token,
+      body: { name: 'new orders', table: 'orders', events: ['INSERT'], task: { type: 'noop' } },
+    });
+    expect(trigger.status).toBe(201);
+    const client = await connectRealtime(platform.baseUrl, last.token);
+    sockets.push(client);
+    expect((await client.subscribe({ topic: 'table', id: 'orders' })).ok).toBe(true);
+
+    await withPgClient(Object.assign(new URL(cluster.url), { pathname: `/${await databaseOf(last.slug)}` }).toString(), (sql) =>
+      sql.query(`INSERT INTO orders (key, value) VALUES ('o-1', '{"total": 12}')`),
+    );
+
+    const [event] = await client.waitForEvents(1, (candidate) => candidate.type === 'row.inserted', 20_000);
+    expect(event).toMatchObject({ org: last.id, topic: 'table:orders', data: { schema: 'public', table: 'orders', record: { key: 'o-1' } } });
+    const fired = await waitFor(
+      'the change trigger to run its task',
+      async () => {
+        const runs = (await platform.request('GET', `/v1/triggers/${trigger.body.id}/runs`, { token: last.token })).body;
+        return runs.length === 1 ? runs : undefined;
+      },
+      30_000,
+    );
+    expect(fired).toHaveLength(1);
+    const database = await databaseOf(last.slug);
+    expect(await slotsOnCluster()).toEqual([{ database, active: true }]);
+  });
+
+  it('keeps an org that uses only tasks and pools without a slot', async () => {
+    const busy = orgs[0]!;
+    const task = await platform.request('POST', '/v1/tasks', { token: busy.token, body: { type: 'noop' } });
+    expect(task.status).toBe(202);
+    expect((await platform.request('POST', '/v1/pools', { token: busy.token, body: { name: 'sandboxes', kind: 'sandbox' } })).status).toBe(201);
+    await waitFor('the task to be persisted', async () => {
+      const { body } = await platform.request('GET', `/v1/tasks/${task.body.id}`, { token: busy.token });
+      return body.status === 'SUCCESS' ? true : undefined;
+    });
+    const database = await databaseOf(busy.slug);
+    const persisted = await platform.queryOrgDatabase(busy.slug, 'SELECT count(*)::int AS n FROM tasks');
+    expect(persisted).toEqual([{ n: 1 }]);
+    expect((await slotsOnCluster()).filter((slot) => slot.database === database)).toEqual([]);
+    expect((await platform.request('GET', `/v1/admin/orgs/${busy.slug}`)).body.instance.realtime.state).toBe('IDLE');
+  });
+
+  it('never relays platform table writes: a relaying org gets row events of its own tables only', async () => {
+    const last = orgs[ORGS - 1]!;
+    const stream = platform.api.get(OrgEventStream);
+    const from = await stream.lastId(last.id);
+    const tasks = await Promise.all(
+      Array.from({ length: 5 }, async () => (await platform.request('POST', '/v1/tasks', { token: last.token, body: { type: 'noop' } })).body.id),
+    );
+    await platform.request('POST', '/v1/pools', { token: last.token, body: { name: 'relayed-pool', kind: 'sandbox' } });
+    await platform.request('POST', '/v1/pools/relayed-pool/environments', { token: last.token, body: { name: 'env-1' } });
+    await waitFor('the tasks and the pool to be persisted', async () => {
+      const [{ tasks: persisted, environments }] = await platform.queryOrgDatabase(
+        last.slug,
+        `SELECT (SELECT count(*)::int FROM tasks WHERE id = ANY($1)) AS tasks, (SELECT count(*)::int FROM resource_environments) AS environments`,
+        [tasks],
+      );
+      return persisted === tasks.length && environments === 1 ? true : undefined;
+    });
+    await platform.queryOrgDatabase(last.slug, `INSERT INTO config_entries (key, value) VALUES ('platform-write', '1')`);
+    // The WAL is relayed in commit order: once this later insert is in the stream, every platform write before it was decoded too.
+    await platform.queryOrgDatabase(last.slug, `INSERT INTO public.orders (key, value) VALUES ('sentinel', '1')`);
+    await waitFor('the sentinel row event', async () =>
+      (await stream.readAfter(last.id, from, 10_000)).some((event: any) => event.data?.record?.key === 'sentinel') ? true : undefined,
+    );
+    const rowEvents = ((await stream.readAfter(last.id, from, 10_000)) as any[]).filter((event) => event.type.startsWith('row.'));
+    expect(rowEvents.map((event) => `${event.type} ${event.topic} ${event.data.record.key}`)).toEqual(['row.inserted table:orders sentinel']);
+  });
+});
