@@ -15,7 +15,7 @@ import {
 } from '#libs/testing';
 import { startInProcessPlatform } from '../../platform/src/in-process-platform.js';
 import { withPgClient } from '#libs/database';
-import { withPlatformSearchPath } from '#libs/registry';
+import { OrgClusters, withPlatformSearchPath } from '#libs/registry';
 
 /** The platform admin token every test platform is started with. */
 export const TEST_ADMIN_TOKEN = 'plat_admin_test-token-0123456789abcdefghijklmnop';
@@ -129,8 +129,10 @@ export async function startTestPlatform(
     },
     async queryOrgDatabase(slug, sql, params = []) {
       const { body } = await request('GET', `/v1/admin/orgs/${slug}`);
-      const url = Object.assign(new URL(database.url), { pathname: `/${body.instance.database}` });
-      return withPgClient(withPlatformSearchPath(url.toString()), async (client) => (await client.query(sql, params)).rows);
+      const url = body.instance.cluster
+        ? api.get(OrgClusters).databaseUrl(body.instance.cluster, body.instance.database)
+        : Object.assign(new URL(database.url), { pathname: `/${body.instance.database}` }).toString();
+      return withPgClient(withPlatformSearchPath(url), async (client) => (await client.query(sql, params)).rows);
     },
     async createUserTable(slug, table = 'entries') {
       const name = `public.${table}`;
