@@ -7,11 +7,19 @@ import { startBenchEnvironment } from './bench-environment.js';
 import { httpApiBenchmark } from './benchmarks/http-api.bench.js';
 import { orgProvisioningBenchmark } from './benchmarks/org-provisioning.bench.js';
 import { realtimeBenchmark } from './benchmarks/realtime.bench.js';
+import { relaysBenchmark } from './benchmarks/relays.bench.js';
 import { resourcesBenchmark } from './benchmarks/resources.bench.js';
 import { tasksBenchmark } from './benchmarks/tasks.bench.js';
 import type { Benchmark, BenchResult } from './measure.js';
 
-const BENCHMARKS: Benchmark[] = [httpApiBenchmark, orgProvisioningBenchmark, tasksBenchmark, resourcesBenchmark, realtimeBenchmark];
+const BENCHMARKS: Benchmark[] = [
+  httpApiBenchmark,
+  orgProvisioningBenchmark,
+  tasksBenchmark,
+  resourcesBenchmark,
+  realtimeBenchmark,
+  relaysBenchmark,
+];
 
 // `npm run bench` runs them all; `npm run bench -- <name> ...` runs the named ones.
 const wanted = process.argv.slice(2);

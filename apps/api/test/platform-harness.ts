@@ -111,6 +111,14 @@ export async function startTestPlatform(
       timeoutMs,
     );
 
+const queryOrgDatabase: TestPlatform['queryOrgDatabase'] = async (slug, sql, params = []) => {
+    const { body } = await request('GET', `/v1/admin/orgs/${slug}`);
+    const url = body.instance.cluster
+      ? api.get(OrgClusters).databaseUrl(body.instance.cluster, body.instance.database)
+      : Object.assign(new URL(database.url), { pathname: `/${body.instance.database}` }).toString();
+    return withPgClient(withPlatformSearchPath(url), async (client) => (await client.query(sql, params)).rows);
+  };
+
   return {
     api,
     worker,
@@ -127,17 +135,11 @@ export async function startTestPlatform(
       await waitForStatus(slug, 'READY');
       return { id: created.body.org.id, slug, token: created.body.token };
     },
-    async queryOrgDatabase(slug, sql, params = []) {
-      const { body } = await request('GET', `/v1/admin/orgs/${slug}`);
-      const url = body.instance.cluster
-        ? api.get(OrgClusters).databaseUrl(body.instance.cluster, body.instance.database)
-        : Object.assign(new URL(database.url), { pathname: `/${body.instance.database}` }).toString();
-      return withPgClient(withPlatformSearchPath(url), async (client) => (await client.query(sql, params)).rows);
-    },
+    queryOrgDatabase,
     async createUserTable(slug, table = 'entries') {
       const name = `public.${table}`;
-      await this.queryOrgDatabase(slug, `CREATE TABLE ${name} (key text PRIMARY KEY, value jsonb NOT NULL, updated_by text)`);
-      await this.queryOrgDatabase(slug, `GRANT SELECT ON ${name} TO authenticated`);
+      await queryOrgDatabase(slug, `CREATE TABLE ${name} (key text PRIMARY KEY, value jsonb NOT NULL, updated_by text)`);
+      await queryOrgDatabase(slug, `GRANT SELECT ON ${name} TO authenticated`);
     },
     async close({ keepData = false } = {}) {
       await close();

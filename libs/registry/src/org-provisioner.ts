@@ -46,6 +46,19 @@ const REALTIME_MARKER_SQL = `
 const INSUFFICIENT_PRIVILEGE = '42501';
 const SUPABASE_ROLES = ['anon', 'authenticated', 'service_role'] as const;
 
+/** What an org's realtime publication holds: every table of `public` (also those made later), or the listed ones. */
+export interface PublishedTables {
+  /** `all`: FOR TABLES IN SCHEMA public; `listed`: exactly `tables`. */
+  scope: 'all' | 'listed';
+  /** The tables published now. */
+  tables: string[];
+}
+
+/** Tables named for the publication that the org's `public` schema lacks. */
+export class UnknownTablesError extends Error {
+  override name = 'UnknownTablesError';
+}
+
 /** A provisioning failure that retrying will not fix (e.g. wal_level is not logical). */
 export class PermanentProvisioningError extends Error {
   override name = 'PermanentProvisioningError';
@@ -83,6 +96,49 @@ export class OrgProvisioner {
       },
     );
     return true;
+  }
+
+  /** What the org's realtime publication holds. */
+  async publishedTables(instance: OrgInstance): Promise<PublishedTables> {
+    return withPgClient(this.connection.adminUrl(instance), (client) => readPublished(client));
+  }
+
+  /**
+   * Publishes every table of `public` (`tables` null: also tables made later) or exactly
+   * `tables` (of `public`; an empty list publishes nothing, so the org holds no slot). The
+   * database's marker follows by itself, and with it whether the org holds a relay.
+   */
+  async publish(instance: OrgInstance, tables: string[] | null): Promise<PublishedTables> {
+    return withPgClient(this.connection.adminUrl(instance), async (client) => {
+      if (tables === null) {
+        await client.query(`ALTER PUBLICATION ${REALTIME_PUBLICATION} SET TABLES IN SCHEMA public`);
+        return readPublished(client);
+      }
+      const { rows } = await client.query<{ name: string }>(
+        `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND c.relname = ANY($1)`,
+        [tables],
+      );
+      const known = new Set(rows.map((row) => row.name));
+      const unknown = tables.filter((table) => !known.has(table));
+      if (unknown.length) throw new UnknownTablesError(`no table ${unknown.map((name) => `"${name}"`).join(', ')} in schema public`);
+      await client.query('BEGIN');
+      try {
+        // An empty table list cannot be SET: the publication is made again with nothing in it.
+        if (tables.length === 0) {
+          await client.query(`DROP PUBLICATION ${REALTIME_PUBLICATION}`);
+          await client.query(`CREATE PUBLICATION ${REALTIME_PUBLICATION}`);
+        } else {
+          const list = tables.map((table) => `public.${pg.escapeIdentifier(table)}`).join(', ');
+          await client.query(`ALTER PUBLICATION ${REALTIME_PUBLICATION} SET TABLE ${list}`);
+        }
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+      return readPublished(client);
+    });
   }
 
   /** Records a provisioning failure on the instance. */
@@ -170,6 +226,18 @@ export class OrgProvisioner {
       });
     });
   }
+}
+
+async function readPublished(client: pg.Client): Promise<PublishedTables> {
+  const scope = await client.query(
+    `SELECT 1 FROM pg_publication_namespace pn JOIN pg_publication p ON p.oid = pn.pnpubid WHERE p.pubname = $1`,
+    [REALTIME_PUBLICATION],
+  );
+  const { rows } = await client.query<{ tablename: string }>(
+    `SELECT tablename FROM pg_publication_tables WHERE pubname = $1 AND schemaname = 'public' ORDER BY tablename`,
+    [REALTIME_PUBLICATION],
+  );
+  return { scope: scope.rowCount ? 'all' : 'listed', tables: rows.map((row) => row.tablename) };
 }
 
 async function dropReplicationSlots(admin: pg.Client, database: string): Promise<void> {

@@ -1,4 +1,4 @@
-import { ConflictException, Injectable, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
+import { BadRequestException, ConflictException, Injectable, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { OrgTokenService } from '#libs/auth';
 import { ControlPlaneDatabase } from '#libs/database';
@@ -6,6 +6,7 @@ import {
   CredentialCipher,
   OrgClusters,
   OrgInstanceJobs,
+  OrgProvisioner,
   OrgRegistryRepository,
   OrgRelayStates,
   publicInstanceView,
@@ -14,6 +15,7 @@ import {
   type RealtimeView,
   publicOrgView,
   SlugTakenError,
+  UnknownTablesError,
   type OrgWithInstance,
 } from '#libs/registry';
 import type { CreateOrgDto } from './create-org.dto.js';
@@ -38,6 +40,7 @@ export class AdminOrgsService {
     private readonly jobs: OrgInstanceJobs,
     private readonly census: RelayCensus,
     private readonly relayStates: OrgRelayStates,
+    private readonly provisioner: OrgProvisioner,
   ) {}
 
   /** Registers the org, its PENDING instance and first admin token in one transaction, then queues provisioning. */
@@ -88,6 +91,22 @@ export class AdminOrgsService {
     return this.withRealtime(await this.findLive(slug));
   }
 
+  /** What the org's realtime publication holds. */
+  async publishedTables(slug: string) {
+    return this.provisioner.publishedTables((await this.findReady(slug)).instance);
+  }
+
+  /** Sets what the org's realtime publication holds; its relay starts or stops at the next poll accordingly. */
+  async publishTables(slug: string, tables: string[] | null) {
+    const found = await this.findReady(slug);
+    const published = await this.provisioner.publish(found.instance, tables).catch((error: unknown) => {
+      if (error instanceof UnknownTablesError) throw new BadRequestException(error.message);
+      throw error;
+    });
+    await this.registry.audit({ actor: ADMIN_ACTOR, action: 'org.realtime-published', orgId: found.org.id, details: { tables } });
+    return published;
+  }
+
   /** Puts a FAILED instance back to PENDING and queues its provisioning again. */
   async retry(slug: string) {
     const found = await this.findLive(slug);
@@ -113,6 +132,12 @@ export class AdminOrgsService {
     const view = await this.withRealtime((await this.registry.findById(found.org.id))!);
     await this.jobs.enqueue(found.org.id, 'deprovision');
     return view;
+  }
+
+  private async findReady(slug: string): Promise<OrgWithInstance> {
+    const found = await this.findLive(slug);
+    if (found.instance.status !== 'READY') throw new ConflictException(`instance is ${found.instance.status}; its tables can be published once READY`);
+    return found;
   }
 
   private async findLive(slug: string): Promise<OrgWithInstance> {
