@@ -136,7 +136,14 @@ export const relaysBenchmark: Benchmark = {
           .map(([key, value]) => [key, String(value)]),
       );
       api = spawn(process.execPath, [fromProjectRoot('dist/apps/api/src/main.js')], {
-        env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port), REALTIME_RELAY: 'on', REALTIME_RELAY_POLL_MS: '500', LOG_LEVEL: 'warn' },
+        env: {
+          PATH: process.env.PATH ?? '',
+          ...env,
+          PORT: String(port),
+          REALTIME_RELAY: 'on',
+          REALTIME_RELAY_POLL_MS: '500',
+          LOG_LEVEL: 'warn',
+        },
         stdio: 'ignore',
       });
       const url = `http://127.0.0.1:${port}`;

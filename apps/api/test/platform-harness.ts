@@ -111,7 +111,7 @@ export async function startTestPlatform(
       timeoutMs,
     );
 
-const queryOrgDatabase: TestPlatform['queryOrgDatabase'] = async (slug, sql, params = []) => {
+  const queryOrgDatabase: TestPlatform['queryOrgDatabase'] = async (slug, sql, params = []) => {
     const { body } = await request('GET', `/v1/admin/orgs/${slug}`);
     const url = body.instance.cluster
       ? api.get(OrgClusters).databaseUrl(body.instance.cluster, body.instance.database)

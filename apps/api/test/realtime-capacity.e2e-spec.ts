@@ -17,7 +17,10 @@ describe('relay capacity across two real clusters: placement by free slots, NO_C
 
   const orgView = async (slug: string) => (await platform.request('GET', `/v1/admin/orgs/${slug}`)).body.instance;
   const slotsOf = (cluster: string) =>
-    withPgClient(clusters[cluster]!.url, async (client) => (await client.query<{ database: string }>('SELECT database FROM pg_replication_slots')).rows);
+    withPgClient(
+      clusters[cluster]!.url,
+      async (client) => (await client.query<{ database: string }>('SELECT database FROM pg_replication_slots')).rows,
+    );
   const publish = (org: CreatedOrg) => platform.createUserTable(org.slug);
   const stateOf = async (slug: string) => (await orgView(slug)).realtime.state as string;
   const waitForState = (slug: string, state: string) =>

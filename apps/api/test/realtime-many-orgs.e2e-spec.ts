@@ -22,7 +22,11 @@ describe(`${ORGS} orgs on one embedded Postgres: only orgs that publish a table 
   let provisioningMs = 0;
 
   const slotsOnCluster = () =>
-    withPgClient(cluster.url, async (client) => (await client.query<{ database: string; active: boolean }>('SELECT database, active FROM pg_replication_slots')).rows);
+    withPgClient(
+      cluster.url,
+      async (client) =>
+        (await client.query<{ database: string; active: boolean }>('SELECT database, active FROM pg_replication_slots')).rows,
+    );
   const databaseOf = async (slug: string) => (await platform.request('GET', `/v1/admin/orgs/${slug}`)).body.instance.database as string;
 
   beforeAll(async () => {
@@ -112,7 +116,11 @@ describe(`${ORGS} orgs on one embedded Postgres: only orgs that publish a table 
     );
 
     const [event] = await client.waitForEvents(1, (candidate) => candidate.type === 'row.inserted', 20_000);
-    expect(event).toMatchObject({ org: last.id, topic: 'table:orders', data: { schema: 'public', table: 'orders', record: { key: 'o-1' } } });
+    expect(event).toMatchObject({
+      org: last.id,
+      topic: 'table:orders',
+      data: { schema: 'public', table: 'orders', record: { key: 'o-1' } },
+    });
     const fired = await waitFor(
       'the change trigger to run its task',
       async () => {
@@ -130,7 +138,9 @@ describe(`${ORGS} orgs on one embedded Postgres: only orgs that publish a table 
     const busy = orgs[0]!;
     const task = await platform.request('POST', '/v1/tasks', { token: busy.token, body: { type: 'noop' } });
     expect(task.status).toBe(201);
-    expect((await platform.request('POST', '/v1/pools', { token: busy.token, body: { name: 'sandboxes', kind: 'sandbox' } })).status).toBe(201);
+    expect((await platform.request('POST', '/v1/pools', { token: busy.token, body: { name: 'sandboxes', kind: 'sandbox' } })).status).toBe(
+      201,
+    );
     const persisted = await waitFor('the task and the pool to be persisted', async () => {
       const [row] = await platform.queryOrgDatabase(
         busy.slug,
@@ -149,7 +159,10 @@ describe(`${ORGS} orgs on one embedded Postgres: only orgs that publish a table 
     const stream = platform.api.get(OrgEventStream);
     const from = await stream.lastId(last.id);
     const tasks = await Promise.all(
-      Array.from({ length: 5 }, async () => (await platform.request('POST', '/v1/tasks', { token: last.token, body: { type: 'noop' } })).body.id),
+      Array.from(
+        { length: 5 },
+        async () => (await platform.request('POST', '/v1/tasks', { token: last.token, body: { type: 'noop' } })).body.id,
+      ),
     );
     await platform.request('POST', '/v1/pools', { token: last.token, body: { name: 'relayed-pool', kind: 'sandbox' } });
     await platform.request('POST', '/v1/pools/relayed-pool/environments', { token: last.token, body: { name: 'env-1' } });
@@ -168,6 +181,8 @@ describe(`${ORGS} orgs on one embedded Postgres: only orgs that publish a table 
       (await stream.readAfter(last.id, from, 10_000)).some((event: any) => event.data?.record?.key === 'sentinel') ? true : undefined,
     );
     const rowEvents = ((await stream.readAfter(last.id, from, 10_000)) as any[]).filter((event) => event.type.startsWith('row.'));
-    expect(rowEvents.map((event) => `${event.type} ${event.topic} ${event.data.record.key}`)).toEqual(['row.inserted table:orders sentinel']);
+    expect(rowEvents.map((event) => `${event.type} ${event.topic} ${event.data.record.key}`)).toEqual([
+      'row.inserted table:orders sentinel',
+    ]);
   });
 });

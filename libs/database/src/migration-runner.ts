@@ -59,13 +59,13 @@ export async function runMigrations(connectionString: string, dir: string): Prom
     const { rows: found } = await client.query<{ table: string | null }>(`SELECT to_regclass($1)::text AS table`, [HISTORY_TABLE]);
     if (!found[0]?.table)
       await client.query(
-      `CREATE TABLE IF NOT EXISTS ${HISTORY_TABLE} (
+        `CREATE TABLE IF NOT EXISTS ${HISTORY_TABLE} (
          version text PRIMARY KEY,
          name text NOT NULL,
          checksum text NOT NULL,
          applied_at timestamptz NOT NULL DEFAULT now()
        )`,
-    );
+      );
     const { rows } = await client.query<{ version: string; checksum: string }>(`SELECT version, checksum FROM ${HISTORY_TABLE}`);
     const appliedChecksums = new Map(rows.map((row) => [row.version, row.checksum]));
     const applied: string[] = [];

@@ -40,6 +40,9 @@ export function relaySlotOf(census: ClusterCensus, database: string): Replicatio
   return census.slots.find((slot) => slot.database === database && slot.name.startsWith(RELAY_SLOT_PREFIX));
 }
 
+/** How long one census read answers other readers. */
+const CENSUS_REUSE_MS = 1000;
+
 const CENSUS_SQL = `
   SELECT current_setting('max_replication_slots')::int AS max_slots,
          current_setting('max_wal_senders')::int AS max_senders,
@@ -69,14 +72,28 @@ interface CensusRow {
 @Injectable()
 export class RelayCensus implements OnApplicationShutdown {
   private readonly pools = new Map<string, pg.Pool>();
+  private readonly recent = new Map<string, { at: number; census: Promise<ClusterCensus> }>();
 
   constructor(
     private readonly clusters: OrgClusters,
     private readonly config: PlatformConfig,
   ) {}
 
-  /** The census of `cluster`; rejects when it cannot be reached. */
-  async read(cluster: string): Promise<ClusterCensus> {
+  /**
+   * The census of `cluster`; rejects when it cannot be reached. Readers asking within
+   * CENSUS_REUSE_MS of each other share one query (an admin listing, a health probe and a
+   * burst of status events cost the cluster one catalog read); `fresh` always asks anew.
+   */
+  read(cluster: string, fresh = false): Promise<ClusterCensus> {
+    const cached = this.recent.get(cluster);
+    if (!fresh && cached && Date.now() - cached.at < CENSUS_REUSE_MS) return cached.census;
+    const census = this.query(cluster);
+    this.recent.set(cluster, { at: Date.now(), census });
+    census.catch(() => this.recent.delete(cluster));
+    return census;
+  }
+
+  private async query(cluster: string): Promise<ClusterCensus> {
     const { rows } = await this.pool(cluster).query<CensusRow>(CENSUS_SQL, [REALTIME_MARKER]);
     const row = rows[0]!;
     const slots = row.slots.map((slot) => ({ ...slot, lagBytes: Number(slot.lagBytes), retainedBytes: Number(slot.retainedBytes) }));
@@ -92,10 +109,10 @@ export class RelayCensus implements OnApplicationShutdown {
     };
   }
 
-  /** Every configured cluster's census, or the error that kept it from being read. */
-  async readAll(): Promise<Map<string, ClusterCensus | Error>> {
+  /** Every configured cluster's census, or the error that kept it from being read; `fresh` as for `read`. */
+  async readAll(fresh = false): Promise<Map<string, ClusterCensus | Error>> {
     const entries = await Promise.all(
-      this.clusters.names.map(async (name) => [name, await this.read(name).catch((error: Error) => error)] as const),
+      this.clusters.names.map(async (name) => [name, await this.read(name, fresh).catch((error: Error) => error)] as const),
     );
     return new Map(entries);
   }

@@ -54,7 +54,11 @@ export class RelayReport {
       return [{ id: org.id, slug: org.slug, realtime }];
     });
     const relaying = new Map(orgs.map((entry) => [entry.id, entry.realtime.state === 'RELAYING']));
-    const byDatabase = new Map(ready.filter(({ instance }) => instance.databaseName).map((entry) => [`${entry.instance.cluster}/${entry.instance.databaseName}`, entry]));
+    const byDatabase = new Map(
+      ready
+        .filter(({ instance }) => instance.databaseName)
+        .map((entry) => [`${entry.instance.cluster}/${entry.instance.databaseName}`, entry]),
+    );
     const clusters: ClusterRelayCapacity[] = [];
     const heldBackSlots: HeldBackSlot[] = [];
     for (const [cluster, entry] of census) {

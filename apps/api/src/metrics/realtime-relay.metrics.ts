@@ -16,7 +16,8 @@ export class RealtimeRelayMetrics {
     private readonly relays: RelayReport,
   ) {
     const registers = [metrics.registry];
-    const self = this;
+    // collect() runs with the gauge as `this`; the report comes through this closure.
+    const read = () => this.read();
     new Gauge({
       name: 'platform_realtime_orgs',
       help: 'READY orgs by the state of their change relay (RELAYING, IDLE, NO_CAPACITY, ERROR).',
@@ -24,17 +25,17 @@ export class RealtimeRelayMetrics {
       registers,
       async collect() {
         this.reset();
-        for (const [state, count] of Object.entries((await self.read()).states)) this.set({ state }, count);
+        for (const [state, count] of Object.entries((await read()).states)) this.set({ state }, count);
       },
     });
     new Gauge({
       name: 'platform_realtime_relay_lag_bytes',
-      help: "WAL written in an org database since its relay last confirmed, by org slug and relay state.",
+      help: 'WAL written in an org database since its relay last confirmed, by org slug and relay state.',
       labelNames: ['org', 'state'] as const,
       registers,
       async collect() {
         this.reset();
-        for (const { slug, realtime } of (await self.read()).orgs) this.set({ org: slug, state: realtime.state }, realtime.lagBytes);
+        for (const { slug, realtime } of (await read()).orgs) this.set({ org: slug, state: realtime.state }, realtime.lagBytes);
       },
     });
     new Gauge({
@@ -44,7 +45,7 @@ export class RealtimeRelayMetrics {
       registers,
       async collect() {
         this.reset();
-        for (const slot of (await self.read()).heldBackSlots) {
+        for (const slot of (await read()).heldBackSlots) {
           this.set({ cluster: slot.cluster, slot: slot.slot, org: slot.org ?? '' }, slot.retainedBytes);
         }
       },
@@ -56,7 +57,7 @@ export class RealtimeRelayMetrics {
       registers,
       async collect() {
         this.reset();
-        for (const cluster of (await self.read()).clusters) {
+        for (const cluster of (await read()).clusters) {
           if (!cluster.reachable) continue;
           this.set({ cluster: cluster.cluster, kind: 'capacity' }, cluster.capacity!);
           this.set({ cluster: cluster.cluster, kind: 'free' }, cluster.free!);

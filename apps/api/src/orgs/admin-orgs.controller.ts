@@ -39,7 +39,8 @@ export class AdminOrgsController {
 
   @Put(':slug/realtime')
   @ApiOperation({
-    summary: "Sets the tables whose changes are relayed: null for every table of public, or a list; with none, the org holds no replication slot.",
+    summary:
+      'Sets the tables whose changes are relayed: null for every table of public, or a list; with none, the org holds no replication slot.',
   })
   publish(@Param('slug') slug: string, @Body() body: PublishTablesDto) {
     return this.orgs.publishTables(slug, body.tables);

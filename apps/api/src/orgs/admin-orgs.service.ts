@@ -60,7 +60,9 @@ export class AdminOrgsService {
           databaseName: placement?.name ?? null,
           loginRole: placement?.name ?? null,
           credentialsEncrypted: this.cipher.encrypt(credentials),
-          ...(input.realtime ? { supabase: { url: input.realtime.url, keyEncrypted: this.cipher.encrypt({ key: input.realtime.key }) } } : {}),
+          ...(input.realtime
+            ? { supabase: { url: input.realtime.url, keyEncrypted: this.cipher.encrypt({ key: input.realtime.key }) } }
+            : {}),
         });
         const first = await this.tokens.create(id, { name: 'initial admin token', role: 'admin' }, client);
         await this.registry.audit(
@@ -136,7 +138,8 @@ export class AdminOrgsService {
 
   private async findReady(slug: string): Promise<OrgWithInstance> {
     const found = await this.findLive(slug);
-    if (found.instance.status !== 'READY') throw new ConflictException(`instance is ${found.instance.status}; its tables can be published once READY`);
+    if (found.instance.status !== 'READY')
+      throw new ConflictException(`instance is ${found.instance.status}; its tables can be published once READY`);
     return found;
   }
 

@@ -93,7 +93,7 @@ export class ChangeRelaySupervisor implements OnApplicationBootstrap, OnApplicat
     for (const orgId of this.relays.keys()) {
       if (!live.has(orgId)) await this.release(orgId, { reason: 'org no longer READY', forget: true });
     }
-    const census = await this.census.readAll();
+    const census = await this.census.readAll(true);
     for (const entry of ready) {
       if (this.closed) return;
       const cluster = this.clusterCensus(entry, census);
@@ -124,13 +124,21 @@ export class ChangeRelaySupervisor implements OnApplicationBootstrap, OnApplicat
     if (cluster && !(cluster instanceof Error) && relaySlotOf(cluster, instance.databaseName!)?.active === false) {
       await this.census
         .dropInactiveSlots(cluster.cluster, instance.databaseName!)
-        .catch((error: Error) => this.logger.warn({ org: org.id, err: error }, 'could not drop the slot of an idle org; the next poll retries'));
+        .catch((error: Error) =>
+          this.logger.warn({ org: org.id, err: error }, 'could not drop the slot of an idle org; the next poll retries'),
+        );
     }
   }
 
   private async take(orgId: string): Promise<HeldRelay | undefined> {
     const ttl = this.config.REALTIME_RELAY_LEASE_MS;
-    const lease = new RedisLease(this.redis.client, this.keys.org(orgId, 'relay', 'lease'), this.keys.org(orgId, 'relay', 'fence'), this.owner, ttl);
+    const lease = new RedisLease(
+      this.redis.client,
+      this.keys.org(orgId, 'relay', 'lease'),
+      this.keys.org(orgId, 'relay', 'fence'),
+      this.owner,
+      ttl,
+    );
     if (!(await lease.acquire())) return undefined;
     const renewal = setInterval(() => void this.renew(orgId), Math.max(1, Math.floor(ttl / 3)));
     renewal.unref();
@@ -145,7 +153,10 @@ export class ChangeRelaySupervisor implements OnApplicationBootstrap, OnApplicat
     const slot = cluster && relaySlotOf(cluster, entry.instance.databaseName!);
     if (cluster && slot?.walStatus === 'lost' && !slot.active) {
       // Past max_slot_wal_keep_size the server gave the slot up: it can never be read again, so start afresh.
-      this.logger.warn({ org: org.id, slot: slot.name }, 'replication slot lost its WAL (max_slot_wal_keep_size); changes since are not relayed');
+      this.logger.warn(
+        { org: org.id, slot: slot.name },
+        'replication slot lost its WAL (max_slot_wal_keep_size); changes since are not relayed',
+      );
       await this.census.dropInactiveSlots(cluster.cluster, entry.instance.databaseName!);
       return;
     }
@@ -156,7 +167,7 @@ export class ChangeRelaySupervisor implements OnApplicationBootstrap, OnApplicat
       if (capacityLock === null) return;
       if (capacityLock) {
         // Read again under the cluster's capacity lock: the slot this relay creates is counted by the next taker.
-        const fresh = await this.census.read(cluster!.cluster);
+        const fresh = await this.census.read(cluster!.cluster, true);
         if (fresh.free <= 0) return await this.setState(org.id, held, { state: 'NO_CAPACITY', error: noCapacity(fresh) });
       }
       const source = this.source(entry, held.lease);
