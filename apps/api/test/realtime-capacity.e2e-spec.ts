@@ -5,7 +5,8 @@ import { withPgClient } from '#libs/database';
 import { createLogger } from '#libs/logging';
 import { startEmbeddedPostgres, type RunningPostgres } from '#libs/runtime';
 import { waitFor } from '#libs/testing';
-import { startTestPlatform, type CreatedOrg, type TestPlatform } from './platform-harness.js';
+import { connectRealtime } from './realtime-clients.js';
+import { startTestPlatform, TEST_ADMIN_TOKEN, type CreatedOrg, type TestPlatform } from './platform-harness.js';
 
 /** Slots and WAL senders each cluster leaves to the relays: REALTIME_SLOT_RESERVE of 2 is taken from these. */
 const CLUSTER_SLOTS = { small: 3, large: 4 };
@@ -74,8 +75,17 @@ describe('relay capacity across two real clusters: placement by free slots, NO_C
 
     await publish(third);
     await waitForState(third.slug, 'RELAYING');
+    const admin = await connectRealtime(platform.baseUrl, TEST_ADMIN_TOKEN);
+    expect((await admin.subscribe({ topic: 'orgs' })).ok).toBe(true);
     await publish(fourth);
     await waitForState(fourth.slug, 'NO_CAPACITY');
+    // The admin's orgs topic is told too, without asking.
+    const [told] = await admin.waitForEvents(
+      1,
+      (event) => event.data?.org?.slug === fourth.slug && event.data.instance.realtime?.state === 'NO_CAPACITY',
+    );
+    expect(told.type).toBe('org.updated');
+    admin.close();
     const refused = await orgView(fourth.slug);
     expect(refused.realtime).toEqual({
       state: 'NO_CAPACITY',

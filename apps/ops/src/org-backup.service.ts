@@ -3,12 +3,12 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { OrgConnection, OrgRegistryRepository, type OrgWithInstance } from '#libs/registry';
+import { OrgConnection, OrgRegistryRepository, REALTIME_MARKER_SCHEMA, type OrgWithInstance } from '#libs/registry';
 import { StartupError } from '#libs/runtime';
 import { runPgClientTool } from './pg-client-tool.js';
 
-/** Archive entries the org's role may neither drop nor create: the realtime marker's event trigger and functions. */
-const ADMIN_OWNED_ENTRY = / EVENT TRIGGER |sync_realtime_marker/;
+/** Archive entries the org's role may neither drop nor create: the realtime marker's event trigger (and any in older backups, its schema). */
+const ADMIN_OWNED_ENTRY = new RegExp(` EVENT TRIGGER | ${REALTIME_MARKER_SCHEMA} `);
 
 /**
  * Backs up and restores one org's database with pg_dump/pg_restore, logged in as the
@@ -27,7 +27,12 @@ export class OrgBackupService {
   /** Writes the org's database to `file` in pg_dump's custom format (compressed, restorable table by table). */
   async backup(slug: string, file: string): Promise<void> {
     const { instance } = await this.readyOrg(slug);
-    await runPgClientTool('pg_dump', this.connection.ownerUrl(instance), ['--format=custom', '--no-publications', `--file=${file}`]);
+    await runPgClientTool('pg_dump', this.connection.ownerUrl(instance), [
+      '--format=custom',
+      '--no-publications',
+      `--exclude-schema=${REALTIME_MARKER_SCHEMA}`,
+      `--file=${file}`,
+    ]);
   }
 
   /**

@@ -18,10 +18,14 @@ export const REALTIME_PUBLICATION = 'platform_realtime';
  * the marker sits in a shared catalog, so the relay supervisor learns which of hundreds of
  * org databases want a relay from one query per cluster instead of one per org. Created by
  * the cluster admin (event triggers need a superuser); the functions run as their owner so
- * any role's DDL updates the marker.
+ * any role's DDL updates the marker. They live in a schema of the admin's own, which org
+ * backups leave out (the org's role could not restore them).
  */
+export const REALTIME_MARKER_SCHEMA = 'platform_relay';
 const REALTIME_MARKER_SQL = `
-  CREATE OR REPLACE FUNCTION platform.sync_realtime_marker() RETURNS void
+  CREATE SCHEMA IF NOT EXISTS ${REALTIME_MARKER_SCHEMA};
+  REVOKE ALL ON SCHEMA ${REALTIME_MARKER_SCHEMA} FROM PUBLIC;
+  CREATE OR REPLACE FUNCTION ${REALTIME_MARKER_SCHEMA}.sync_marker() RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $f$
   DECLARE
     wanted text := CASE WHEN EXISTS (SELECT 1 FROM pg_publication_tables WHERE pubname = '${REALTIME_PUBLICATION}') THEN 'on' ELSE 'off' END;
@@ -32,17 +36,17 @@ const REALTIME_MARKER_SQL = `
     END IF;
   END
   $f$;
-  REVOKE ALL ON FUNCTION platform.sync_realtime_marker() FROM PUBLIC;
-  CREATE OR REPLACE FUNCTION platform.sync_realtime_marker_on_ddl() RETURNS event_trigger
+  REVOKE ALL ON FUNCTION ${REALTIME_MARKER_SCHEMA}.sync_marker() FROM PUBLIC;
+  CREATE OR REPLACE FUNCTION ${REALTIME_MARKER_SCHEMA}.sync_marker_on_ddl() RETURNS event_trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $f$
   BEGIN
-    PERFORM platform.sync_realtime_marker();
+    PERFORM ${REALTIME_MARKER_SCHEMA}.sync_marker();
   END
   $f$;
-  REVOKE ALL ON FUNCTION platform.sync_realtime_marker_on_ddl() FROM PUBLIC;
+  REVOKE ALL ON FUNCTION ${REALTIME_MARKER_SCHEMA}.sync_marker_on_ddl() FROM PUBLIC;
   DROP EVENT TRIGGER IF EXISTS platform_realtime_marker;
-  CREATE EVENT TRIGGER platform_realtime_marker ON ddl_command_end EXECUTE FUNCTION platform.sync_realtime_marker_on_ddl();
-  SELECT platform.sync_realtime_marker();`;
+  CREATE EVENT TRIGGER platform_realtime_marker ON ddl_command_end EXECUTE FUNCTION ${REALTIME_MARKER_SCHEMA}.sync_marker_on_ddl();
+  SELECT ${REALTIME_MARKER_SCHEMA}.sync_marker();`;
 const INSUFFICIENT_PRIVILEGE = '42501';
 const SUPABASE_ROLES = ['anon', 'authenticated', 'service_role'] as const;
 

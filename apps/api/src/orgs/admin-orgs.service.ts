@@ -160,7 +160,8 @@ export class AdminOrgsService {
    * cluster the admin is told so, rather than given an org whose realtime could never run.
    */
   private async placeOnCluster(slug: string, id: string): Promise<{ cluster: string; name: string }> {
-    const [load, census] = await Promise.all([this.registry.countByCluster(), this.census.readAll()]);
+    // Fresh, not a census another reader had a moment ago: a slot taken since counts.
+    const [load, census] = await Promise.all([this.registry.countByCluster(), this.census.readAll(true)]);
     const reachable = [...census.values()].filter((entry): entry is ClusterCensus => !(entry instanceof Error));
     const orgs = (name: string) => load.get(name) ?? 0;
     let cluster: string;
