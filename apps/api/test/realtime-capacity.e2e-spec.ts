@@ -111,6 +111,22 @@ describe('relay capacity across two real clusters: placement by free slots, NO_C
     const firstDatabase = (await orgView(first.slug)).database;
     expect((await slotsOf('large')).map((slot) => slot.database).sort()).toEqual([firstDatabase, fourthDatabase].sort());
 
+    // The admin chooses what is published: nothing frees the org's slot, every table of public takes one again.
+    const route = `/v1/admin/orgs/${first.slug}/realtime`;
+    expect((await platform.request('GET', route)).body).toEqual({ scope: 'all', tables: ['entries'] });
+    expect((await platform.request('PUT', route, { body: { tables: ['no_such_table'] } })).status).toBe(400);
+    expect((await platform.request('PUT', route, { body: { tables: 'entries' } })).status).toBe(400);
+    expect((await platform.request('PUT', route, { body: { tables: [] } })).body).toEqual({ scope: 'listed', tables: [] });
+    await waitForState(first.slug, 'IDLE');
+    await waitFor('the idle org to hold no slot', async () =>
+      (await slotsOf('large')).every((slot) => slot.database !== firstDatabase) ? true : undefined,
+    );
+    expect((await platform.request('PUT', route, { body: { tables: ['entries'] } })).body).toEqual({
+      scope: 'listed',
+      tables: ['entries'],
+    });
+    await waitForState(first.slug, 'RELAYING');
+
     // Deprovisioning drops the org's slot.
     expect((await platform.request('DELETE', `/v1/admin/orgs/${second.slug}`)).status).toBe(202);
     await waitFor('the second org to be deleted', async () => {
