@@ -18,6 +18,8 @@ const LATENCY_TASK_GAP_MS = 40;
 /** Rows inserted one by one for the WAL latency figure. */
 const WAL_ROWS = 50;
 const WAL_ROW_GAP_MS = 20;
+/** The org's own table the rows go to. */
+const WAL_TABLE = 'bench_rows';
 /** Tasks created at once for the fan-out figure. */
 const FANOUT_TASKS = 100;
 const FANOUT_CONCURRENCY = 16;
@@ -160,6 +162,9 @@ async function measurePlatform(environment: BenchEnvironment): Promise<Figures> 
   let api: ChildProcess | undefined;
   try {
     const org = await platform.createOrg('bench-realtime');
+    // A table of the org's own (platform tables are never relayed): publishing it starts the org's relay.
+    await platform.sql(org.database, `CREATE TABLE public.${WAL_TABLE} (key text PRIMARY KEY, value jsonb NOT NULL)`);
+    await platform.sql(org.database, `GRANT SELECT ON public.${WAL_TABLE} TO authenticated`);
     const port = await findFreePort();
     const env = Object.fromEntries(
       Object.entries(platform.config)
@@ -186,7 +191,7 @@ async function measurePlatform(environment: BenchEnvironment): Promise<Figures> 
     await delay(SETTLE_MS);
     const bytesPerSocket = (((await rssKiB(api.pid!)) - before) * 1024) / SOCKETS;
     for (const socket of crowd.sockets) {
-      const answer = await socket.timeout(30_000).emitWithAck('subscribe', { topic: 'table', id: 'config_entries' });
+      const answer = await socket.timeout(30_000).emitWithAck('subscribe', { topic: 'table', id: WAL_TABLE });
       if (!answer.ok) throw new Error(`subscribe refused: ${JSON.stringify(answer)}`);
     }
 
@@ -220,7 +225,7 @@ async function measurePlatform(environment: BenchEnvironment): Promise<Figures> 
     await writer.connect();
     try {
       for (let i = 0; i < WAL_ROWS; i++) {
-        await writer.query(`INSERT INTO config_entries (key, value) VALUES ($1, '1')`, [`bench-${i}`]);
+        await writer.query(`INSERT INTO ${WAL_TABLE} (key, value) VALUES ($1, '1')`, [`bench-${i}`]);
         await delay(WAL_ROW_GAP_MS);
       }
     } finally {

@@ -143,7 +143,7 @@ describe('npm run migrate', () => {
 
     // One org is a version behind (as after a platform upgrade), one cannot be reached at all.
     await withPgClient(urlOf(await databaseOf(behind.slug)), async (client) => {
-      await client.query(`DROP TABLE config_entries; DELETE FROM schema_migrations WHERE version = '0002'`);
+      await client.query(`DROP TABLE platform.config_entries; DELETE FROM platform.schema_migrations WHERE version = '0002'`);
     });
     await withPgClient(platform.database.url, async (client) => {
       const brokenRole = await databaseOf(broken.slug);

@@ -20,6 +20,7 @@ import {
 } from '#libs/testing';
 import { startInProcessPlatform } from '../../platform/src/in-process-platform.js';
 import { withPgClient } from '#libs/database';
+import { OrgClusters, withPlatformSearchPath } from '#libs/registry';
 
 /** The platform admin token every test platform is started with. */
 export const TEST_ADMIN_TOKEN = 'plat_admin_test-token-0123456789abcdefghijklmnop';
@@ -44,7 +45,10 @@ export interface TestPlatform {
   request(method: string, path: string, options?: { token?: string; body?: unknown }): Promise<{ status: number; body: any }>;
   /** Creates an org through the admin API and waits until its database is READY. */
   createOrg(slug?: string): Promise<CreatedOrg>;
-  /** Runs SQL in the org's own database as the cluster superuser (to check what landed there). */
+  /**
+   * Runs SQL in the org's own database as the cluster superuser (to check what landed there),
+   * with the platform's search path: platform tables unqualified, a user table made here must say `public.`.
+   */
   queryOrgDatabase<Row = any>(slug: string, sql: string, params?: unknown[]): Promise<Row[]>;
   /**
    * Waits until no task, history, schedule or webhook job is waiting, delayed or running,
@@ -52,6 +56,12 @@ export interface TestPlatform {
    * A delayed task or an unpaused schedule's next tick counts as waiting: pause them first.
    */
   waitForQueuesDrained(timeoutMs?: number): Promise<void>;
+  /**
+   * Creates a user table in the org's `public` schema, as a user would with plain SQL
+   * (`key text` primary key, `value jsonb`, `updated_by text`), readable by the org's sessions:
+   * published, so its changes are relayed (platform tables never are).
+   */
+  createUserTable(slug: string, table?: string): Promise<void>;
   /** Waits until the org's instance has `status`; returns the instance view. */
   waitForStatus(slug: string, status: string, timeoutMs?: number): Promise<any>;
   /** Stops the platform; with `keepData`, leaves its databases and Redis keys for `startTestPlatform({ restartOf })`. */
@@ -112,6 +122,14 @@ export async function startTestPlatform(
       timeoutMs,
     );
 
+  const queryOrgDatabase: TestPlatform['queryOrgDatabase'] = async (slug, sql, params = []) => {
+    const { body } = await request('GET', `/v1/admin/orgs/${slug}`);
+    const url = body.instance.cluster
+      ? api.get(OrgClusters).databaseUrl(body.instance.cluster, body.instance.database)
+      : Object.assign(new URL(database.url), { pathname: `/${body.instance.database}` }).toString();
+    return withPgClient(withPlatformSearchPath(url), async (client) => (await client.query(sql, params)).rows);
+  };
+
   return {
     api,
     worker,
@@ -139,10 +157,11 @@ export async function startTestPlatform(
       await waitForStatus(slug, 'READY');
       return { id: created.body.org.id, slug, token: created.body.token };
     },
-    async queryOrgDatabase(slug, sql, params = []) {
-      const { body } = await request('GET', `/v1/admin/orgs/${slug}`);
-      const url = Object.assign(new URL(database.url), { pathname: `/${body.instance.database}` });
-      return withPgClient(url.toString(), async (client) => (await client.query(sql, params)).rows);
+    queryOrgDatabase,
+    async createUserTable(slug, table = 'entries') {
+      const name = `public.${table}`;
+      await queryOrgDatabase(slug, `CREATE TABLE ${name} (key text PRIMARY KEY, value jsonb NOT NULL, updated_by text)`);
+      await queryOrgDatabase(slug, `GRANT SELECT ON ${name} TO authenticated`);
     },
     async close({ keepData = false } = {}) {
       await close();

@@ -20,6 +20,7 @@ describe('client SDK: REST helpers and subscriptions that survive reconnects wit
   beforeAll(async () => {
     platform = await startTestPlatform({ env: { REALTIME_RELAY_POLL_MS: '200' } });
     org = await platform.createOrg();
+    await platform.createUserTable(org.slug);
     await waitFor('the relay to stream the org database', async () => {
       const [slot] = await platform.queryOrgDatabase(
         org.slug,
@@ -56,9 +57,9 @@ describe('client SDK: REST helpers and subscriptions that survive reconnects wit
 
   it(`replays all ${MISSED} events missed while disconnected, in order and without duplicates, then goes on live`, async () => {
     const client = newClient();
-    const subscription = client.subscribe<{ rows: unknown[] }>({ topic: 'table', id: 'config_entries', filter: { value: 'missed' } });
+    const subscription = client.subscribe<{ rows: unknown[] }>({ topic: 'table', id: 'entries', filter: { value: 'missed' } });
     expect(await next(subscription)).toMatchObject({ kind: 'snapshot', refetched: false });
-    await platform.queryOrgDatabase(org.slug, `INSERT INTO config_entries (key, value) VALUES ('before', '"missed"')`);
+    await platform.queryOrgDatabase(org.slug, `INSERT INTO entries (key, value) VALUES ('before', '"missed"')`);
     const before = await next(subscription);
     expect(before).toMatchObject({ kind: 'event', event: { data: { record: { key: 'before' } } } });
 
@@ -66,7 +67,7 @@ describe('client SDK: REST helpers and subscriptions that survive reconnects wit
     for (let batch = 0; batch < 5; batch++) {
       await platform.queryOrgDatabase(
         org.slug,
-        `INSERT INTO config_entries (key, value) SELECT 'missed-' || lpad(n::text, 3, '0'), '"missed"' FROM generate_series($1::int, $2::int) AS n`,
+        `INSERT INTO entries (key, value) SELECT 'missed-' || lpad(n::text, 3, '0'), '"missed"' FROM generate_series($1::int, $2::int) AS n`,
         [batch * 100, batch * 100 + 99],
       );
     }
@@ -87,7 +88,7 @@ describe('client SDK: REST helpers and subscriptions that survive reconnects wit
     const ids = received.map((item) => item.id);
     expect(new Set(ids).size).toBe(MISSED);
 
-    await platform.queryOrgDatabase(org.slug, `INSERT INTO config_entries (key, value) VALUES ('after', '"missed"')`);
+    await platform.queryOrgDatabase(org.slug, `INSERT INTO entries (key, value) VALUES ('after', '"missed"')`);
     expect(await next(subscription)).toMatchObject({ kind: 'event', event: { data: { record: { key: 'after' } } } });
     subscription.close();
   });
@@ -96,12 +97,12 @@ describe('client SDK: REST helpers and subscriptions that survive reconnects wit
     const client = newClient();
     const subscription = client.subscribe<{ rows: { key: string }[] }>({
       topic: 'table',
-      id: 'config_entries',
+      id: 'entries',
       filter: { value: 'expired' },
     });
     expect(await next(subscription)).toMatchObject({ kind: 'snapshot', refetched: false, snapshot: { rows: [] } });
     client.realtime.socket.disconnect();
-    await platform.queryOrgDatabase(org.slug, `INSERT INTO config_entries (key, value) VALUES ('while-away', '"expired"')`);
+    await platform.queryOrgDatabase(org.slug, `INSERT INTO entries (key, value) VALUES ('while-away', '"expired"')`);
     const stream = platform.api.get(OrgEventStream);
     await waitFor('the row to reach the stream', async () =>
       (await stream.readAfter(org.id, '0-0', 10_000)).some((event) => (event.data as any).record?.key === 'while-away') ? true : undefined,

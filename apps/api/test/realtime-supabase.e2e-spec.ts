@@ -93,20 +93,21 @@ describe('Supabase Realtime as an org change source (against a Phoenix-protocol 
     expect(created.body.instance.realtimeSource).toBe('supabase');
     expect(JSON.stringify(created.body)).not.toContain('a-service-role-key');
     await platform.waitForStatus('on-supabase', 'READY');
+    await platform.createUserTable('on-supabase');
 
     client = await connectRealtime(platform.baseUrl, created.body.token);
-    expect((await client.subscribe({ topic: 'table', id: 'config_entries' })).ok).toBe(true);
+    expect((await client.subscribe({ topic: 'table', id: 'entries' })).ok).toBe(true);
     const deadline = Date.now() + 20_000;
     while (double.channels === 0 && Date.now() < deadline) await new Promise((resolve) => setImmediate(resolve));
     expect(double.channels).toBe(1);
 
-    double.insert('config_entries', { key: 'from-supabase', value: '1' });
+    double.insert('entries', { key: 'from-supabase', value: '1' });
 
     const [event] = await client.waitForEvents(1, (candidate) => candidate.type === 'row.inserted', 10_000);
     expect(event).toMatchObject({
       org: created.body.org.id,
-      topic: 'table:config_entries',
-      data: { schema: 'public', table: 'config_entries', record: { key: 'from-supabase', value: '1' }, old_record: null, lsn: null },
+      topic: 'table:entries',
+      data: { schema: 'public', table: 'entries', record: { key: 'from-supabase', value: '1' }, old_record: null, lsn: null },
     });
   });
 

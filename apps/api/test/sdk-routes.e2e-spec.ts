@@ -10,6 +10,7 @@ describe('client SDK over the scheduling, trigger and resource routes (real HTTP
   beforeAll(async () => {
     platform = await startTestPlatform();
     org = await platform.createOrg();
+    await platform.createUserTable(org.slug);
     client = new PlatformClient({ url: platform.baseUrl, token: org.token });
   });
   afterAll(async () => {
@@ -40,7 +41,7 @@ describe('client SDK over the scheduling, trigger and resource routes (real HTTP
     expect(await client.webhooks.list()).toEqual([]);
     await expect(client.webhooks.deliveries(webhook.id)).rejects.toMatchObject({ status: 404 });
 
-    const trigger = await client.triggers.create({ name: 't', table: 'config_entries', events: ['DELETE'], task: { type: 'noop' } });
+    const trigger = await client.triggers.create({ name: 't', table: 'entries', events: ['DELETE'], task: { type: 'noop' } });
     expect((await client.triggers.setEnabled(trigger.id, false)).enabled).toBe(false);
     await client.triggers.delete(trigger.id);
     expect(await client.triggers.list()).toEqual([]);

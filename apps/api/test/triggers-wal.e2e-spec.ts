@@ -31,13 +31,14 @@ describe('change triggers over real WAL: plain SQL inserts, relay killed mid-way
     return holder ? Number(holder.split(':')[1]) : undefined;
   };
   const insert = (slug: string, key: string, updatedBy: string) =>
-    platform.queryOrgDatabase(slug, `INSERT INTO config_entries (key, value, updated_by) VALUES ($1, '1', $2)`, [key, updatedBy]);
+    platform.queryOrgDatabase(slug, `INSERT INTO entries (key, value, updated_by) VALUES ($1, '1', $2)`, [key, updatedBy]);
 
   beforeAll(async () => {
     // The in-process API and worker never relay: two spawned API processes compete for that.
     platform = await startTestPlatform({ env: { REALTIME_RELAY: 'off', TASK_CONCURRENCY: '8' } });
     redis = new Redis(platform.redis.url);
     [org, other] = await Promise.all([platform.createOrg(), platform.createOrg()]);
+    await Promise.all([org, other].map(({ slug }) => platform.createUserTable(slug)));
     await Promise.all([startRelayingApi(), startRelayingApi()]);
     await waitFor('an API process to relay the org', leaseHolderPid, 20_000);
   });
@@ -55,7 +56,7 @@ describe('change triggers over real WAL: plain SQL inserts, relay killed mid-way
   it('creates exactly one task per matching inserted row, none for updates, other rows or other orgs', async () => {
     const trigger = await platform.request('POST', '/v1/triggers', {
       token: org.token,
-      body: { name: 'ci rows', table: 'config_entries', events: ['INSERT'], filter: { updated_by: 'ci' }, task: { type: 'noop' } },
+      body: { name: 'ci rows', table: 'entries', events: ['INSERT'], filter: { updated_by: 'ci' }, task: { type: 'noop' } },
     });
     expect(trigger.status).toBe(201);
 
@@ -66,7 +67,7 @@ describe('change triggers over real WAL: plain SQL inserts, relay killed mid-way
       }
       await insert(org.slug, `row-${i}`, 'ci');
     }
-    await platform.queryOrgDatabase(org.slug, `UPDATE config_entries SET value = '2' WHERE key = 'row-1'`);
+    await platform.queryOrgDatabase(org.slug, `UPDATE entries SET value = '2' WHERE key = 'row-1'`);
     await insert(org.slug, 'by-hand', 'alice');
     await insert(other.slug, 'elsewhere', 'ci');
 
@@ -88,7 +89,7 @@ describe('change triggers over real WAL: plain SQL inserts, relay killed mid-way
     expect(new Set(tasks.map((task: any) => task.trigger.event.record.key))).toEqual(
       new Set(Array.from({ length: ROWS }, (_, i) => `row-${i}`)),
     );
-    expect(after.every((task: any) => task.trigger.event.type === 'INSERT' && task.trigger.event.table === 'config_entries')).toBe(true);
+    expect(after.every((task: any) => task.trigger.event.type === 'INSERT' && task.trigger.event.table === 'entries')).toBe(true);
     const runs = (await platform.request('GET', `/v1/triggers/${trigger.body.id}/runs?limit=500`, { token: org.token })).body;
     expect(runs).toHaveLength(ROWS);
     expect((await platform.request('GET', '/v1/tasks?type=noop', { token: other.token })).body.items).toEqual([]);

@@ -98,7 +98,7 @@ async function run(
     }
     case 'url': {
       const { instance } = await backups.readyOrg(command.slug);
-      print(connection.ownerUrl(instance));
+      print(connection.plainOwnerUrl(instance));
       return true;
     }
     case 'rotate-encryption-key': {

@@ -15,17 +15,20 @@ export class PgClientToolFailedError extends Error {
 }
 
 /**
- * Runs pg_dump or pg_restore against `url`. The password goes through PGPASSWORD, not the
- * command line, so it never shows in the process list.
+ * Runs pg_dump or pg_restore against `url` (none: the tool works on its file alone, e.g.
+ * `pg_restore --list`) and returns what it wrote to stdout. The password goes through
+ * PGPASSWORD, not the command line, so it never shows in the process list.
  */
-export async function runPgClientTool(tool: 'pg_dump' | 'pg_restore', url: string, args: string[]): Promise<void> {
-  const target = new URL(url);
-  const password = decodeURIComponent(target.password);
-  target.password = '';
-  const child = spawn(tool, [...args, `--dbname=${target.toString()}`], {
+export async function runPgClientTool(tool: 'pg_dump' | 'pg_restore', url: string | undefined, args: string[]): Promise<string> {
+  const target = url ? new URL(url) : undefined;
+  const password = target ? decodeURIComponent(target.password) : '';
+  if (target) target.password = '';
+  const child = spawn(tool, target ? [...args, `--dbname=${target.toString()}`] : args, {
     env: { ...process.env, PGPASSWORD: password },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  let stdout = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exitCode = await new Promise<number | null>((resolve, reject) => {
@@ -35,4 +38,5 @@ export async function runPgClientTool(tool: 'pg_dump' | 'pg_restore', url: strin
     child.once('close', resolve);
   });
   if (exitCode !== 0) throw new PgClientToolFailedError(`${tool} failed (exit code ${exitCode}): ${stderr.trim()}`);
+  return stdout;
 }

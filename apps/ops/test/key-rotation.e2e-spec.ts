@@ -94,34 +94,14 @@ describe('key rotation without downtime: ENCRYPTION_KEY and JWT_SECRET (real Pos
       body: { url, events: ['task.succeeded'], secret: WEBHOOK_SECRET },
     });
     expect(webhook.status).toBe(201);
-    // The org secrets table (#21's) where this build has it, else one of the agreed shape, so its values are rotated too.
-    const [found] = await platform.queryOrgDatabase<{ name: string | null }>(
-      org.slug,
-      `SELECT n.nspname || '.secrets' AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.relname = 'secrets' AND c.relkind = 'r' AND n.nspname IN ('platform', 'public') ORDER BY n.nspname = 'platform' DESC LIMIT 1`,
-    );
-    secretsTable = found?.name ?? 'public.secrets';
-    if (!found) {
-      await platform.queryOrgDatabase(
-        org.slug,
-        `CREATE TABLE public.secrets (name text PRIMARY KEY, value_encrypted text NOT NULL,
-           created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now())`,
-      );
-      // Owned and granted as the org migrations set up their tables, so the platform's own connections may use it.
-      await platform.queryOrgDatabase(
-        org.slug,
-        `DO $$ BEGIN
-           EXECUTE format('ALTER TABLE public.secrets OWNER TO %I', (SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()));
-         END $$;
-         GRANT ALL ON public.secrets TO service_role`,
-      );
-    }
+    // Org secrets live in the platform schema of the org database.
+    secretsTable = 'platform.secrets';
     // Stored as a build before identified keys wrote it: `v1:` without a key id.
     const legacy = platform.api
       .get(CredentialCipher)
       .encrypt(ORG_SECRET)
       .replace(/^v2:default:/, 'v1:');
-    await platform.queryOrgDatabase(org.slug, `INSERT INTO ${secretsTable} (name, value_encrypted) VALUES ('db', $1)`, [legacy]);
+    await platform.queryOrgDatabase(org.slug, `INSERT INTO ${secretsTable} (name, value_encrypted) VALUES ('DB_PASSWORD', $1)`, [legacy]);
     expect(
       (await sealedValues()).map((sealed) => sealed.split(':')[0] + (sealed.startsWith('v2:') ? `:${sealed.split(':')[1]}` : '')),
     ).toEqual(['v2:default', 'v2:default', 'v1']);

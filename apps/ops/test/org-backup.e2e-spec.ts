@@ -14,22 +14,22 @@ const ORG_TABLES_SQL = `SELECT table_schema AS schema, table_name AS name FROM i
 const OWNED_TABLES_SQL = `SELECT schemaname AS schema, tablename AS name FROM pg_tables WHERE tableowner = current_user ORDER BY 1, 2`;
 /** Tables this test puts rows in before the backup (all others must round-trip too, empty or not). */
 const FILLED = [
-  'public.config_entries',
-  'public.tasks',
-  'public.task_attempts',
-  'public.task_logs',
-  'public.resource_pools',
-  'public.resource_environments',
-  'public.resource_allocations',
-  'public.resource_allocation_history',
-  'public.schedules',
-  'public.webhooks',
-  'public.webhook_deliveries',
-  'public.triggers',
-  'public.trigger_runs',
+  'platform.config_entries',
+  'platform.tasks',
+  'platform.task_attempts',
+  'platform.task_logs',
+  'platform.resource_pools',
+  'platform.resource_environments',
+  'platform.resource_allocations',
+  'platform.resource_allocation_history',
+  'platform.schedules',
+  'platform.webhooks',
+  'platform.webhook_deliveries',
+  'platform.triggers',
+  'platform.trigger_runs',
   'public.backup_notes',
-  'public.documents',
-  'public.audit_log',
+  'platform.documents',
+  'platform.audit_log',
 ];
 const qualified = ({ schema, name }: { schema: string; name: string }) => `${pg.escapeIdentifier(schema)}.${pg.escapeIdentifier(name)}`;
 
@@ -116,7 +116,7 @@ describe('npm run ops: backup and restore of one org database, status and upgrad
     await call('PATCH', `/v1/triggers/${trigger.id}`, { enabled: false });
     await platform.waitForQueuesDrained();
     const before = await snapshot();
-    expect(before['public.tasks']).toEqual(expect.arrayContaining([expect.objectContaining({ id: task.body.id, status: 'SUCCESS' })]));
+    expect(before['platform.tasks']).toEqual(expect.arrayContaining([expect.objectContaining({ id: task.body.id, status: 'SUCCESS' })]));
     // The backup holds what the org's role owns: that must be every org table.
     const owned = (await asOwner((client) => client.query<{ schema: string; name: string }>(OWNED_TABLES_SQL))).rows;
     const ownedNames = owned.map((table) => `${table.schema}.${table.name}`);

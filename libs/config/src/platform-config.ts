@@ -623,4 +623,15 @@ export class PlatformConfig {
   @Min(1000, { message: 'must be a whole number of milliseconds from 1000 to 3600000' })
   @Max(3600000, { message: 'must be a whole number of milliseconds from 1000 to 3600000' })
   REALTIME_SLOT_TTL_MS = 30000;
+  // Realtime relay capacity
+  /**
+   * Replication slots and WAL senders of each org cluster the relays leave free: the relay
+   * capacity of a cluster is min(max_replication_slots, max_wal_senders) minus this, for
+   * backups (pg_basebackup), a physical standby or Supabase Realtime's own slot.
+   */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number from 0 to 1000' })
+  @Min(0, { message: 'must be a whole number from 0 to 1000' })
+  @Max(1000, { message: 'must be a whole number from 0 to 1000' })
+  REALTIME_SLOT_RESERVE = 2;
 }

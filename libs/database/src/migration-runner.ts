@@ -54,14 +54,18 @@ export async function runMigrations(connectionString: string, dir: string): Prom
   await client.connect();
   try {
     await client.query(`SELECT pg_advisory_lock(hashtext($1))`, [`migrations:${HISTORY_TABLE}`]);
-    await client.query(
-      `CREATE TABLE IF NOT EXISTS ${HISTORY_TABLE} (
+    // Looked up through the search path first: CREATE TABLE IF NOT EXISTS checks only the first schema of the path,
+    // and would make an empty second history where the path has gained a schema since (org databases: `platform`).
+    const { rows: found } = await client.query<{ table: string | null }>(`SELECT to_regclass($1)::text AS table`, [HISTORY_TABLE]);
+    if (!found[0]?.table)
+      await client.query(
+        `CREATE TABLE IF NOT EXISTS ${HISTORY_TABLE} (
          version text PRIMARY KEY,
          name text NOT NULL,
          checksum text NOT NULL,
          applied_at timestamptz NOT NULL DEFAULT now()
        )`,
-    );
+      );
     const { rows } = await client.query<{ version: string; checksum: string }>(`SELECT version, checksum FROM ${HISTORY_TABLE}`);
     const appliedChecksums = new Map(rows.map((row) => [row.version, row.checksum]));
     const applied: string[] = [];

@@ -11,3 +11,6 @@ export * from './org-registry.repository.js';
 export * from './org-schema.migrator.js';
 export * from './registry.module.js';
 export * from './count-quota.js';
+export * from './org-relay-states.js';
+export * from './relay-census.js';
+export * from './relay-report.js';

@@ -1,3 +1,5 @@
+import type { RealtimeView } from './org-relay-states.js';
+
 export const INSTANCE_STATUSES = ['PENDING', 'PROVISIONING', 'READY', 'FAILED', 'DEPROVISIONING', 'DELETED'] as const;
 export type InstanceStatus = (typeof INSTANCE_STATUSES)[number];
 export type InstanceDriver = 'cluster' | 'external';
@@ -37,8 +39,8 @@ export interface OrgWithInstance {
 /** Decrypted credentials: a password for the org's login role on a cluster, or the whole URL of an external database. */
 export type InstanceCredentials = { password: string } | { url: string };
 
-/** What the admin API shows of an instance: never credentials. */
-export function publicInstanceView(instance: OrgInstance) {
+/** What the admin API shows of an instance: never credentials; with its relay's state once READY. */
+export function publicInstanceView(instance: OrgInstance, realtime?: RealtimeView) {
   return {
     status: instance.status,
     driver: instance.driver,
@@ -46,6 +48,7 @@ export function publicInstanceView(instance: OrgInstance) {
     database: instance.databaseName,
     schemaVersion: instance.schemaVersion,
     realtimeSource: instance.realtimeSource,
+    ...(realtime ? { realtime } : {}),
     ...(instance.lastError ? { error: instance.lastError } : {}),
     createdAt: instance.createdAt,
     updatedAt: instance.updatedAt,

@@ -7,10 +7,61 @@ import { OrgConnection } from './org-connection.js';
 import type { InstanceCredentials, OrgInstance } from './org-instance.js';
 import { OrgRegistryRepository } from './org-registry.repository.js';
 import { OrgSchemaMigrator } from './org-schema.migrator.js';
+import { REALTIME_MARKER } from './relay-census.js';
 
 /** Name of the publication the realtime relay reads in every org database. */
 export const REALTIME_PUBLICATION = 'platform_realtime';
+
+/**
+ * Keeps the database-level marker REALTIME_MARKER (`on`/`off`) equal to whether the
+ * publication holds a table, after every DDL command (CREATE/DROP TABLE, ALTER PUBLICATION):
+ * the marker sits in a shared catalog, so the relay supervisor learns which of hundreds of
+ * org databases want a relay from one query per cluster instead of one per org. Created by
+ * the cluster admin (event triggers need a superuser); the functions run as their owner so
+ * any role's DDL updates the marker. They live in a schema of the admin's own, which org
+ * backups leave out (the org's role could not restore them).
+ */
+export const REALTIME_MARKER_SCHEMA = 'platform_relay';
+const REALTIME_MARKER_SQL = `
+  CREATE SCHEMA IF NOT EXISTS ${REALTIME_MARKER_SCHEMA};
+  REVOKE ALL ON SCHEMA ${REALTIME_MARKER_SCHEMA} FROM PUBLIC;
+  CREATE OR REPLACE FUNCTION ${REALTIME_MARKER_SCHEMA}.sync_marker() RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $f$
+  DECLARE
+    wanted text := CASE WHEN EXISTS (SELECT 1 FROM pg_publication_tables WHERE pubname = '${REALTIME_PUBLICATION}') THEN 'on' ELSE 'off' END;
+  BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase
+                    WHERE d.datname = current_database() AND s.setrole = 0 AND '${REALTIME_MARKER}=' || wanted = ANY (s.setconfig)) THEN
+      EXECUTE format('ALTER DATABASE %I SET ${REALTIME_MARKER} = %L', current_database(), wanted);
+    END IF;
+  END
+  $f$;
+  REVOKE ALL ON FUNCTION ${REALTIME_MARKER_SCHEMA}.sync_marker() FROM PUBLIC;
+  CREATE OR REPLACE FUNCTION ${REALTIME_MARKER_SCHEMA}.sync_marker_on_ddl() RETURNS event_trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $f$
+  BEGIN
+    PERFORM ${REALTIME_MARKER_SCHEMA}.sync_marker();
+  END
+  $f$;
+  REVOKE ALL ON FUNCTION ${REALTIME_MARKER_SCHEMA}.sync_marker_on_ddl() FROM PUBLIC;
+  DROP EVENT TRIGGER IF EXISTS platform_realtime_marker;
+  CREATE EVENT TRIGGER platform_realtime_marker ON ddl_command_end EXECUTE FUNCTION ${REALTIME_MARKER_SCHEMA}.sync_marker_on_ddl();
+  SELECT ${REALTIME_MARKER_SCHEMA}.sync_marker();`;
+const INSUFFICIENT_PRIVILEGE = '42501';
 const SUPABASE_ROLES = ['anon', 'authenticated', 'service_role'] as const;
+
+/** What an org's realtime publication holds: every table of `public` (also those made later), or the listed ones. */
+export interface PublishedTables {
+  /** `all`: FOR TABLES IN SCHEMA public; `listed`: exactly `tables`. */
+  scope: 'all' | 'listed';
+  /** The tables published now. */
+  tables: string[];
+}
+
+/** Tables named for the publication that the org's `public` schema lacks. */
+export class UnknownTablesError extends Error {
+  override name = 'UnknownTablesError';
+}
 
 /** A provisioning failure that retrying will not fix (e.g. wal_level is not logical). */
 export class PermanentProvisioningError extends Error {
@@ -49,6 +100,49 @@ export class OrgProvisioner {
       },
     );
     return true;
+  }
+
+  /** What the org's realtime publication holds. */
+  async publishedTables(instance: OrgInstance): Promise<PublishedTables> {
+    return withPgClient(this.connection.adminUrl(instance), (client) => readPublished(client));
+  }
+
+  /**
+   * Publishes every table of `public` (`tables` null: also tables made later) or exactly
+   * `tables` (of `public`; an empty list publishes nothing, so the org holds no slot). The
+   * database's marker follows by itself, and with it whether the org holds a relay.
+   */
+  async publish(instance: OrgInstance, tables: string[] | null): Promise<PublishedTables> {
+    return withPgClient(this.connection.adminUrl(instance), async (client) => {
+      if (tables === null) {
+        await client.query(`ALTER PUBLICATION ${REALTIME_PUBLICATION} SET TABLES IN SCHEMA public`);
+        return readPublished(client);
+      }
+      const { rows } = await client.query<{ name: string }>(
+        `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND c.relname = ANY($1)`,
+        [tables],
+      );
+      const known = new Set(rows.map((row) => row.name));
+      const unknown = tables.filter((table) => !known.has(table));
+      if (unknown.length) throw new UnknownTablesError(`no table ${unknown.map((name) => `"${name}"`).join(', ')} in schema public`);
+      await client.query('BEGIN');
+      try {
+        // An empty table list cannot be SET: the publication is made again with nothing in it.
+        if (tables.length === 0) {
+          await client.query(`DROP PUBLICATION ${REALTIME_PUBLICATION}`);
+          await client.query(`CREATE PUBLICATION ${REALTIME_PUBLICATION}`);
+        } else {
+          const list = tables.map((table) => `public.${pg.escapeIdentifier(table)}`).join(', ');
+          await client.query(`ALTER PUBLICATION ${REALTIME_PUBLICATION} SET TABLE ${list}`);
+        }
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+      return readPublished(client);
+    });
   }
 
   /** Records a provisioning failure on the instance. */
@@ -116,7 +210,11 @@ export class OrgProvisioner {
     });
   }
 
-  /** Enables RLS on every table (whatever a migration forgot) and publishes them for the realtime relay. */
+  /**
+   * Enables RLS on every table of `public` (whatever a migration forgot), publishes the org's own
+   * tables (schema `public`; the platform's live in `platform` and are never published)
+   * for the realtime relay, and installs the marker telling whether a relay is wanted.
+   */
   private async secureAndPublish(instance: OrgInstance): Promise<void> {
     await withPgClient(this.connection.adminUrl(instance), async (client) => {
       const { rows } = await client.query<{ name: string }>(
@@ -126,8 +224,24 @@ export class OrgProvisioner {
       for (const { name } of rows) await client.query(`ALTER TABLE ${name} ENABLE ROW LEVEL SECURITY`);
       const published = await client.query('SELECT 1 FROM pg_publication WHERE pubname = $1', [REALTIME_PUBLICATION]);
       if (published.rowCount === 0) await client.query(`CREATE PUBLICATION ${REALTIME_PUBLICATION} FOR TABLES IN SCHEMA public`);
+      await client.query(REALTIME_MARKER_SQL).catch((error: { code?: string }) => {
+        // An adopted database whose URL is no superuser's: no marker, so the relay runs whether or not anything is published.
+        if (error.code !== INSUFFICIENT_PRIVILEGE) throw error;
+      });
     });
   }
+}
+
+async function readPublished(client: pg.Client): Promise<PublishedTables> {
+  const scope = await client.query(
+    `SELECT 1 FROM pg_publication_namespace pn JOIN pg_publication p ON p.oid = pn.pnpubid WHERE p.pubname = $1`,
+    [REALTIME_PUBLICATION],
+  );
+  const { rows } = await client.query<{ tablename: string }>(
+    `SELECT tablename FROM pg_publication_tables WHERE pubname = $1 AND schemaname = 'public' ORDER BY tablename`,
+    [REALTIME_PUBLICATION],
+  );
+  return { scope: scope.rowCount ? 'all' : 'listed', tables: rows.map((row) => row.tablename) };
 }
 
 async function dropReplicationSlots(admin: pg.Client, database: string): Promise<void> {

@@ -10,6 +10,9 @@ import { OrgProvisioner } from './org-provisioner.js';
 import { OrgRegistryRepository } from './org-registry.repository.js';
 import { OrgStatusEvents } from './org-status-events.js';
 import { OrgSchemaMigrator } from './org-schema.migrator.js';
+import { OrgRelayStates } from './org-relay-states.js';
+import { RelayCensus } from './relay-census.js';
+import { RelayReport } from './relay-report.js';
 
 /** The organization registry: instances, their provisioning, and the way requests reach org databases. */
 @Module({
@@ -25,6 +28,9 @@ import { OrgSchemaMigrator } from './org-schema.migrator.js';
     OrgRegistryRepository,
     OrgSchemaMigrator,
     OrgStatusEvents,
+    OrgRelayStates,
+    RelayCensus,
+    RelayReport,
   ],
   exports: [
     CredentialCipher,
@@ -37,6 +43,9 @@ import { OrgSchemaMigrator } from './org-schema.migrator.js';
     OrgProvisioner,
     OrgRegistryRepository,
     OrgSchemaMigrator,
+    OrgRelayStates,
+    RelayCensus,
+    RelayReport,
   ],
 })
 export class RegistryModule {}

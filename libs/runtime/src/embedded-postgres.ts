@@ -29,11 +29,17 @@ export interface RunningPostgres {
 }
 
 const SUPERUSER = 'postgres';
-/** Server settings the platform relies on: logical replication for the realtime relay, local-only listening. */
+/**
+ * Server settings the platform relies on: logical replication for the realtime relay, local-only listening.
+ * 64 slots and WAL senders hold 62 relaying orgs (REALTIME_SLOT_RESERVE keeps 2); orgs with
+ * nothing published hold none. A slot whose relay is down keeps WAL on disk: at most
+ * max_slot_wal_keep_size, past which the server gives the slot up (the relay then starts afresh).
+ */
 const SERVER_FLAGS = [
   ['wal_level', 'logical'],
   ['max_wal_senders', '64'],
   ['max_replication_slots', '64'],
+  ['max_slot_wal_keep_size', '1GB'],
   ['max_connections', '300'],
   ['listen_addresses', '127.0.0.1'],
   ['unix_socket_directories', ''],

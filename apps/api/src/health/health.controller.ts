@@ -22,10 +22,14 @@ export class HealthController {
 
   @Get('ready')
   @HealthCheck()
-  @ApiOperation({ summary: 'Postgres and Redis answer; 503 names the one that does not.' })
+  @ApiOperation({ summary: 'Postgres and Redis answer (503 names the one that does not); details report the realtime relays.' })
   async ready(@Res({ passthrough: true }) response: Response) {
     try {
-      return await this.health.check([() => this.dependencies.postgres(), () => this.dependencies.redis()]);
+      return await this.health.check([
+        () => this.dependencies.postgres(),
+        () => this.dependencies.redis(),
+        () => this.dependencies.realtime(),
+      ]);
     } catch (error) {
       // Keep terminus' report (which part is down) as the body rather than the generic error shape.
       if (!(error instanceof ServiceUnavailableException)) throw error;

@@ -12,7 +12,7 @@ export class MetricsController {
   @Get()
   @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
   @ApiProduces('text/plain')
-  @ApiOperation({ summary: 'Prometheus metrics: HTTP requests and the Node process.' })
+  @ApiOperation({ summary: 'Prometheus metrics: HTTP requests, the Node process and the realtime relays.' })
   scrape(): Promise<string> {
     return this.metrics.registry.metrics();
   }

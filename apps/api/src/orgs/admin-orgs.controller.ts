@@ -1,8 +1,9 @@
-import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Put } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { PlatformAdminOnly } from '../auth/access.decorators.js';
 import { AdminOrgsService } from './admin-orgs.service.js';
 import { CreateOrgDto } from './create-org.dto.js';
+import { PublishTablesDto } from './publish-tables.dto.js';
 
 @ApiTags('admin')
 @ApiBearerAuth()
@@ -28,6 +29,21 @@ export class AdminOrgsController {
   @ApiOperation({ summary: 'One org with its instance: status, schema version, last error.' })
   get(@Param('slug') slug: string) {
     return this.orgs.get(slug);
+  }
+
+  @Get(':slug/realtime')
+  @ApiOperation({ summary: "What the org's realtime publication holds: every table of public, or a chosen list." })
+  published(@Param('slug') slug: string) {
+    return this.orgs.publishedTables(slug);
+  }
+
+  @Put(':slug/realtime')
+  @ApiOperation({
+    summary:
+      'Sets the tables whose changes are relayed: null for every table of public, or a list; with none, the org holds no replication slot.',
+  })
+  publish(@Param('slug') slug: string, @Body() body: PublishTablesDto) {
+    return this.orgs.publishTables(slug, body.tables);
   }
 
   @Post(':slug/retry')

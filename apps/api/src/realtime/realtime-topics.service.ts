@@ -3,7 +3,7 @@ import pg from 'pg';
 import { claimsOf, type OrgPrincipal } from '#libs/auth';
 import { EventType, PLATFORM_EVENTS_ORG, PLATFORM_OWNED_TABLES, TASK_STATUSES, Topic, type TaskStatus } from '#libs/contracts';
 import { RealtimeSnapshotProviders, SnapshotNotFoundError, type RowChange } from '#libs/realtime';
-import { OrgDatabase, OrgRegistryRepository, publicInstanceView, publicOrgView } from '#libs/registry';
+import { OrgDatabase, OrgRegistryRepository, OrgRelayStates, publicInstanceView, publicOrgView } from '#libs/registry';
 import { TaskNotFoundError, TaskService, WorkerRegistryStore } from '#libs/tasks';
 import { OperationalStateTopics } from './operational-state-topics.service.js';
 import { SubscriptionRefused, type RefusalCode, type TopicPlan } from './topic-plan.js';
@@ -38,6 +38,7 @@ export class RealtimeTopics {
     private readonly providers: RealtimeSnapshotProviders,
     private readonly registry: OrgRegistryRepository,
     private readonly operationalState: OperationalStateTopics,
+    private readonly relayStates: OrgRelayStates,
   ) {}
 
   plan(principal: OrgPrincipal, request: SubscribeDto): TopicPlan {
@@ -70,8 +71,11 @@ export class RealtimeTopics {
     return {
       streamOrg: PLATFORM_EVENTS_ORG,
       matches: (event) => event.type === EventType.orgUpdated,
-      snapshot: async () =>
-        (await this.registry.list()).map(({ org, instance }) => ({ org: publicOrgView(org), instance: publicInstanceView(instance) })),
+      snapshot: async () => {
+        const all = await this.registry.list();
+        const realtime = await this.relayStates.views(all);
+        return all.map(({ org, instance }) => ({ org: publicOrgView(org), instance: publicInstanceView(instance, realtime.get(org.id)) }));
+      },
     };
   }
 

@@ -4,29 +4,46 @@ import { hostname } from 'node:os';
 import { PlatformConfig } from '#libs/config';
 import { PROCESS_LOGGER, type Logger } from '#libs/logging';
 import { RedisConnection, RedisKeys } from '#libs/redis';
-import { CredentialCipher, OrgConnection, OrgRegistryRepository, type OrgWithInstance } from '#libs/registry';
+import {
+  CredentialCipher,
+  OrgConnection,
+  OrgRegistryRepository,
+  OrgRelayStates,
+  RelayCensus,
+  relaySlotOf,
+  type ClusterCensus,
+  type OrgWithInstance,
+  type RelayStateRecord,
+} from '#libs/registry';
 import { OrgEventStream } from '../org-event-stream.service.js';
 import { RedisLease } from '../redis-lease.js';
 import type { ChangeSource } from './change-source.js';
 import { SupabaseChangeRelay } from './supabase-change.relay.js';
 import { WalChangeRelay } from './wal-change.relay.js';
 
-interface RunningRelay {
+interface HeldRelay {
   lease: RedisLease;
-  source: ChangeSource;
   renewal: NodeJS.Timeout;
+  /** Set while the feed runs; unset while the org waits for capacity or a retry after an error. */
+  source?: ChangeSource;
+  state?: RelayStateRecord;
 }
 
+/** Postgres refusals meaning the cluster has no replication slot or WAL sender left. */
+const CAPACITY_ERRORS = new Set(['53400', '53300']);
+
 /**
- * Runs the change relay of READY orgs in this API process: for each, whichever replica
- * takes the org's Redis lease relays it (one replication slot per org, however many
- * replicas); the others stand by and take over when the lease lapses. Polls the registry
- * every REALTIME_RELAY_POLL_MS, so new orgs are picked up and deprovisioned ones released
- * without a restart.
+ * Runs the change relay of READY orgs that publish something, in this API process: for
+ * each, whichever replica takes the org's Redis lease relays it (one replication slot per
+ * org, however many replicas); the others stand by and take over when the lease lapses.
+ * Every REALTIME_RELAY_POLL_MS it reads the registry and one census per cluster (capacity,
+ * slots, and which org databases publish a table): an org with nothing published holds no
+ * slot and no WAL sender; one that wants a relay where the cluster has no capacity left is
+ * recorded NO_CAPACITY, never silently left without realtime.
  */
 @Injectable()
 export class ChangeRelaySupervisor implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly relays = new Map<string, RunningRelay>();
+  private readonly relays = new Map<string, HeldRelay>();
   private readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private timer?: NodeJS.Timeout;
   private polling?: Promise<void>;
@@ -40,6 +57,8 @@ export class ChangeRelaySupervisor implements OnApplicationBootstrap, OnApplicat
     private readonly redis: RedisConnection,
     private readonly keys: RedisKeys,
     private readonly config: PlatformConfig,
+    private readonly census: RelayCensus,
+    private readonly states: OrgRelayStates,
     @Inject(PROCESS_LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -59,7 +78,7 @@ export class ChangeRelaySupervisor implements OnApplicationBootstrap, OnApplicat
 
   /** Org ids this process relays now. */
   relayedOrgs(): string[] {
-    return [...this.relays.keys()];
+    return [...this.relays].filter(([, relay]) => relay.source).map(([orgId]) => orgId);
   }
 
   private pollOnce(): void {
@@ -69,80 +88,198 @@ export class ChangeRelaySupervisor implements OnApplicationBootstrap, OnApplicat
   }
 
   private async poll(): Promise<void> {
-    const ready = await this.registry.findByStatus(['READY']);
-    const live = new Set(ready.filter(({ org }) => !org.deletedAt).map(({ org }) => org.id));
+    const ready = (await this.registry.findByStatus(['READY'])).filter(({ org }) => !org.deletedAt);
+    const live = new Set(ready.map(({ org }) => org.id));
     for (const orgId of this.relays.keys()) {
-      if (!live.has(orgId)) await this.release(orgId, 'org no longer READY');
+      if (!live.has(orgId)) await this.release(orgId, { reason: 'org no longer READY', forget: true });
     }
+    const census = await this.census.readAll(true);
     for (const entry of ready) {
       if (this.closed) return;
-      if (live.has(entry.org.id) && !this.relays.has(entry.org.id)) await this.tryTake(entry);
+      const cluster = this.clusterCensus(entry, census);
+      if (!this.wantsRelay(entry, cluster)) {
+        await this.idle(entry, cluster);
+        continue;
+      }
+      const held = this.relays.get(entry.org.id) ?? (await this.take(entry.org.id));
+      if (held && !held.source) await this.start(entry, held, cluster);
     }
   }
 
-  private async tryTake({ org, instance }: OrgWithInstance): Promise<void> {
+  /** The census of the org's cluster; an Error when it could not be read; undefined for an adopted database. */
+  private clusterCensus({ instance }: OrgWithInstance, census: Map<string, ClusterCensus | Error>): ClusterCensus | Error | undefined {
+    if (instance.driver !== 'cluster' || instance.realtimeSource !== 'wal') return undefined;
+    return census.get(instance.cluster!) ?? new Error(`cluster "${instance.cluster}" is not configured in ORG_CLUSTER_URLS`);
+  }
+
+  /** Supabase-sourced and adopted databases always relay; a cluster database only while its publication holds a table. */
+  private wantsRelay({ instance }: OrgWithInstance, cluster: ClusterCensus | Error | undefined): boolean {
+    if (!cluster || cluster instanceof Error) return true;
+    return cluster.markers.get(instance.databaseName!) !== 'off';
+  }
+
+  /** Nothing published: stop relaying and drop the slot, so the org holds no slot, no WAL sender and no WAL. */
+  private async idle({ org, instance }: OrgWithInstance, cluster: ClusterCensus | Error | undefined): Promise<void> {
+    if (this.relays.has(org.id)) await this.release(org.id, { reason: 'nothing published', forget: true });
+    if (cluster && !(cluster instanceof Error) && relaySlotOf(cluster, instance.databaseName!)?.active === false) {
+      await this.census
+        .dropInactiveSlots(cluster.cluster, instance.databaseName!)
+        .catch((error: Error) =>
+          this.logger.warn({ org: org.id, err: error }, 'could not drop the slot of an idle org; the next poll retries'),
+        );
+    }
+  }
+
+  private async take(orgId: string): Promise<HeldRelay | undefined> {
     const ttl = this.config.REALTIME_RELAY_LEASE_MS;
     const lease = new RedisLease(
       this.redis.client,
-      this.keys.org(org.id, 'relay', 'lease'),
-      this.keys.org(org.id, 'relay', 'fence'),
+      this.keys.org(orgId, 'relay', 'lease'),
+      this.keys.org(orgId, 'relay', 'fence'),
       this.owner,
       ttl,
     );
-    if (!(await lease.acquire())) return;
+    if (!(await lease.acquire())) return undefined;
+    const renewal = setInterval(() => void this.renew(orgId), Math.max(1, Math.floor(ttl / 3)));
+    renewal.unref();
+    const held: HeldRelay = { lease, renewal };
+    this.relays.set(orgId, held);
+    return held;
+  }
+
+  private async start(entry: OrgWithInstance, held: HeldRelay, cluster: ClusterCensus | Error | undefined): Promise<void> {
+    const { org } = entry;
+    if (cluster instanceof Error) return this.setState(org.id, held, { state: 'ERROR', error: `cluster unreachable: ${cluster.message}` });
+    const slot = cluster && relaySlotOf(cluster, entry.instance.databaseName!);
+    if (cluster && slot?.walStatus === 'lost' && !slot.active) {
+      // Past max_slot_wal_keep_size the server gave the slot up: it can never be read again, so start afresh.
+      this.logger.warn(
+        { org: org.id, slot: slot.name },
+        'replication slot lost its WAL (max_slot_wal_keep_size); changes since are not relayed',
+      );
+      await this.census.dropInactiveSlots(cluster.cluster, entry.instance.databaseName!);
+      return;
+    }
+    const needsSlot = cluster !== undefined && !slot;
+    if (needsSlot && cluster.free <= 0) return this.setState(org.id, held, { state: 'NO_CAPACITY', error: noCapacity(cluster) });
+    const capacityLock = needsSlot ? await this.lockCapacity(cluster.cluster) : undefined;
+    try {
+      if (capacityLock === null) return;
+      if (capacityLock) {
+        // Read again under the cluster's capacity lock: the slot this relay creates is counted by the next taker.
+        const fresh = await this.census.read(cluster!.cluster, true);
+        if (fresh.free <= 0) return await this.setState(org.id, held, { state: 'NO_CAPACITY', error: noCapacity(fresh) });
+      }
+      const source = this.source(entry, held.lease);
+      held.source = source;
+      try {
+        await source.start();
+      } catch (error) {
+        held.source = undefined;
+        await source.stop().catch(() => undefined);
+        const code = (error as { code?: string }).code;
+        const state = code && CAPACITY_ERRORS.has(code) ? 'NO_CAPACITY' : 'ERROR';
+        this.logger.warn({ org: org.id, err: error, state }, 'change relay could not start; the next poll retries');
+        return await this.setState(org.id, held, { state, error: (error as Error).message });
+      }
+      this.logger.info({ org: org.id, slug: org.slug }, 'relaying org database changes');
+      await this.setState(org.id, held, { state: 'RELAYING' });
+    } finally {
+      await capacityLock?.release().catch(() => undefined);
+    }
+  }
+
+  /** Serialises slot creation on one cluster across replicas, so two relays cannot both take its last free place; null when busy. */
+  private async lockCapacity(cluster: string): Promise<RedisLease | null> {
+    const lock = new RedisLease(
+      this.redis.client,
+      this.keys.platform('relay', 'capacity', cluster),
+      this.keys.platform('relay', 'capacity-fence'),
+      this.owner,
+      this.config.CONNECT_TIMEOUT_MS * 2,
+    );
+    return (await lock.acquire()) ? lock : null;
+  }
+
+  private source({ org, instance }: OrgWithInstance, lease: RedisLease): ChangeSource {
     const onFailed = (error: Error) => {
       this.logger.warn({ org: org.id, err: error }, 'change relay stopped; the org is taken up again at a next poll');
-      void this.release(org.id);
+      void this.stopped(org.id, error);
     };
-    const source: ChangeSource =
-      instance.realtimeSource === 'supabase'
-        ? new SupabaseChangeRelay({
-            orgId: org.id,
-            url: instance.supabaseUrl!,
-            key: this.cipher.decrypt<{ key: string }>(instance.supabaseKeyEncrypted!).key,
-            connectTimeoutMs: this.config.CONNECT_TIMEOUT_MS,
-            stream: this.stream,
-            lease,
-            logger: this.logger,
-            onFailed,
-          })
-        : new WalChangeRelay({
-            orgId: org.id,
-            adminUrl: this.connections.adminUrl(instance),
-            connectTimeoutMs: this.config.CONNECT_TIMEOUT_MS,
-            stream: this.stream,
-            lease,
-            redis: this.redis.client,
-            checkpointKey: this.keys.org(org.id, 'relay', 'checkpoint'),
-            logger: this.logger,
-            onFailed,
-          });
-    const renewal = setInterval(() => void this.renew(org.id), Math.max(1, Math.floor(ttl / 3)));
-    renewal.unref();
-    this.relays.set(org.id, { lease, source, renewal });
-    try {
-      await source.start();
-      this.logger.info({ org: org.id, slug: org.slug }, 'relaying org database changes');
-    } catch (error) {
-      this.logger.warn({ org: org.id, err: error }, 'change relay could not start; the next poll retries');
-      await this.release(org.id);
-    }
+    return instance.realtimeSource === 'supabase'
+      ? new SupabaseChangeRelay({
+          orgId: org.id,
+          url: instance.supabaseUrl!,
+          key: this.cipher.decrypt<{ key: string }>(instance.supabaseKeyEncrypted!).key,
+          connectTimeoutMs: this.config.CONNECT_TIMEOUT_MS,
+          stream: this.stream,
+          lease,
+          logger: this.logger,
+          onFailed,
+        })
+      : new WalChangeRelay({
+          orgId: org.id,
+          adminUrl: this.connections.adminUrl(instance),
+          connectTimeoutMs: this.config.CONNECT_TIMEOUT_MS,
+          stream: this.stream,
+          lease,
+          redis: this.redis.client,
+          checkpointKey: this.keys.org(org.id, 'relay', 'checkpoint'),
+          logger: this.logger,
+          onFailed,
+        });
+  }
+
+  /** A running feed stopped on its own: keep the lease, report the error, start again at the next poll. */
+  private async stopped(orgId: string, error: Error): Promise<void> {
+    const held = this.relays.get(orgId);
+    if (!held?.source) return;
+    const source = held.source;
+    held.source = undefined;
+    await source.stop().catch(() => undefined);
+    await this.setState(orgId, held, { state: 'ERROR', error: error.message }).catch(() => undefined);
+  }
+
+  /** Records the relay's state (renewed with the lease) and tells the `orgs` topic when it changed. */
+  private async setState(orgId: string, held: HeldRelay, state: RelayStateRecord): Promise<void> {
+    await this.states.record(orgId, state, this.stateTtl());
+    const changed = held.state?.state !== state.state || held.state?.error !== state.error;
+    held.state = state;
+    if (changed) await this.registry.announce(orgId);
+  }
+
+  private stateTtl(): number {
+    return this.config.REALTIME_RELAY_LEASE_MS + this.config.REALTIME_RELAY_POLL_MS * 2;
   }
 
   private async renew(orgId: string): Promise<void> {
     const relay = this.relays.get(orgId);
     if (!relay) return;
     const renewed = await relay.lease.renew().catch(() => false);
-    if (!renewed) await this.release(orgId, 'relay lease lost');
+    if (!renewed) return this.release(orgId, { reason: 'relay lease lost' });
+    if (relay.state) await this.states.record(orgId, relay.state, this.stateTtl()).catch(() => undefined);
   }
 
-  private async release(orgId: string, reason?: string): Promise<void> {
+  /** Stops relaying the org; with `forget`, its recorded state goes too (it is idle or gone) and the `orgs` topic is told. */
+  private async release(orgId: string, options: { reason?: string; forget?: boolean } = {}): Promise<void> {
     const relay = this.relays.get(orgId);
     if (!relay) return;
     this.relays.delete(orgId);
     clearInterval(relay.renewal);
-    if (reason) this.logger.info({ org: orgId, reason }, 'stopped relaying org database changes');
-    await relay.source.stop().catch(() => undefined);
+    if (options.reason) this.logger.info({ org: orgId, reason: options.reason }, 'stopped relaying org database changes');
+    await relay.source?.stop().catch(() => undefined);
+    if (options.forget) {
+      await this.states.clear(orgId).catch(() => undefined);
+      await this.registry.announce(orgId).catch(() => undefined);
+    }
     await relay.lease.release().catch(() => undefined);
   }
+}
+
+function noCapacity(census: ClusterCensus): string {
+  return (
+    `cluster "${census.cluster}" has no relay capacity left: ${census.slots.length} replication slots in use of ` +
+    `${census.capacity} (min(max_replication_slots=${census.maxReplicationSlots}, max_wal_senders=${census.maxWalSenders}) ` +
+    `minus REALTIME_SLOT_RESERVE)`
+  );
 }
