@@ -87,8 +87,9 @@ describe('org audit log: one row per state-changing request, admins only (real H
     });
     expect((await admin('DELETE', `/v1/webhooks/${webhook.body.id}`)).status).toBe(204);
 
+    await platform.createUserTable(org.slug, 'audited_items');
     const trigger = await admin('POST', '/v1/triggers', {
-      body: { name: 'on-delete', table: 'config_entries', events: ['DELETE'], task: { type: 'noop' } },
+      body: { name: 'on-delete', table: 'audited_items', events: ['DELETE'], task: { type: 'noop' } },
     });
     expect((await admin('PATCH', `/v1/triggers/${trigger.body.id}`, { body: { enabled: false } })).status).toBe(200);
     expect((await admin('DELETE', `/v1/triggers/${trigger.body.id}`)).status).toBe(204);
