@@ -2,7 +2,7 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '#libs/logging';
-import { TaskStateStore } from '#libs/tasks';
+import { TaskLifecycle } from '#libs/tasks';
 import { findFreePort, startEmbeddedPostgres, type RunningPostgres } from '#libs/runtime';
 import { spawnPlatformProcess, waitFor, type PlatformProcess } from '#libs/testing';
 import { startTestPlatform, type CreatedOrg, type TestPlatform } from '../../api/test/platform-harness.js';
@@ -136,11 +136,11 @@ describe('history while Postgres is down', () => {
     await postgres.stop();
     postgres = undefined;
     // Task state lives in Redis: the tasks finish without Postgres (the API cannot even check tokens now, so look in Redis).
-    const store = platform.worker!.get(TaskStateStore);
+    const lifecycle = platform.worker!.get(TaskLifecycle);
     await waitFor(
       'every task to finish',
       async () => {
-        const tasks = await Promise.all(slow.map((id) => store.get(org.id, id)));
+        const tasks = await Promise.all(slow.map((id) => lifecycle.get(org.id, id)));
         return tasks.every((task) => task?.status === 'SUCCESS') ? true : undefined;
       },
       30_000,
