@@ -166,6 +166,60 @@ export class OrgEventStream {
     return byOrg;
   }
 
+  /** Creates consumer group `group` on the org's stream, reading from now on; an existing group is kept. */
+  async ensureGroup(orgId: string, group: string): Promise<void> {
+    await this.redis.xgroup('CREATE', this.key(orgId), group, '$', 'MKSTREAM').catch((error: Error) => {
+      if (!error.message.includes('BUSYGROUP')) throw error;
+    });
+  }
+
+  /**
+   * Up to `count` events per org not yet handed to any consumer of `group`, now handed to
+   * `consumer`, waiting up to `blockMs` on `reader` (a connection of its own); by org.
+   */
+  async readGroup(
+    reader: Redis,
+    group: string,
+    consumer: string,
+    orgIds: string[],
+    count: number,
+    blockMs: number,
+  ): Promise<{ orgId: string; events: PlatformEvent[] }[]> {
+    if (orgIds.length === 0) return [];
+    const streams = orgIds.map((orgId) => this.key(orgId));
+    const reply = (await reader.xreadgroup(
+      'GROUP',
+      group,
+      consumer,
+      'COUNT',
+      count,
+      'BLOCK',
+      blockMs,
+      'STREAMS',
+      ...streams,
+      ...orgIds.map(() => '>'),
+    )) as [key: string, entries: RawEntry[]][] | null;
+    return (reply ?? []).map(([key, entries]) => {
+      const orgId = orgIds[streams.indexOf(key)]!;
+      return { orgId, events: entries.map((entry) => toEvent(orgId, entry)) };
+    });
+  }
+
+  /** Events another consumer of `group` took but never acknowledged for `minIdleMs` (it died): now `consumer`'s. */
+  async claimIdle(orgId: string, group: string, consumer: string, minIdleMs: number, count: number): Promise<PlatformEvent[]> {
+    const [, entries] = (await this.redis.xautoclaim(this.key(orgId), group, consumer, minIdleMs, '0-0', 'COUNT', count)) as [
+      string,
+      (RawEntry | null)[],
+    ];
+    // Entries trimmed since they were handed out come back empty.
+    return entries.filter((entry): entry is RawEntry => Boolean(entry?.[1])).map((entry) => toEvent(orgId, entry));
+  }
+
+  /** Marks the events as handled by `group`. */
+  async ack(orgId: string, group: string, ids: string[]): Promise<void> {
+    if (ids.length) await this.redis.xack(this.key(orgId), group, ...ids);
+  }
+
   /** Drops the org's events older than `maxAgeMs`; returns how many went. */
   async trimOlderThan(orgId: string, maxAgeMs: number): Promise<number> {
     return this.redis.xtrim(this.key(orgId), 'MINID', `${Date.now() - maxAgeMs}-0`);

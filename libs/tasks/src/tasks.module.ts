@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { EventStreamModule } from '#libs/realtime';
 import { RegistryModule } from '#libs/registry';
 import { FaultPoints } from './fault-points.js';
 import { TaskCancellations } from './task-cancellations.js';
@@ -16,7 +17,7 @@ import { WorkerRegistryStore } from './worker-registry.store.js';
  * through `TaskLifecycle` and read them through `TaskService`.
  */
 @Module({
-  imports: [RegistryModule],
+  imports: [RegistryModule, EventStreamModule],
   providers: [
     FaultPoints,
     TaskCancellations,
