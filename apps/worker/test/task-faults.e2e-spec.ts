@@ -28,15 +28,17 @@ describe('task tier faults: processes killed at every hand-off (real API and wor
     processes.push(child);
     return child;
   };
-  const startWorker = async (env: Record<string, string> = {}) => {
-    const worker = spawn('worker', env);
-    await worker.waitForOutput(/worker started/);
-    return worker;
+  /** Waits for the process to say it is up; if it never does, fails with what it printed. */
+  const started = async (child: PlatformProcess, pattern: RegExp) => {
+    await child.waitForOutput(pattern, 120_000).catch((error: Error) => {
+      throw new Error(`${error.message}; it printed:\n${child.output().slice(-4000)}`);
+    });
+    return child;
   };
+  const startWorker = (env: Record<string, string> = {}) => started(spawn('worker', env), /worker started/);
   const startApi = async (env: Record<string, string> = {}) => {
     const port = await findFreePort();
-    const api = spawn('api', { PORT: String(port), ...env });
-    await api.waitForOutput(/API listening on/);
+    const api = await started(spawn('api', { PORT: String(port), ...env }), /API listening on/);
     return { process: api, url: `http://127.0.0.1:${port}` };
   };
   const stop = async (child: PlatformProcess) => {
