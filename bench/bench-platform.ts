@@ -108,12 +108,16 @@ export async function startBenchPlatformProcesses(
     PORT: String(port),
     ...env,
   };
-  const processes: PlatformProcess[] = [
-    spawnPlatformProcess('api', { ...settings, LOG_LEVEL: 'info' }),
-    spawnPlatformProcess('worker', { ...settings, LOG_LEVEL: 'info' }),
-  ];
-  await Promise.all([processes[0]!.waitForOutput(/API listening on/), processes[1]!.waitForOutput(/worker started/)]);
+  // Logging at `warn`, as the in-process bench platform is silent: a line per request would measure the log pipe.
+  const processes: PlatformProcess[] = [spawnPlatformProcess('api', settings), spawnPlatformProcess('worker', settings)];
   const baseUrl = `http://127.0.0.1:${port}`;
+  // Up once it answers; the worker is up once it provisions the benchmark's org.
+  for (;;) {
+    const live = await httpJson(`${baseUrl}/health/live`, 'GET', {}).catch(() => undefined);
+    if (live?.status === 200) break;
+    if (processes[0]!.child.exitCode !== null) throw new Error(`the API exited: ${processes[0]!.output()}`);
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS * 20));
+  }
 
   const call: BenchPlatform['call'] = async (method, path, body, token = BENCH_ADMIN_TOKEN) => {
     const response = await httpJson(`${baseUrl}${path}`, method, { authorization: `Bearer ${token}` }, body);
