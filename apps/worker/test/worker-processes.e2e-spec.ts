@@ -157,5 +157,8 @@ describe('history while Postgres is down', () => {
       30_000,
     );
     expect(rows.map((row) => row.id).sort()).toEqual([...slow].sort());
+    // Drained: nothing left to hand over, and still exactly one row per task.
+    await waitFor('the persist outbox to be empty', async () => ((await lifecycle.outboxSizes(org.id)).persist === 0 ? true : undefined));
+    expect(await platform.queryOrgDatabase(org.slug, 'SELECT id FROM tasks')).toHaveLength(5);
   });
 });
