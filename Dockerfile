@@ -40,6 +40,9 @@ COPY --from=build /app/dist dist
 COPY supabase/migrations supabase/migrations
 # Where the ops CLI writes backups inside the container (a volume in docker-compose.yml).
 RUN mkdir /backups && chown node:node /backups
+# The unprivileged account shell tasks run as (TASK_RUN_AS_USER=task in docker-compose.yml):
+# no login, no home, owner of nothing but each task's own working directory.
+RUN useradd --system --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin task
 USER node
 EXPOSE 3000
 CMD ["npm", "run", "start:api"]

@@ -4,6 +4,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fromProjectRoot } from '#libs/config';
 import { startBenchEnvironment } from './bench-environment.js';
+import { documentsBenchmark } from './benchmarks/documents.bench.js';
 import { httpApiBenchmark } from './benchmarks/http-api.bench.js';
 import { orgProvisioningBenchmark } from './benchmarks/org-provisioning.bench.js';
 import { realtimeBenchmark } from './benchmarks/realtime.bench.js';
@@ -11,7 +12,14 @@ import { resourcesBenchmark } from './benchmarks/resources.bench.js';
 import { tasksBenchmark } from './benchmarks/tasks.bench.js';
 import type { Benchmark, BenchResult } from './measure.js';
 
-const BENCHMARKS: Benchmark[] = [httpApiBenchmark, orgProvisioningBenchmark, tasksBenchmark, resourcesBenchmark, realtimeBenchmark];
+const BENCHMARKS: Benchmark[] = [
+  httpApiBenchmark,
+  orgProvisioningBenchmark,
+  tasksBenchmark,
+  resourcesBenchmark,
+  realtimeBenchmark,
+  documentsBenchmark,
+];
 
 // `npm run bench` runs them all; `npm run bench -- <name> ...` runs the named ones.
 const wanted = process.argv.slice(2);

@@ -19,6 +19,9 @@ export async function createApiApp(config: PlatformConfig, logger: Logger): Prom
   app.getHttpAdapter().getInstance().disable('x-powered-by');
   if (config.TRUST_PROXY) app.set('trust proxy', trustProxySetting(config.TRUST_PROXY));
   app.use(requestLogging(logger));
+  // Room for the largest stored value (its JSON, escaped twice over at worst), so an oversize value
+  // reaches its route and is answered 400 with the documented limit rather than 413 here.
+  app.useBodyParser('json', { limit: 2 * Math.max(config.CONFIG_VALUE_MAX_BYTES, config.DOCUMENT_MAX_BYTES) + 65_536 });
   // The operator console, built by `npm run build` (Vite) into dist/console: static files, no CDN.
   const consoleDir = fromProjectRoot('dist/console');
   if (existsSync(consoleDir)) app.useStaticAssets(consoleDir, { prefix: '/console', index: 'index.html' });

@@ -1,8 +1,12 @@
 import type { INestApplication, INestApplicationContext } from '@nestjs/common';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import type { DestinationStream } from 'pino';
 import type { PlatformConfig } from '#libs/config';
+import { QueueName, TASK_CLASSES, taskQueueName } from '#libs/contracts';
 import { controlPlaneMigrationsDir, runMigrations } from '#libs/database';
+import { RedisKeys } from '#libs/redis';
 import { createLogger } from '#libs/logging';
 import {
   createTestDatabase,
@@ -10,6 +14,8 @@ import {
   dropOrgDatabases,
   testConfig,
   waitFor,
+  waitForQueuesDrained,
+  waitForTaskOutboxesDrained,
   type TestDatabase,
   type TestRedis,
 } from '#libs/testing';
@@ -41,6 +47,13 @@ export interface TestPlatform {
   createOrg(slug?: string): Promise<CreatedOrg>;
   /** Runs SQL in the org's own database as the cluster superuser (to check what landed there). */
   queryOrgDatabase<Row = any>(slug: string, sql: string, params?: unknown[]): Promise<Row[]>;
+  /**
+   * Waits until no task, schedule or webhook job is waiting, delayed or running and every
+   * task outbox is empty (each finished task's history written), so nothing can still
+   * create, retry or persist anything: counts taken after are final.
+   * A delayed task or an unpaused schedule's next tick counts as waiting: pause them first.
+   */
+  waitForQueuesDrained(timeoutMs?: number): Promise<void>;
   /** Waits until the org's instance has `status`; returns the instance view. */
   waitForStatus(slug: string, status: string, timeoutMs?: number): Promise<any>;
   /** Stops the platform; with `keepData`, leaves its databases and Redis keys for `startTestPlatform({ restartOf })`. */
@@ -111,6 +124,21 @@ export async function startTestPlatform(
     redis,
     request,
     waitForStatus,
+    async waitForQueuesDrained(timeoutMs) {
+      const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+      const names = [...TASK_CLASSES.map(taskQueueName), QueueName.schedules, QueueName.webhookDeliveries];
+      const keys = api.get(RedisKeys);
+      const queues = names.map((name) => new Queue(name, { connection, prefix: keys.queuePrefix }));
+      try {
+        // The outboxes first: a pending enqueue hand-off still adds a job to the queues.
+        await waitForTaskOutboxesDrained(connection, keys, timeoutMs);
+        await waitForQueuesDrained(queues, timeoutMs);
+        await waitForTaskOutboxesDrained(connection, keys, timeoutMs);
+      } finally {
+        await Promise.all(queues.map((queue) => queue.close()));
+        connection.disconnect();
+      }
+    },
     async createOrg(slug = `org-${randomBytes(4).toString('hex')}`) {
       const created = await request('POST', '/v1/admin/orgs', { body: { slug, name: `Org ${slug}` } });
       if (created.status !== 202) throw new Error(`creating org ${slug} answered ${created.status}: ${JSON.stringify(created.body)}`);

@@ -1,5 +1,4 @@
-import { EventType } from '#libs/contracts';
-import { OrgEventStream, RealtimeSnapshotProviders, SnapshotNotFoundError } from '#libs/realtime';
+import { OrgEventStream } from '#libs/realtime';
 import { waitFor } from '#libs/testing';
 import { connectRealtime, type TestSocket } from './realtime-clients.js';
 import { startTestPlatform, TEST_ADMIN_TOKEN, type CreatedOrg, type TestPlatform } from './platform-harness.js';
@@ -9,25 +8,29 @@ describe("realtime tenant isolation: org A's token never reaches org B (real Soc
   let orgA: CreatedOrg;
   let orgB: CreatedOrg;
   let taskB: string;
+  let poolB: string;
+  let poolA: string;
   const sockets: TestSocket[] = [];
-  const resources: Record<string, string[]> = {};
 
   beforeAll(async () => {
     platform = await startTestPlatform({ env: { REALTIME_RELAY_POLL_MS: '200' } });
     [orgA, orgB] = await Promise.all([platform.createOrg(), platform.createOrg()]);
     taskB = (await platform.request('POST', '/v1/tasks', { token: orgB.token, body: { type: 'noop' } })).body.id;
-    await platform.queryOrgDatabase(orgB.slug, 'CREATE TABLE b_only (id int PRIMARY KEY, note text)');
-    await platform.queryOrgDatabase(orgB.slug, 'GRANT SELECT ON b_only TO authenticated');
-    // A resource module's snapshot provider, as the resources module registers it: it knows org B's pool only.
-    resources[orgB.id] = ['pool:b1'];
-    platform.api.get(RealtimeSnapshotProviders).register('resource', {
-      snapshot: async (principal, request) => {
-        const own = (resources[principal.orgId] ?? []).filter((id) => !request.id || id === request.id || id.startsWith(`${request.id}:`));
-        // An id naming one resource (kind:id) that the caller's org lacks is not found; a kind alone lists what the org has.
-        if (request.id?.includes(':') && own.length === 0) throw new SnapshotNotFoundError(`no resource ${request.id}`);
-        return own;
-      },
-    });
+    for (const org of [orgA, orgB]) {
+      await platform.queryOrgDatabase(
+        org.slug,
+        'CREATE TABLE public.shared_items (key text PRIMARY KEY, value text); GRANT SELECT ON public.shared_items TO authenticated',
+      );
+    }
+    await platform.queryOrgDatabase(orgB.slug, 'CREATE TABLE public.b_only (id int PRIMARY KEY, note text)');
+    await platform.queryOrgDatabase(orgB.slug, 'GRANT SELECT ON public.b_only TO authenticated');
+    // Real pools made through the API, one per org, each with an environment to lease.
+    const makePool = async (org: CreatedOrg, name: string) => {
+      const pool = (await platform.request('POST', '/v1/pools', { token: org.token, body: { name, kind: 'sandbox' } })).body;
+      await platform.request('POST', `/v1/pools/${pool.id}/environments`, { token: org.token, body: { name: `${name}-1` } });
+      return pool.id as string;
+    };
+    [poolA, poolB] = await Promise.all([makePool(orgA, 'a-pool'), makePool(orgB, 'b-pool')]);
   });
   afterAll(async () => {
     for (const client of sockets) client.close();
@@ -54,8 +57,8 @@ describe("realtime tenant isolation: org A's token never reaches org B (real Soc
       { topic: 'table', id: 'b_only' },
       { topic: 'table', id: 'b_only', filter: { id: 1 } },
       { topic: 'table', id: 'b_only', since: bStreamPosition },
-      { topic: 'resource', id: 'pool:b1' },
-      { topic: 'resource', id: 'pool:b1', since: bStreamPosition },
+      { topic: 'resource', id: `pool:${poolB}` },
+      { topic: 'resource', id: `pool:${poolB}`, since: bStreamPosition },
     ];
     for (const payload of refusedAsNotFound) {
       expect([payload, await client.subscribe(payload)]).toEqual([payload, { ok: false, error: 'not_found', message: expect.any(String) }]);
@@ -63,10 +66,10 @@ describe("realtime tenant isolation: org A's token never reaches org B (real Soc
     const refusedAsInvalid = [
       { topic: 'tasks', org: orgB.id },
       { topic: 'task', id: taskB, org: orgB.id },
-      { topic: 'table', id: 'config_entries', org: orgB.id },
-      { topic: 'resource', id: 'pool:b1', orgId: orgB.id },
+      { topic: 'table', id: 'shared_items', org: orgB.id },
+      { topic: 'resource', id: `pool:${poolB}`, orgId: orgB.id },
       { topic: `task:${taskB}` },
-      { topic: 'table', id: `${orgB.slug}.config_entries` },
+      { topic: 'table', id: `${orgB.slug}.shared_items` },
       { topic: 'table', id: 'public.b_only' },
       { topic: 'tasks', filter: { org_id: orgB.id } },
     ];
@@ -82,11 +85,16 @@ describe("realtime tenant isolation: org A's token never reaches org B (real Soc
       { topic: 'tasks' },
       { topic: 'tasks', since: bStreamPosition },
       { topic: 'tasks', filter: { type: 'noop' } },
-      { topic: 'table', id: 'config_entries' },
-      { topic: 'table', id: 'config_entries', filter: { key: 'shared-key' } },
+      { topic: 'table', id: 'shared_items' },
+      { topic: 'table', id: 'shared_items', filter: { key: 'shared-key' } },
       { topic: 'resource' },
-      { topic: 'resource', id: 'pool' },
+      { topic: 'resource', id: `pool:${poolA}` },
       { topic: 'worker' },
+      { topic: 'config' },
+      { topic: 'config', id: 'shared-key' },
+      { topic: 'documents', id: 'shared' },
+      { topic: 'documents', id: 'shared', filter: { owner: 'b' } },
+      { topic: 'audit' },
     ];
     const snapshots = [];
     for (const payload of accepted) {
@@ -95,25 +103,47 @@ describe("realtime tenant isolation: org A's token never reaches org B (real Soc
       snapshots.push(answer.snapshot);
     }
     expect(JSON.stringify(snapshots)).not.toContain(taskB);
+    expect(JSON.stringify(snapshots)).not.toContain(poolB);
 
     // Org B changes everything org A subscribed to...
     await platform.request('POST', '/v1/tasks', { token: orgB.token, body: { type: 'noop' } });
-    await platform.queryOrgDatabase(orgB.slug, `INSERT INTO config_entries (key, value) VALUES ('shared-key', '"b"')`);
-    await platform.queryOrgDatabase(orgB.slug, `INSERT INTO b_only (id, note) VALUES (1, 'b')`);
-    await platform.api
-      .get(OrgEventStream)
-      .append(orgB.id, { topic: 'resource:pool:b1', type: EventType.resourceUpdated, at: new Date().toISOString(), data: { id: 'b1' } });
+    await platform.queryOrgDatabase(orgB.slug, `INSERT INTO public.shared_items (key, value) VALUES ('shared-key', 'b')`);
+    await platform.queryOrgDatabase(orgB.slug, `INSERT INTO public.b_only (id, note) VALUES (1, 'b')`);
+    const leaseB = await platform.request('POST', `/v1/pools/${poolB}/allocations`, {
+      token: orgB.token,
+      body: { holder: 'b', ttlSeconds: 60 },
+    });
+    expect(leaseB.status).toBe(201);
+    await platform.request('PUT', '/v1/config/b-config', { token: orgB.token, body: { value: 'b' } });
+    await platform.request('POST', '/v1/collections/shared/documents', { token: orgB.token, body: { id: 'b-doc', data: { owner: 'b' } } });
     // ...then org A does the same, and once A's own events are in, nothing of B's may have come.
-    await platform.queryOrgDatabase(orgA.slug, `INSERT INTO config_entries (key, value) VALUES ('shared-key', '"a"')`);
+    await platform.queryOrgDatabase(orgA.slug, `INSERT INTO public.shared_items (key, value) VALUES ('shared-key', 'a')`);
+    const leaseA = await platform.request('POST', `/v1/pools/${poolA}/allocations`, {
+      token: orgA.token,
+      body: { holder: 'a', ttlSeconds: 60 },
+    });
+    expect(leaseA.status).toBe(201);
     const sentinel = (await platform.request('POST', '/v1/tasks', { token: orgA.token, body: { type: 'noop' } })).body.id;
     await client.waitForEvents(1, (event) => event.data?.id === sentinel && event.data.status === 'SUCCESS', 20_000);
     await client.waitForEvents(1, (event) => event.type === 'row.inserted' && event.data.record.key === 'shared-key');
+    await client.waitForEvents(1, (event) => event.type === 'resource.updated' && event.topic === `resource:pool:${poolA}`);
+    // B's pool really changed, in B's own stream: the isolation above is not for want of events.
+    const bEvents = await platform.api.get(OrgEventStream).readAfter(orgB.id, bStreamPosition, 1000);
+    expect(bEvents.some((event) => event.topic === `resource:pool:${poolB}`)).toBe(true);
+    await platform.request('PUT', '/v1/config/a-config', { token: orgA.token, body: { value: 'a' } });
+    await platform.request('POST', '/v1/collections/shared/documents', { token: orgA.token, body: { id: 'a-doc', data: { owner: 'a' } } });
+    await client.waitForEvents(1, (event) => event.type === 'config.updated' && event.data.key === 'a-config');
+    await client.waitForEvents(1, (event) => event.type === 'document.created' && event.data.id === 'a-doc');
+    await client.waitForEvents(1, (event) => event.type === 'audit.recorded' && event.data.target.id === 'shared/a-doc');
 
     expect(client.events.length).toBeGreaterThan(0);
     const foreign = client.events.filter((event) => event.org !== orgA.id && event.org !== 'platform');
     expect(foreign).toEqual([]);
     expect(JSON.stringify(client.events)).not.toContain(orgB.id);
+    expect(JSON.stringify(client.events)).not.toContain(poolB);
+    expect(client.events.filter((event) => event.data?.record?.value === 'b')).toEqual([]);
     expect(JSON.stringify(client.events)).not.toContain('"b"');
+    expect(JSON.stringify(client.events)).not.toMatch(/b-config|b-doc/);
   });
 });
 

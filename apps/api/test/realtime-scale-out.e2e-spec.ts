@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { findFreePort } from '#libs/runtime';
-import { spawnPlatformProcess, waitFor, type PlatformProcess } from '#libs/testing';
+import { spawnPlatformProcess, waitFor, waitForBarrier, type PlatformProcess } from '#libs/testing';
 import { connectRealtime, type TestSocket } from './realtime-clients.js';
 import { startTestPlatform, type CreatedOrg, type TestPlatform } from './platform-harness.js';
 
@@ -41,6 +41,10 @@ describe('realtime across API processes: exactly once per client, relay failover
     platform = await startTestPlatform({ env: { REALTIME_RELAY: 'off' } });
     redis = new Redis(platform.redis.url);
     org = await platform.createOrg();
+    await platform.queryOrgDatabase(
+      org.slug,
+      'CREATE TABLE public.scale_items (key text PRIMARY KEY, value text); GRANT SELECT ON public.scale_items TO authenticated',
+    );
     await Promise.all([startApi(), startApi()]);
     await waitFor('one API process to take the relay', leaseHolderPid, 20_000);
   });
@@ -66,18 +70,26 @@ describe('realtime across API processes: exactly once per client, relay failover
     const clients = await Promise.all(apis.map((api) => connect(api.url)));
     for (const client of clients) {
       expect((await client.subscribe({ topic: 'tasks', filter: { status: 'QUEUED' } })).ok).toBe(true);
-      expect((await client.subscribe({ topic: 'table', id: 'config_entries', filter: { value: 'scale' } })).ok).toBe(true);
+      expect((await client.subscribe({ topic: 'table', id: 'scale_items', filter: { value: 'scale' } })).ok).toBe(true);
     }
     const tasks: string[] = [];
     for (let i = 0; i < 20; i++)
       tasks.push((await platform.request('POST', '/v1/tasks', { token: org.token, body: { type: 'noop' } })).body.id);
     for (let i = 0; i < 20; i++) {
-      await platform.queryOrgDatabase(org.slug, `INSERT INTO config_entries (key, value) VALUES ($1, '"scale"')`, [`scale-${i}`]);
+      await platform.queryOrgDatabase(org.slug, `INSERT INTO public.scale_items (key, value) VALUES ($1, 'scale')`, [`scale-${i}`]);
     }
     for (const client of clients) {
       await client.waitForEvents(40, () => true, 20_000);
     }
-    const [first, second] = clients.map((client) => client.events.map((event) => event.id));
+    // Drained: no task can queue again, and a last row, behind every earlier change in the stream, has reached both clients.
+    await platform.waitForQueuesDrained();
+    const isEnd = (event: any) => event.data.record?.key === 'scale-end';
+    await waitForBarrier(
+      'the relay and both API processes',
+      () => platform.queryOrgDatabase(org.slug, `INSERT INTO public.scale_items (key, value) VALUES ('scale-end', 'scale')`),
+      () => (clients.every((client) => client.events.some(isEnd)) ? true : undefined),
+    );
+    const [first, second] = clients.map((client) => client.events.filter((event) => !isEnd(event)).map((event) => event.id));
     expect(new Set(first).size).toBe(first!.length);
     expect(new Set(second).size).toBe(second!.length);
     expect([...first!].sort()).toEqual([...second!].sort());
@@ -91,7 +103,7 @@ describe('realtime across API processes: exactly once per client, relay failover
     expect(holder).toBeDefined();
     // The client sits on the in-process API, which survives; the relay must move to the other spawned process.
     const client = await connect(platform.baseUrl);
-    expect((await client.subscribe({ topic: 'table', id: 'config_entries', filter: { value: 'failover' } })).ok).toBe(true);
+    expect((await client.subscribe({ topic: 'table', id: 'scale_items', filter: { value: 'failover' } })).ok).toBe(true);
 
     const [{ database }] = [(await platform.request('GET', `/v1/admin/orgs/${org.slug}`)).body.instance];
     const writer = new pg.Client({
@@ -101,7 +113,7 @@ describe('realtime across API processes: exactly once per client, relay failover
     try {
       for (let i = 0; i < ROWS; i++) {
         if (i === KILL_AFTER) holder.process.child.kill('SIGKILL');
-        await writer.query(`INSERT INTO config_entries (key, value) VALUES ($1, '"failover"')`, [`failover-${i}`]);
+        await writer.query(`INSERT INTO public.scale_items (key, value) VALUES ($1, 'failover')`, [`failover-${i}`]);
       }
     } finally {
       await writer.end();
@@ -118,7 +130,13 @@ describe('realtime across API processes: exactly once per client, relay failover
     expect(received.size).toBe(ROWS);
     const survivor = apis.find((api) => api !== holder)!;
     expect(await leaseHolderPid()).toBe(survivor.process.child.pid);
+    // Drained: a last row, committed after all the others, reaches the client after every replay the failover caused.
+    await waitForBarrier(
+      'the surviving relay',
+      () => platform.queryOrgDatabase(org.slug, `INSERT INTO public.scale_items (key, value) VALUES ('failover-end', 'failover')`),
+      () => client.events.find((event) => event.data.record.key === 'failover-end'),
+    );
     // Stored events are never emitted twice to a subscriber; the relay skips replayed transactions it had stored.
-    expect(client.events).toHaveLength(ROWS);
+    expect(client.events).toHaveLength(ROWS + 1);
   });
 });

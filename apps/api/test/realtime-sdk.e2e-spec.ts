@@ -42,9 +42,14 @@ describe('client SDK: REST helpers and subscriptions that survive reconnects wit
     expect(Array.isArray(await client.workers.list())).toBe(true);
     const token = await client.tokens.create({ name: 'sdk', role: 'viewer' });
     expect((await client.tokens.list()).map((item) => item.id)).toContain(token.id);
-    const session = await newClient(token.token).session.create();
+    const revocable = newClient(token.token);
+    const session = await revocable.session.create();
     expect(session.token_type).toBe('bearer');
+    expect((await revocable.tasks.get(task.id)).id).toBe(task.id);
     await client.tokens.revoke(token.id);
+    expect((await client.tokens.list()).find((item) => item.id === token.id)?.revokedAt).toEqual(expect.any(String));
+    await expect(revocable.tasks.get(task.id)).rejects.toMatchObject({ status: 401 });
+    await expect(newClient(token.token).session.create()).rejects.toMatchObject({ status: 401 });
     await expect(client.tasks.get('00000000-0000-4000-8000-000000000000')).rejects.toMatchObject({ status: 404 });
     await expect(client.tasks.create({ type: 'teleport' })).rejects.toBeInstanceOf(PlatformApiError);
   });

@@ -27,6 +27,8 @@ describe('client SDK over the scheduling, trigger and resource routes (real HTTP
     expect((await client.schedules.list()).map((entry) => entry.id)).toEqual([schedule.id]);
     expect((await client.schedules.runs(schedule.id)).items).toEqual([]);
     await client.schedules.delete(schedule.id);
+    expect(await client.schedules.list()).toEqual([]);
+    await expect(client.schedules.runs(schedule.id)).rejects.toMatchObject({ status: 404 });
 
     const webhook = await client.webhooks.create({
       url: 'http://127.0.0.1:9/hook',
@@ -35,17 +37,28 @@ describe('client SDK over the scheduling, trigger and resource routes (real HTTP
     });
     expect(await client.webhooks.deliveries(webhook.id)).toEqual([]);
     await client.webhooks.delete(webhook.id);
+    expect(await client.webhooks.list()).toEqual([]);
+    await expect(client.webhooks.deliveries(webhook.id)).rejects.toMatchObject({ status: 404 });
 
     const trigger = await client.triggers.create({ name: 't', table: 'config_entries', events: ['DELETE'], task: { type: 'noop' } });
     expect((await client.triggers.setEnabled(trigger.id, false)).enabled).toBe(false);
     await client.triggers.delete(trigger.id);
+    expect(await client.triggers.list()).toEqual([]);
 
     const pool = await client.pools.create({ name: 'sandboxes', kind: 'sandbox' });
     await client.pools.addEnvironment(pool.name, { name: 'sandbox-1' });
     const lease = await client.pools.allocate(pool.name, { holder: 'sdk', ttlSeconds: 60 });
     await expect(client.pools.allocate(pool.name, { holder: 'second', ttlSeconds: 60 })).rejects.toMatchObject({ status: 409 });
+    const leasedUntil = Date.parse(lease.expiresAt);
     await client.allocations.extend(lease.id, 120);
+    const extended = (await platform.request('GET', `/v1/allocations/${lease.id}`, { token: org.token })).body;
+    expect(extended.status).toBe('active');
+    expect(Date.parse(extended.expiresAt)).toBeGreaterThan(leasedUntil);
     await client.allocations.release(lease.id);
+    expect((await platform.request('GET', `/v1/allocations/${lease.id}`, { token: org.token })).body).toMatchObject({
+      id: lease.id,
+      status: 'released',
+    });
     await waitFor('the environment to be free', async () => ((await client.pools.list())[0]!.counts.free === 1 ? true : undefined));
 
     const delayed = await client.tasks.create({ type: 'noop', class: 'batch', delayMs: 60_000 });

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { findFreePort } from '#libs/runtime';
-import { spawnPlatformProcess, waitFor, type PlatformProcess } from '#libs/testing';
+import { spawnPlatformProcess, waitFor, waitForConsumerGroupsDrained, type PlatformProcess } from '#libs/testing';
 import { startTestPlatform, type CreatedOrg, type TestPlatform } from './platform-harness.js';
 
 const ROWS = 100;
@@ -79,11 +79,10 @@ describe('change triggers over real WAL: plain SQL inserts, relay killed mid-way
       60_000,
     );
     // Everything the relay stored, replays included, has been through the trigger workers.
-    await waitFor('the trigger workers to drain the stream', async () => {
-      const groups = (await redis.xinfo('GROUPS', `${platform.redis.prefix}:{org:${org.id}}:events`)) as unknown[][];
-      const info = Object.fromEntries(Array.from({ length: groups[0]!.length / 2 }, (_, i) => [groups[0]![2 * i], groups[0]![2 * i + 1]]));
-      return info.pending === 0 && info.lag === 0 ? true : undefined;
-    });
+    // The tasks append events to the same stream: the group reaches its end once they are done, then they can be counted.
+    await platform.waitForQueuesDrained(60_000);
+    await waitForConsumerGroupsDrained(redis, `${platform.redis.prefix}:{org:${org.id}}:events`, 60_000);
+    await platform.waitForQueuesDrained(60_000);
     const after = (await platform.request('GET', '/v1/tasks?type=noop&limit=200', { token: org.token })).body.items;
     expect(after).toHaveLength(ROWS);
     expect(new Set(tasks.map((task: any) => task.trigger.event.record.key))).toEqual(

@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { spawnPlatformProcess } from '#libs/testing';
 import { startTestPlatform, type CreatedOrg, type TestPlatform } from '../../api/test/platform-harness.js';
 
@@ -19,11 +22,32 @@ describe('platform CLI: tasks run and watch stream a task live and exit with its
   });
 
   it('runs a shell command as a task, prints its output as it comes, and exits 0 on SUCCESS', async () => {
-    const { code, output } = await cli(['tasks', 'run', 'shell', '--', 'sh', '-c', 'echo hello from the task; echo to stderr >&2']);
-    expect(output).toContain('hello from the task\n');
-    expect(output).toContain('to stderr\n');
-    expect(output).toMatch(/task \S+ SUCCESS/);
-    expect(code).toBe(0);
+    // The task holds its second line back until the test has seen the first one printed.
+    const folder = await mkdtemp(join(tmpdir(), 'cli-live-'));
+    const go = join(folder, 'go');
+    try {
+      const script = `echo hello from the task; echo to stderr >&2; while [ ! -e ${go} ]; do sleep 0.05; done; echo after the go`;
+      const running = spawnPlatformProcess('cli', { PLATFORM_URL: platform.baseUrl, PLATFORM_TOKEN: org.token }, [
+        'tasks',
+        'run',
+        'shell',
+        '--',
+        'sh',
+        '-c',
+        script,
+      ]);
+      await running.waitForOutput(/hello from the task\n/, 30_000);
+      await running.waitForOutput(/to stderr\n/, 30_000);
+      expect(running.output()).not.toContain('after the go');
+      expect(running.output()).not.toMatch(/task \S+ SUCCESS/);
+      expect(running.child.exitCode).toBeNull();
+      await writeFile(go, '');
+      expect(await running.waitForExit(30_000)).toBe(0);
+      expect(running.output()).toContain('after the go\n');
+      expect(running.output()).toMatch(/task \S+ SUCCESS/);
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
   });
 
   it('exits 1 when the task fails, and 2 on a usage or configuration error', async () => {

@@ -76,11 +76,26 @@ describe('operator console (headless Chromium, real API, worker and realtime)', 
     await page.goto(`${platform.baseUrl}/console/#/tasks`);
     await page.waitForSelector('tr.clickable [data-status=SUCCESS]');
     await page.screenshot({ path: join(SCREENSHOTS, 'tasks.png') });
+    const [worker] = (await platform.request('GET', '/v1/workers', { token: org.token })).body;
     await page.goto(`${platform.baseUrl}/console/#/workers`);
-    await page.waitForSelector('.dot.ONLINE');
+    await page.waitForSelector(`tr[data-id="${worker.id}"] .dot.ONLINE`);
+    expect(await page.textContent(`tr[data-id="${worker.id}"]`)).toContain('ONLINE');
     await page.screenshot({ path: join(SCREENSHOTS, 'workers.png') });
+
+    const pool = (await platform.request('POST', '/v1/pools', { token: org.token, body: { name: 'console-pool', kind: 'sandbox' } })).body;
+    for (const name of ['box-1', 'box-2']) {
+      await platform.request('POST', `/v1/pools/${pool.id}/environments`, { token: org.token, body: { name } });
+    }
+    await platform.request('POST', `/v1/pools/${pool.id}/allocations`, {
+      token: org.token,
+      body: { holder: 'console-ci', ttlSeconds: 600 },
+    });
     await page.goto(`${platform.baseUrl}/console/#/pools`);
-    await page.waitForSelector('h1:text("Pools")');
+    await page.waitForSelector('[data-pool=console-pool] h2:has-text("1 free, 1 allocated")');
+    expect(await page.locator('[data-pool=console-pool] tbody tr').count()).toBe(2);
+    const statuses = await page.locator('[data-pool=console-pool] tbody tr').allTextContents();
+    expect(statuses.filter((row) => row.includes('allocated'))).toHaveLength(1);
+    expect(statuses.filter((row) => row.includes('free'))).toHaveLength(1);
     await page.screenshot({ path: join(SCREENSHOTS, 'pools.png') });
     await page.close();
   });
@@ -95,20 +110,27 @@ describe('operator console (headless Chromium, real API, worker and realtime)', 
     await page.waitForSelector('[data-fact=status] [data-status=SUCCESS]', { timeout: 30_000 });
     await page.waitForSelector('.toolbar .muted:text-is("100000 lines")', { timeout: 30_000 });
     expect(await page.locator('.logs .line').count()).toBeLessThan(200);
-    const started = Date.now();
     await page.evaluate(`document.querySelector('.logs').scrollTop = 900000`);
     await page.waitForSelector('.logs .line:text-is("50001")');
-    expect(Date.now() - started).toBeLessThan(2000);
+    // Still only the lines in sight, now from the middle of the log.
+    expect(await page.locator('.logs .line').count()).toBeLessThan(200);
+    expect(await page.locator('.logs .line:text-is("1")').count()).toBe(0);
     await page.close();
   });
 
   it('shows the platform admin the org instances, provisioning live', async () => {
     const page = await signedIn(TEST_ADMIN_TOKEN);
     await page.waitForSelector('tr[data-slug=console-demo] [data-status=READY]');
+    expect(await page.textContent('tr[data-slug=console-demo]')).toContain('READY');
+    // A mark that a reload would wipe: the row must turn READY in this very page, from live events.
+    await page.evaluate(`window.notReloaded = true`);
     await page.fill('input[name=slug]', 'created-live');
     await page.fill('input[name=name]', 'Created live');
     await page.click('form button[type=submit]');
     await page.waitForSelector('tr[data-slug=created-live] [data-status=READY]', { timeout: 20_000 });
+    expect(await page.evaluate(`window.notReloaded === true`)).toBe(true);
+    expect(await page.textContent('tr[data-slug=created-live]')).toContain('Created live');
+    expect((await platform.request('GET', '/v1/admin/orgs/created-live')).body.instance.status).toBe('READY');
     await page.screenshot({ path: join(SCREENSHOTS, 'admin.png') });
     await page.close();
   });

@@ -1,11 +1,13 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { resolve } from 'node:path';
+import { SessionTokens } from '#libs/auth';
 import { PinoNestLogger } from '#libs/logging';
 import { OrgConnection } from '#libs/registry';
 import { provideInfrastructure, runProcess, StartupError } from '#libs/runtime';
 import { OpsUsageError, parseOpsArguments, type OpsCommand } from './ops-arguments.js';
 import { OpsModule } from './ops.module.js';
+import { EncryptionKeyRotation } from './encryption-key-rotation.service.js';
 import { OrgBackupService } from './org-backup.service.js';
 import { OrgStatusService } from './org-status.service.js';
 import { PgClientToolFailedError, PgClientToolMissingError } from './pg-client-tool.js';
@@ -32,7 +34,14 @@ await runProcess('ops', async (context) => {
   context.lifecycle.onStop('ops', () => app.close());
   let ok: boolean;
   try {
-    ok = await run(command, app.get(OrgBackupService), app.get(OrgStatusService), app.get(OrgConnection));
+    ok = await run(
+      command,
+      app.get(OrgBackupService),
+      app.get(OrgStatusService),
+      app.get(OrgConnection),
+      app.get(EncryptionKeyRotation),
+      app.get(SessionTokens),
+    );
   } catch (error) {
     // The operator's mistake or a tool's own complaint is the whole message; anything else keeps its stack.
     if (error instanceof PgClientToolMissingError || error instanceof PgClientToolFailedError) throw new StartupError(error.message);
@@ -42,7 +51,14 @@ await runProcess('ops', async (context) => {
   process.exit(ok ? 0 : 1);
 });
 
-async function run(command: OpsCommand, backups: OrgBackupService, orgs: OrgStatusService, connection: OrgConnection): Promise<boolean> {
+async function run(
+  command: OpsCommand,
+  backups: OrgBackupService,
+  orgs: OrgStatusService,
+  connection: OrgConnection,
+  rotation: EncryptionKeyRotation,
+  sessions: SessionTokens,
+): Promise<boolean> {
   const print = (line: string) => process.stdout.write(`${line}\n`);
   switch (command.command) {
     case 'status': {
@@ -83,6 +99,23 @@ async function run(command: OpsCommand, backups: OrgBackupService, orgs: OrgStat
     case 'url': {
       const { instance } = await backups.readyOrg(command.slug);
       print(connection.ownerUrl(instance));
+      return true;
+    }
+    case 'rotate-encryption-key': {
+      const { counts, skipped } = await rotation.rotate();
+      for (const line of counts) {
+        print(
+          `${line.scope}\t${line.kind}\treencrypted ${line.reencrypted}\talready current ${line.alreadyCurrent}\tunreadable ${line.unreadable}`,
+        );
+      }
+      for (const skip of skipped) print(`${skip.slug}\tSKIPPED: ${skip.reason}`);
+      const reencrypted = counts.reduce((sum, line) => sum + line.reencrypted, 0);
+      const unreadable = counts.reduce((sum, line) => sum + line.unreadable, 0);
+      print(`${reencrypted} values re-encrypted, ${unreadable} unreadable, ${skipped.length} org databases skipped`);
+      return unreadable === 0 && skipped.length === 0;
+    }
+    case 'jwks': {
+      print(JSON.stringify(sessions.jwks()));
       return true;
     }
   }

@@ -10,7 +10,9 @@ export const OPS_USAGE = `usage: npm run ops -- <command>
   upgrade                 migrate every READY org database to the newest schema, one after another
   backup <slug> <file>    dump the org's database to <file> (pg_dump custom format)
   restore <slug> <file>   replace the org's database contents with the dump in <file>
-  url <slug>              print the org's database URL (its own login role), e.g. for PostgREST`;
+  url <slug>              print the org's database URL (its own login role), e.g. for PostgREST
+  rotate-encryption-key   re-encrypt org credentials, webhook secrets and org secrets under the first ENCRYPTION_KEY
+  jwks                    print JWT_SECRET's secrets as a JSON Web Key Set (PostgREST's secret during a rotation)`;
 
 export class SlugArguments {
   @Matches(SLUG, { message: SLUG_MESSAGE })
@@ -24,12 +26,14 @@ export class FileArguments extends SlugArguments {
 }
 
 class CommandName {
-  @IsIn(['status', 'upgrade', 'backup', 'restore', 'url'], { message: 'unknown command' })
+  @IsIn(['status', 'upgrade', 'backup', 'restore', 'url', 'rotate-encryption-key', 'jwks'], { message: 'unknown command' })
   command!: string;
 }
 
 export type OpsCommand =
-  { command: 'status' | 'upgrade' } | { command: 'backup' | 'restore'; slug: string; file: string } | { command: 'url'; slug: string };
+  | { command: 'status' | 'upgrade' | 'rotate-encryption-key' | 'jwks' }
+  | { command: 'backup' | 'restore'; slug: string; file: string }
+  | { command: 'url'; slug: string };
 
 /** Thrown for a command line that names no known command or has bad arguments; the message includes the usage. */
 export class OpsUsageError extends Error {
@@ -43,6 +47,8 @@ export function parseOpsArguments(argv: string[]): OpsCommand {
   switch (command) {
     case 'status':
     case 'upgrade':
+    case 'rotate-encryption-key':
+    case 'jwks':
       expectCount(rest, 0);
       return { command };
     case 'url': {

@@ -2,21 +2,36 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type pg from 'pg';
+import pg from 'pg';
 import { OrgDatabase, type OrgClaims } from '#libs/registry';
 import { latestOrgSchemaVersion, spawnPlatformProcess, waitFor } from '#libs/testing';
 import { startTestPlatform, type CreatedOrg, type TestPlatform } from '../../api/test/platform-harness.js';
 
-/**
- * The org tables a backup must carry, each with a stable order to compare it in. A new
- * org table joins the round trip by adding a line (and getting rows in `fill` below).
- */
-const ORG_TABLES: { table: string; orderBy: string }[] = [
-  { table: 'config_entries', orderBy: 'key' },
-  { table: 'tasks', orderBy: 'id' },
-  { table: 'task_attempts', orderBy: 'task_id, attempt' },
-  { table: 'task_logs', orderBy: 'task_id, seq' },
+/** Tables every org database has: listed from information_schema, so a table a new migration adds is covered at once. */
+const ORG_TABLES_SQL = `SELECT table_schema AS schema, table_name AS name FROM information_schema.tables
+   WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2`;
+/** The tables the org's own role owns: what its backup holds and what it can empty or drop. */
+const OWNED_TABLES_SQL = `SELECT schemaname AS schema, tablename AS name FROM pg_tables WHERE tableowner = current_user ORDER BY 1, 2`;
+/** Tables this test puts rows in before the backup (all others must round-trip too, empty or not). */
+const FILLED = [
+  'public.config_entries',
+  'public.tasks',
+  'public.task_attempts',
+  'public.task_logs',
+  'public.resource_pools',
+  'public.resource_environments',
+  'public.resource_allocations',
+  'public.resource_allocation_history',
+  'public.schedules',
+  'public.webhooks',
+  'public.webhook_deliveries',
+  'public.triggers',
+  'public.trigger_runs',
+  'public.backup_notes',
+  'public.documents',
+  'public.audit_log',
 ];
+const qualified = ({ schema, name }: { schema: string; name: string }) => `${pg.escapeIdentifier(schema)}.${pg.escapeIdentifier(name)}`;
 
 describe('npm run ops: backup and restore of one org database, status and upgrade (real Postgres, real process)', () => {
   let platform: TestPlatform;
@@ -25,7 +40,7 @@ describe('npm run ops: backup and restore of one org database, status and upgrad
   let folder: string;
 
   beforeAll(async () => {
-    platform = await startTestPlatform({ env: { TASK_SHELL_ALLOW: 'echo' } });
+    platform = await startTestPlatform({ env: { TASK_SHELL_ALLOW: 'echo', WEBHOOK_MAX_ATTEMPTS: '1', REALTIME_RELAY_POLL_MS: '200' } });
     org = await platform.createOrg();
     member = { sub: randomUUID(), role: 'authenticated', org_id: org.id, app_role: 'member' };
     folder = await mkdtemp(join(tmpdir(), 'ops-backup-'));
@@ -43,13 +58,23 @@ describe('npm run ops: backup and restore of one org database, status and upgrad
 
   const asMember = <T>(work: (client: pg.PoolClient) => Promise<T>) => platform.api.get(OrgDatabase).asCaller(member, work);
 
+  /** Every row of every org table, in a stable order, read as the cluster superuser so row-level security hides nothing. */
   async function snapshot(): Promise<Record<string, unknown[]>> {
     const tables: Record<string, unknown[]> = {};
-    await asMember(async (client) => {
-      for (const { table, orderBy } of ORG_TABLES) tables[table] = (await client.query(`SELECT * FROM ${table} ORDER BY ${orderBy}`)).rows;
-    });
+    for (const table of await platform.queryOrgDatabase<{ schema: string; name: string }>(org.slug, ORG_TABLES_SQL)) {
+      tables[`${table.schema}.${table.name}`] = await platform.queryOrgDatabase(
+        org.slug,
+        `SELECT * FROM ${qualified(table)} AS t ORDER BY t::text`,
+      );
+    }
     return tables;
   }
+  /** Runs `work` as the org's own login role (the owner of its tables). */
+  const asOwner = <T>(work: (client: pg.PoolClient) => Promise<T>) =>
+    platform.api.get(OrgDatabase).asService(org.id, async (client) => {
+      await client.query(`SET LOCAL ROLE NONE`);
+      return work(client);
+    });
 
   it('round-trips every org table through a backup, whether rows were changed or tables dropped, policies included', async () => {
     await asMember((client) =>
@@ -58,23 +83,50 @@ describe('npm run ops: backup and restore of one org database, status and upgrad
            ('deploy.region', '{"name": "eu-west"}', 'member'), ('deploy.replicas', '3', 'member'), ('feature.beta', 'true', 'member')`,
       ),
     );
-    // Task history the way it really arrives: a task run by the worker and persisted.
-    const task = await platform.request('POST', '/v1/tasks', {
-      token: org.token,
-      body: { type: 'shell', params: { command: 'echo', args: ['deployed'] } },
-    });
-    await waitFor('the task history', async () => ((await snapshot()).tasks!.length > 0 ? true : undefined));
-    expect((await snapshot()).tasks).toEqual([expect.objectContaining({ id: task.body.id, status: 'SUCCESS' })]);
+    // A table of the org's own making travels with the backup too.
+    await asOwner((client) => client.query(`CREATE TABLE public.backup_notes (id int PRIMARY KEY, note text)`));
+    // Rows the way they really arrive: through the API, the worker and its write-behind.
+    const call = (method: string, path: string, body?: unknown) => platform.request(method, path, { token: org.token, body });
+    const pool = (await call('POST', '/v1/pools', { name: 'backup-pool', kind: 'sandbox' })).body;
+    await call('POST', `/v1/pools/${pool.id}/environments`, { name: 'env-1' });
+    await call('POST', '/v1/collections/deployments/documents', { id: 'web', data: { env: 'prod' } });
+    await call('POST', `/v1/pools/${pool.id}/allocations`, { holder: 'backup', ttlSeconds: 600 });
+    const schedule = (await call('POST', '/v1/schedules', { name: 'nightly', cron: '0 3 * * *', task: { type: 'noop' } })).body;
+    await call('POST', `/v1/schedules/${schedule.id}/pause`);
+    await call('POST', '/v1/webhooks', { url: 'http://127.0.0.1:9/hook', events: ['task.succeeded'], secret: 'sixteen-characters!' });
+    const trigger = (
+      await call('POST', '/v1/triggers', { name: 'notes', table: 'backup_notes', events: ['INSERT'], task: { type: 'noop' } })
+    ).body;
+    await asOwner((client) => client.query(`INSERT INTO public.backup_notes (id, note) VALUES (1, 'kept')`));
+    const task = await call('POST', '/v1/tasks', { type: 'shell', params: { command: 'echo', args: ['deployed'] } });
+    expect(task.status).toBe(201);
+    await waitFor(
+      'every table the test fills to have rows',
+      async () => {
+        const tables = await snapshot();
+        const empty = FILLED.filter((table) => !tables[table]?.length);
+        return empty.length === 0 ? true : undefined;
+      },
+      30_000,
+    );
+    // A restore writes its rows through the WAL like any insert: an enabled trigger would fire again and change the tables.
+    await call('PATCH', `/v1/triggers/${trigger.id}`, { enabled: false });
+    await platform.waitForQueuesDrained();
     const before = await snapshot();
-    expect(Object.values(before).every((rows) => rows.length > 0)).toBe(true);
+    expect(before['public.tasks']).toEqual(expect.arrayContaining([expect.objectContaining({ id: task.body.id, status: 'SUCCESS' })]));
+    // The backup holds what the org's role owns: that must be every org table.
+    const owned = (await asOwner((client) => client.query<{ schema: string; name: string }>(OWNED_TABLES_SQL))).rows;
+    const ownedNames = owned.map((table) => `${table.schema}.${table.name}`);
+    expect(Object.keys(before).filter((name) => !ownedNames.includes(name))).toEqual([]);
+    expect(Object.keys(before).length).toBeGreaterThanOrEqual(FILLED.length);
     const file = join(folder, `${org.slug}.dump`);
 
     const backup = await ops(['backup', org.slug, file]);
     expect(backup).toMatchObject({ code: 0, output: expect.stringContaining(`backed up ${org.slug} to ${file}`) });
 
-    // Changed: every table emptied and given a row the backup never saw.
-    await platform.api.get(OrgDatabase).asService(org.id, async (client) => {
-      for (const { table } of [...ORG_TABLES].reverse()) await client.query(`DELETE FROM ${table}`);
+    // Changed: every table the org owns emptied, and given a row the backup never saw.
+    await asOwner(async (client) => {
+      await client.query(`TRUNCATE ${owned.map(qualified).join(', ')} CASCADE`);
       await client.query(`INSERT INTO config_entries (key, value) VALUES ('after.backup', '1')`);
     });
     expect(await snapshot()).not.toEqual(before);
@@ -82,10 +134,8 @@ describe('npm run ops: backup and restore of one org database, status and upgrad
     expect(await snapshot()).toEqual(before);
 
     // Destroyed: the tables themselves dropped by the org's owner.
-    await platform.api.get(OrgDatabase).asService(org.id, async (client) => {
-      await client.query(`SET LOCAL ROLE NONE`);
-      for (const { table } of ORG_TABLES) await client.query(`DROP TABLE ${table} CASCADE`);
-    });
+    await asOwner((client) => client.query(`DROP TABLE ${owned.map(qualified).join(', ')} CASCADE`));
+    expect(Object.keys(await snapshot()).length).toBeLessThan(Object.keys(before).length);
     expect(await ops(['restore', org.slug, file])).toMatchObject({ code: 0 });
     expect(await snapshot()).toEqual(before);
 
@@ -94,7 +144,8 @@ describe('npm run ops: backup and restore of one org database, status and upgrad
     await expect(
       platform.api.get(OrgDatabase).asCaller(viewer, (client) => client.query(`INSERT INTO config_entries (key, value) VALUES ('v', '1')`)),
     ).rejects.toThrow(/row-level security/);
-  });
+    // Three processes and a fill through API, worker and relay: more than the default allowance on a busy runner.
+  }, 180_000);
 
   it('names an unknown slug, a missing file and a missing pg_dump in one line each', async () => {
     const unknown = await ops(['backup', 'no-such-org', join(folder, 'x.dump')]);

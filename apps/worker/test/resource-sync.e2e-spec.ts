@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { createLogger } from '#libs/logging';
 import { ResourceService } from '#libs/resources';
 import { findFreePort, startEmbeddedPostgres, type RunningPostgres } from '#libs/runtime';
-import { waitFor } from '#libs/testing';
+import { waitFor, waitForConsumerGroupsDrained } from '#libs/testing';
 import { startTestPlatform, type TestPlatform } from '../../api/test/platform-harness.js';
 
 describe('resource write-behind while Postgres is down', () => {
@@ -83,6 +83,10 @@ describe('resource write-behind while Postgres is down', () => {
       { status: 'allocated', allocation_id: second.id },
     ]);
     await waitFor('the change stream to drain', async () => ((await redis.xlen(changes)) === 0 ? true : undefined));
-    expect(pool.counts).toEqual({ free: 0, allocated: 0, retired: 0 });
+    await waitForConsumerGroupsDrained(redis, changes);
+    // The pool as it is now, after every change: its one environment is leased to b.
+    const now = (await request('GET', '/v1/pools')).body.find((entry: any) => entry.id === pool.id);
+    expect(now.counts).toEqual({ free: 0, allocated: 1, retired: 0 });
+    expect((await request('GET', `/v1/allocations/${second.id}`)).body).toMatchObject({ id: second.id, holder: 'b' });
   });
 });

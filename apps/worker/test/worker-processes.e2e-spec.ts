@@ -1,6 +1,7 @@
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { createLogger } from '#libs/logging';
 import { TaskLifecycle } from '#libs/tasks';
 import { findFreePort, startEmbeddedPostgres, type RunningPostgres } from '#libs/runtime';
@@ -110,11 +111,18 @@ describe('history while Postgres is down', () => {
     await rm(scratch, { recursive: true, force: true });
   });
 
-  it('loses nothing: tasks finish while it is stopped and every history row arrives once it is back', async () => {
+  it('loses nothing: tasks finish while it is stopped and every history row arrives once it is back; the 503s are logged once, as a warning', async () => {
     // A Postgres of this test's own, so stopping it harms no other test.
     scratch = await mkdtemp(join(tmpdir(), 'pg-outage-'));
     await chmod(scratch, 0o755);
     const logger = createLogger('test', 'silent');
+    const lines: string[] = [];
+    const logs = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(...chunk.toString().split('\n').filter(Boolean));
+        done();
+      },
+    });
     const port = await findFreePort();
     const start = () => startEmbeddedPostgres({ dataDir: join(scratch, 'postgres'), port, logger, settings: { fsync: 'off' } });
     postgres = await start();
@@ -122,6 +130,7 @@ describe('history while Postgres is down', () => {
     platform = await startTestPlatform({
       env: { HISTORY_RETRY_INTERVAL_MS: '200', CONNECT_TIMEOUT_MS: '1000' },
       controlPlaneServerUrl: controlPlane,
+      logs,
     });
     const org = await platform.createOrg();
     const slow: string[] = [];
@@ -145,17 +154,25 @@ describe('history while Postgres is down', () => {
       },
       30_000,
     );
-    expect((await platform.request('GET', '/v1/tasks', { token: org.token })).status).toBe(503);
+    for (let i = 0; i < 3; i++) expect((await platform.request('GET', '/v1/tasks', { token: org.token })).status).toBe(503);
+    const logged = lines.map((line) => JSON.parse(line) as { level: number; msg: string; cause?: string; err?: unknown });
+    const outage = logged.filter((entry) => entry.msg.startsWith('a database is unreachable'));
+    // pino levels: 40 warn, 50 error.
+    expect(outage).toEqual([expect.objectContaining({ level: 40, cause: expect.stringMatching(/ECONNREFUSED|terminat|timeout/i) })]);
+    expect(outage[0]).not.toHaveProperty('err');
+    expect(logged.filter((entry) => entry.msg === 'request failed')).toEqual([]);
 
     postgres = await start();
-    const rows = await waitFor(
+    await waitFor(
       'every history row',
       async () => {
         const found = await platform.queryOrgDatabase(org.slug, 'SELECT id FROM tasks').catch(() => []);
-        return found.length === 5 ? found : undefined;
+        return found.length >= 5 ? found : undefined;
       },
       30_000,
     );
+    await platform.waitForQueuesDrained();
+    const rows = await platform.queryOrgDatabase(org.slug, 'SELECT id FROM tasks');
     expect(rows.map((row) => row.id).sort()).toEqual([...slow].sort());
     // Drained: nothing left to hand over, and still exactly one row per task.
     await waitFor('the persist outbox to be empty', async () => ((await lifecycle.outboxSizes(org.id)).persist === 0 ? true : undefined));

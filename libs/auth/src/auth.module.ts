@@ -8,6 +8,7 @@ import { LoginFailureLimiter } from './login-failure-limiter.js';
 import { OrgTokenRepository } from './org-token.repository.js';
 import { OrgTokenService } from './org-token.service.js';
 import { SessionTokens } from './session-tokens.js';
+import { TokenUsageRecorder } from './token-usage.recorder.js';
 
 @Module({
   imports: [RegistryModule],
@@ -20,7 +21,8 @@ import { SessionTokens } from './session-tokens.js';
     OrgTokenRepository,
     OrgTokenService,
     SessionTokens,
+    TokenUsageRecorder,
   ],
-  exports: [AdminTokenService, Authenticator, LoginFailureLimiter, OrgTokenService, SessionTokens],
+  exports: [AdminTokenService, Authenticator, CredentialCache, LoginFailureLimiter, OrgTokenService, SessionTokens],
 })
 export class AuthModule {}

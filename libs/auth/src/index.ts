@@ -8,3 +8,4 @@ export * from './org-token.service.js';
 export * from './principal.js';
 export * from './session-tokens.js';
 export * from './token-hash.js';
+export * from './token-usage.recorder.js';

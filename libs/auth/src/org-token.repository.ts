@@ -92,4 +92,22 @@ export class OrgTokenRepository {
     );
     return rowCount === 1;
   }
+
+  /** Changes the org's live token `id` to `role`; undefined when the org has no such live token. */
+  async changeRole(orgId: string, id: string, role: OrgRole): Promise<OrgTokenRecord | undefined> {
+    const { rows } = await this.database.query<TokenRow>(
+      `UPDATE org_api_tokens SET role = $3 WHERE id = $1 AND org_id = $2 AND revoked_at IS NULL RETURNING ${COLUMNS}`,
+      [id, orgId, role],
+    );
+    return rows[0] && toRecord(rows[0]);
+  }
+
+  /** Sets each token's last_used_at, never moving it back; one statement for the whole batch. */
+  async recordLastUsed(usage: Map<string, Date>): Promise<void> {
+    await this.database.query(
+      `UPDATE org_api_tokens t SET last_used_at = GREATEST(t.last_used_at, u.at)
+         FROM unnest($1::uuid[], $2::timestamptz[]) AS u(id, at) WHERE t.id = u.id`,
+      [[...usage.keys()], [...usage.values()]],
+    );
+  }
 }

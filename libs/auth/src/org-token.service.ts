@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { AuthRevokedReason } from '#libs/contracts';
 import type { Queryable } from '#libs/database';
 import { CredentialCache } from './credential-cache.js';
 import { OrgTokenRepository, type OrgTokenRecord } from './org-token.repository.js';
@@ -34,10 +35,26 @@ export class OrgTokenService {
     return this.tokens.list(orgId);
   }
 
-  /** Revokes the token; it and its sessions stop working on every API process. */
+  /** Revokes the token; it and its sessions stop working, and their sockets close, on every API process. */
   async revoke(orgId: string, id: string): Promise<boolean> {
     const revoked = await this.tokens.revoke(orgId, id);
-    if (revoked) await this.cache.revoked(id);
+    if (revoked) await this.cache.revoke({ scope: 'token', id, reason: AuthRevokedReason.tokenRevoked });
     return revoked;
+  }
+
+  /**
+   * Gives the token another role. Its sockets, and those of its sessions, close on every
+   * API process (they were authorized under the old role); the token and its sessions
+   * keep working with the new role.
+   */
+  async changeRole(orgId: string, id: string, role: OrgRole): Promise<OrgTokenRecord | undefined> {
+    const record = await this.tokens.changeRole(orgId, id, role);
+    if (record) await this.cache.revoke({ scope: 'token', id, reason: AuthRevokedReason.roleChanged });
+    return record;
+  }
+
+  /** Ends every credential of a deprovisioned org: cached principals and live sockets, on every API process. */
+  async orgDeprovisioned(orgId: string): Promise<void> {
+    await this.cache.revoke({ scope: 'org', id: orgId, reason: AuthRevokedReason.orgDeprovisioned });
   }
 }

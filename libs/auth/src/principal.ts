@@ -6,7 +6,7 @@ export type OrgRole = (typeof ORG_ROLES)[number];
 /** Who a request acts as: the platform admin, or one org's token (directly or through a session JWT). */
 export type Principal =
   | { kind: 'platform-admin' }
-  | { kind: 'org'; orgId: string; orgSlug: string; role: OrgRole; tokenId: string; via: 'api-token' | 'session' };
+  | { kind: 'org'; orgId: string; orgSlug: string; role: OrgRole; tokenId: string; tokenName: string; via: 'api-token' | 'session' };
 
 export type OrgPrincipal = Extract<Principal, { kind: 'org' }>;
 

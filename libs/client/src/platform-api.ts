@@ -23,6 +23,8 @@ export interface NewTaskInput {
   timeoutMs?: number;
   maxAttempts?: number;
   idempotencyKey?: string;
+  /** Org secrets (by name) the task receives as environment variables, masked as *** in its logs. */
+  secrets?: string[];
 }
 
 /** A worker as GET /v1/workers shows it. */
@@ -35,6 +37,8 @@ export interface TokenInfo {
   createdAt: string;
   expiresAt: string | null;
   revokedAt: string | null;
+  /** When the token (or a session made from it) was last used, to within TOKEN_LAST_USED_FLUSH_MS. */
+  lastUsedAt: string | null;
 }
 
 /** The task a schedule or trigger creates. */
@@ -73,6 +77,13 @@ export interface TriggerInfo {
   createdAt: string;
 }
 
+/** A secret as GET /v1/secrets shows it: never its value. */
+export interface SecretInfo {
+  name: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
 export interface PoolInfo {
   id: string;
   name: string;
@@ -85,6 +96,53 @@ export interface Page<T> {
   items: T[];
   nextCursor: string | null;
 }
+
+/** A configuration entry: any JSON value, versioned (the `ETag` of its GET). */
+export interface ConfigEntryInfo {
+  key: string;
+  value: unknown;
+  version: number;
+  updatedAt: string;
+  updatedBy: string | null;
+}
+
+/** A document of a collection, versioned (the `ETag` of its GET). */
+export interface DocumentInfo {
+  collection: string;
+  id: string;
+  data: Record<string, unknown>;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** One row of the org audit log. */
+export interface AuditRecordInfo {
+  id: string;
+  at: string;
+  actor: { kind: 'token' | 'session' | 'platform'; id: string | null; name: string | null; role: string | null };
+  action: string;
+  target: { type: string; id: string | null };
+  requestId: string | null;
+  sourceIp: string | null;
+  outcome: 'success' | 'failure';
+}
+
+/** Conditions of a write: `ifMatch` the version it must still be at (412 otherwise); `ifNoneMatch: '*'` create only. */
+export interface WriteConditions {
+  ifMatch?: number;
+  ifNoneMatch?: '*';
+}
+
+function conditionHeaders(conditions: WriteConditions = {}): Record<string, string> {
+  return {
+    ...(conditions.ifMatch === undefined ? {} : { 'if-match': `"${conditions.ifMatch}"` }),
+    ...(conditions.ifNoneMatch === undefined ? {} : { 'if-none-match': conditions.ifNoneMatch }),
+  };
+}
+
+const documentPath = (collection: string, id?: string) =>
+  `/v1/collections/${encodeURIComponent(collection)}/documents${id === undefined ? '' : `/${encodeURIComponent(id)}`}`;
 
 /** Typed calls of the org routes over `fetch`; works in Node and browsers alike. */
 export class PlatformApi {
@@ -114,6 +172,8 @@ export class PlatformApi {
     create: (input: { name: string; role: TokenInfo['role']; expiresAt?: string }) =>
       this.call<TokenInfo & { token: string }>('POST', '/v1/tokens', input),
     list: () => this.call<TokenInfo[]>('GET', '/v1/tokens'),
+    /** Changes a token's role; its live sockets (and its sessions') close. */
+    changeRole: (id: string, role: TokenInfo['role']) => this.call<TokenInfo>('PATCH', `/v1/tokens/${encodeURIComponent(id)}`, { role }),
     revoke: (id: string) => this.call<void>('DELETE', `/v1/tokens/${encodeURIComponent(id)}`),
   };
 
@@ -153,6 +213,13 @@ export class PlatformApi {
       ),
   };
 
+  readonly secrets = {
+    /** Creates or replaces an org secret (admin token); the value is never shown again. */
+    put: (name: string, value: string) => this.call<void>('PUT', `/v1/secrets/${encodeURIComponent(name)}`, { value }),
+    list: () => this.call<SecretInfo[]>('GET', '/v1/secrets'),
+    delete: (name: string) => this.call<void>('DELETE', `/v1/secrets/${encodeURIComponent(name)}`),
+  };
+
   readonly pools = {
     create: (input: { name: string; kind: string }) => this.call<PoolInfo>('POST', '/v1/pools', input),
     list: () => this.call<PoolInfo[]>('GET', '/v1/pools'),
@@ -174,6 +241,53 @@ export class PlatformApi {
     release: (id: string) => this.call<void>('DELETE', `/v1/allocations/${encodeURIComponent(id)}`),
   };
 
+  readonly config = {
+    get: (key: string) => this.call<ConfigEntryInfo>('GET', `/v1/config/${encodeURIComponent(key)}`),
+    list: (query: { prefix?: string; limit?: number; cursor?: string } = {}) =>
+      this.call<Page<ConfigEntryInfo>>('GET', `/v1/config${toQuery(query)}`),
+    /** Sets a value; with `ifMatch` or `ifNoneMatch: '*'`, fails with 412 (PlatformApiError) when the condition no longer holds. */
+    put: (key: string, value: unknown, conditions?: WriteConditions) =>
+      this.call<ConfigEntryInfo>('PUT', `/v1/config/${encodeURIComponent(key)}`, { value }, conditionHeaders(conditions)),
+    delete: (key: string, conditions?: Pick<WriteConditions, 'ifMatch'>) =>
+      this.call<void>('DELETE', `/v1/config/${encodeURIComponent(key)}`, undefined, conditionHeaders(conditions)),
+  };
+
+  readonly documents = {
+    /** Creates a document at version 1 (a new UUID id when none is given); 409 when the id is taken. */
+    create: (collection: string, input: { id?: string; data: Record<string, unknown> }) =>
+      this.call<DocumentInfo>('POST', documentPath(collection), input),
+    get: (collection: string, id: string) => this.call<DocumentInfo>('GET', documentPath(collection, id)),
+    /** Documents whose data contains `match`, newest first. */
+    list: (collection: string, query: { match?: Record<string, unknown>; limit?: number; cursor?: string } = {}) =>
+      this.call<Page<DocumentInfo>>(
+        'GET',
+        `${documentPath(collection)}${toQuery({ ...query, match: query.match === undefined ? undefined : JSON.stringify(query.match) })}`,
+      ),
+    replace: (collection: string, id: string, data: Record<string, unknown>, conditions?: Pick<WriteConditions, 'ifMatch'>) =>
+      this.call<DocumentInfo>('PUT', documentPath(collection, id), { data }, conditionHeaders(conditions)),
+    /** Applies a JSON merge patch (RFC 7386) to the data: `null` removes a field. */
+    patch: (collection: string, id: string, patch: Record<string, unknown>, conditions?: Pick<WriteConditions, 'ifMatch'>) =>
+      this.call<DocumentInfo>('PATCH', documentPath(collection, id), { data: patch }, conditionHeaders(conditions)),
+    delete: (collection: string, id: string, conditions?: Pick<WriteConditions, 'ifMatch'>) =>
+      this.call<void>('DELETE', documentPath(collection, id), undefined, conditionHeaders(conditions)),
+    collections: () => this.call<{ collection: string; count: number }[]>('GET', '/v1/collections'),
+  };
+
+  readonly audit = {
+    /** The org audit log, newest first (admin role only). */
+    list: (
+      query: {
+        action?: string;
+        actorId?: string;
+        targetType?: string;
+        after?: string;
+        before?: string;
+        limit?: number;
+        cursor?: string;
+      } = {},
+    ) => this.call<Page<AuditRecordInfo>>('GET', `/v1/audit${toQuery(query)}`),
+  };
+
   /** Who the token is: the platform admin, or an org and role. */
   me = () => this.call<{ kind: 'platform-admin' | 'org'; org?: { id: string; slug: string }; role?: string }>('GET', '/v1/me');
 
@@ -182,10 +296,10 @@ export class PlatformApi {
     create: () => this.call<{ access_token: string; token_type: 'bearer'; expires_in: number }>('POST', '/v1/auth/session'),
   };
 
-  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  private async call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
     const response = await this.fetchFn(`${this.baseUrl}${path}`, {
       method,
-      headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await response.text();

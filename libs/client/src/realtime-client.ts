@@ -1,5 +1,5 @@
 import { io, type Socket } from 'socket.io-client';
-import type { PlatformEvent } from '#libs/contracts';
+import { AuthRevokedReason, RealtimeAuthMessage, type AuthRevokedNotice, type PlatformEvent } from '#libs/contracts';
 import { AsyncQueue } from './async-queue.js';
 import { compareEventIds } from './stream-order.js';
 
@@ -7,8 +7,32 @@ import { compareEventIds } from './stream-order.js';
 const ACK_TIMEOUT_MS = 10_000;
 /** Pause before asking again after a subscribe went unanswered. */
 const RETRY_MS = 1000;
+/** Refresh a JWT this long before it expires at most (less for short-lived ones: a fifth of their life, at least a second). */
+const REFRESH_LEAD_MAX_MS = 60_000;
+const REFRESH_LEAD_MIN_MS = 1000;
 
-export type SubscriptionTopic = 'task' | 'tasks' | 'resource' | 'worker' | 'table' | 'orgs';
+/**
+ * The realtime connection's credential: a fixed token, or a function that fetches a fresh
+ * session JWT. A function is asked at every (re)connection and again before each JWT
+ * expires, which the client then hands over with `auth.refresh` so the socket stays open.
+ */
+export type RealtimeCredential = string | (() => Promise<string>);
+
+/** When a JWT's `exp` and `iat` say it should be refreshed (ms since the epoch); undefined for anything but a JWT with `exp`. */
+function refreshTimeOf(token: string): number | undefined {
+  const payload = token.split('.')[1];
+  if (token.split('.').length !== 3 || !payload) return undefined;
+  try {
+    const claims = JSON.parse(atob(payload.replace(/-/g, '+').replace(/_/g, '/'))) as { exp?: unknown; iat?: unknown };
+    if (typeof claims.exp !== 'number') return undefined;
+    const lifetimeMs = typeof claims.iat === 'number' ? (claims.exp - claims.iat) * 1000 : REFRESH_LEAD_MAX_MS * 5;
+    return claims.exp * 1000 - Math.max(REFRESH_LEAD_MIN_MS, Math.min(REFRESH_LEAD_MAX_MS, lifetimeMs / 5));
+  } catch {
+    return undefined;
+  }
+}
+
+export type SubscriptionTopic = 'task' | 'tasks' | 'resource' | 'worker' | 'table' | 'orgs' | 'config' | 'documents' | 'audit';
 
 /** What to watch: see the README's realtime contract. */
 export interface SubscribeRequest {
@@ -63,22 +87,51 @@ class LiveSubscription {
  * The realtime API over socket.io-client (Node and browsers). Reconnects by itself and
  * resubscribes with `since` = the last event id each subscription saw, so a consumer sees
  * neither a gap nor a duplicate; when the server no longer has those events it refetches
- * the snapshot and says so.
+ * the snapshot and says so. Given a function for its credential, it refreshes session
+ * JWTs before they expire. When the server ends the connection's authentication
+ * (`auth_revoked`: token revoked, org deprovisioned), every subscription ends with a
+ * RealtimeSubscriptionError whose code is the reason; after an expiry or a role change it
+ * reconnects with a fresh credential when it can get one.
  */
 export class RealtimeClient {
   /** The underlying socket, for consumers that want its connection events. */
   readonly socket: Socket;
   private readonly live = new Set<LiveSubscription>();
   private readonly byServerId = new Map<string, LiveSubscription>();
+  private currentToken?: string;
+  private refreshTimer?: ReturnType<typeof setTimeout>;
+  private revoked?: AuthRevokedNotice;
 
-  constructor(baseUrl: string, token: string) {
-    this.socket = io(`${baseUrl.replace(/\/$/, '')}/realtime`, { auth: { token }, transports: ['websocket'] });
+  constructor(
+    baseUrl: string,
+    private readonly credential: RealtimeCredential,
+  ) {
+    const auth =
+      typeof credential === 'string'
+        ? { token: credential }
+        : (callback: (data: object) => void) => {
+            credential().then(
+              (token) => {
+                this.currentToken = token;
+                callback({ token });
+              },
+              // No credential to offer: the server refuses the handshake and the subscriptions end with that refusal.
+              () => callback({}),
+            );
+          };
+    this.currentToken = typeof credential === 'string' ? credential : undefined;
+    this.socket = io(`${baseUrl.replace(/\/$/, '')}/realtime`, { auth, transports: ['websocket'] });
     this.socket.on('connect', () => {
+      this.revoked = undefined;
+      this.scheduleRefresh();
       for (const subscription of this.live) this.attach(subscription);
     });
-    this.socket.on('disconnect', () => {
+    this.socket.on(RealtimeAuthMessage.revoked, (notice: AuthRevokedNotice) => (this.revoked = notice));
+    this.socket.on('disconnect', (reason) => {
+      clearTimeout(this.refreshTimer);
       this.byServerId.clear();
       for (const subscription of this.live) subscription.serverId = undefined;
+      if (reason === 'io server disconnect' && this.revoked) this.afterRevocation(this.revoked);
     });
     this.socket.on('event', (event: PlatformEvent & { subscriptions: string[] }) => this.onEvent(event));
     this.socket.on('resync', (notice: { subscriptions: { subscription: string }[] }) => {
@@ -121,8 +174,42 @@ export class RealtimeClient {
 
   /** Closes the connection and ends every subscription. */
   disconnect(): void {
+    clearTimeout(this.refreshTimer);
     for (const subscription of [...this.live]) this.close(subscription);
     this.socket.close();
+  }
+
+  /** Hands the server a fresh JWT shortly before the current one expires, while a way to get one was given. */
+  private scheduleRefresh(): void {
+    clearTimeout(this.refreshTimer);
+    const refreshAt = typeof this.credential === 'function' && this.currentToken ? refreshTimeOf(this.currentToken) : undefined;
+    if (refreshAt === undefined) return;
+    this.refreshTimer = setTimeout(() => void this.refresh(), Math.max(0, refreshAt - Date.now()));
+  }
+
+  private async refresh(): Promise<void> {
+    const fetchToken = this.credential as () => Promise<string>;
+    try {
+      const token = await fetchToken();
+      const answer = (await this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck(RealtimeAuthMessage.refresh, { token })) as { ok: boolean };
+      if (!answer.ok) throw new Error('refresh refused');
+      this.currentToken = token;
+      this.scheduleRefresh();
+    } catch {
+      // Try again shortly; should the credential expire first, the server says so and the client reconnects afresh.
+      if (this.socket.connected) this.refreshTimer = setTimeout(() => void this.refresh(), RETRY_MS);
+    }
+  }
+
+  /** After the server ended the connection's authentication: reconnect afresh where that can help, else end every subscription. */
+  private afterRevocation(notice: AuthRevokedNotice): void {
+    const renewable = notice.reason === AuthRevokedReason.credentialExpired || notice.reason === AuthRevokedReason.roleChanged;
+    if (renewable && typeof this.credential === 'function') {
+      this.socket.connect();
+      return;
+    }
+    for (const subscription of this.live) subscription.queue.end(new RealtimeSubscriptionError(notice.reason, notice.message));
+    this.live.clear();
   }
 
   private close(subscription: LiveSubscription): void {

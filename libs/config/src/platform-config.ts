@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
 import { IsConnectionUrl } from './is-connection-url.js';
+import { ENCRYPTION_KEY_PATTERN } from './key-ring.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -99,12 +100,21 @@ export class PlatformConfig {
   @Max(3_600_000, { message: 'must be a whole number of milliseconds from 100 to 3600000' })
   ORG_POOL_IDLE_MS = 30_000;
 
-  /** Key (32 bytes, base64) that encrypts database credentials at rest; unset: generated once into DATA_DIR/secrets.json. */
+  /**
+   * Key (32 bytes, base64) that encrypts credentials and secrets at rest, or, to rotate,
+   * `id:key` pairs separated by commas: the first encrypts, all decrypt. Unset: generated
+   * once into DATA_DIR/secrets.json.
+   */
   @IsOptional()
-  @Matches(/^[A-Za-z0-9+/]{43}=$/, { message: 'must be 32 bytes in base64 (openssl rand -base64 32)' })
+  @Matches(ENCRYPTION_KEY_PATTERN, {
+    message: 'must be 32 bytes in base64 (openssl rand -base64 32), or id:key pairs separated by commas',
+  })
   ENCRYPTION_KEY?: string = undefined;
 
-  /** HS256 secret of session JWTs, shared with PostgREST and Realtime; unset: generated once into DATA_DIR/secrets.json. */
+  /**
+   * HS256 secret of session JWTs, shared with PostgREST and Realtime, or, to rotate, `id:secret`
+   * pairs separated by commas: the first signs, all verify. Unset: generated once into DATA_DIR/secrets.json.
+   */
   @IsOptional()
   @IsString({ message: 'must be a string of at least 32 characters' })
   @MinLength(32, { message: 'must be a string of at least 32 characters' })
@@ -112,9 +122,9 @@ export class PlatformConfig {
 
   /** Lifetime of a session JWT from POST /v1/auth/session. */
   @Type(() => Number)
-  @IsInt({ message: 'must be a whole number of seconds from 60 to 86400' })
-  @Min(60, { message: 'must be a whole number of seconds from 60 to 86400' })
-  @Max(86_400, { message: 'must be a whole number of seconds from 60 to 86400' })
+  @IsInt({ message: 'must be a whole number of seconds from 5 to 86400' })
+  @Min(5, { message: 'must be a whole number of seconds from 5 to 86400' })
+  @Max(86_400, { message: 'must be a whole number of seconds from 5 to 86400' })
   SESSION_TTL_SECONDS = 900;
 
   /**
@@ -142,8 +152,9 @@ export class PlatformConfig {
   AUTH_FAILURE_WINDOW_SECONDS = 60;
 
   /**
-   * How long a worker's hold on a job lasts without renewal. A worker that dies mid-job
-   * loses it after this long and another worker takes the job over.
+   * How long a job of a worker that died mid-job waits at most before another worker takes
+   * it over: the job lock (three quarters of this) plus the stalled-job check interval (the
+   * rest), see `jobLockTiming`.
    */
   @Type(() => Number)
   @IsInt({ message: 'must be a whole number of milliseconds from 500 to 600000' })
@@ -360,9 +371,14 @@ export class PlatformConfig {
   @Max(1_000_000, { message: 'must be a whole number from 10 to 1000000' })
   REALTIME_SOCKET_BUFFER_MAX = 1000;
 
-  /** Executables the `shell` task type may run (bare names looked up on PATH), comma-separated; empty allows none. */
-  @IsString({ message: 'must be executable names separated by commas' })
-  @Matches(/^([\w.+-]+(,[\w.+-]+)*)?$/, { message: 'must be executable names separated by commas' })
+  /**
+   * Executables the `shell` task type may run, comma-separated: bare names (resolved once,
+   * at worker start, on the worker's own PATH) or absolute paths; empty allows none.
+   */
+  @IsString({ message: 'must be executable names or absolute paths separated by commas' })
+  @Matches(/^(([\w.+-]+|\/[\w.+/-]+)(,([\w.+-]+|\/[\w.+/-]+))*)?$/, {
+    message: 'must be executable names or absolute paths separated by commas',
+  })
   TASK_SHELL_ALLOW = '';
 
   /** Redis for queues and live state; unset uses REDIS_PROBE_URL if it answers, else starts redis-server. */
@@ -378,7 +394,7 @@ export class PlatformConfig {
   @Matches(/^[a-zA-Z0-9_-]{1,64}$/, { message: 'must be 1 to 64 letters, digits, "-" or "_"' })
   REDIS_PREFIX = 'platform';
 
-  /** Folder for the embedded services' data (PostgreSQL cluster, Redis AOF). */
+  /** Folder for the embedded services' data (PostgreSQL cluster, Redis AOF) and shell tasks' working directories (task-work/). */
   @IsString({ message: 'must be a folder path' })
   @MinLength(1, { message: 'must be a folder path' })
   DATA_DIR = '.data';
@@ -400,6 +416,84 @@ export class PlatformConfig {
   @Min(0, { message: 'must be a whole number of milliseconds from 0 to 600000' })
   @Max(600_000, { message: 'must be a whole number of milliseconds from 0 to 600000' })
   SHUTDOWN_TIMEOUT_MS = 10_000;
+
+  // Running tasks safely: environment names, the task user, resource limits, output size.
+
+  /**
+   * Opt-in allow-list of the environment variable names a `shell` task's `env` may set,
+   * comma-separated; empty allows every name the built-in deny-list does not refuse. The
+   * deny-list (README, Security) applies either way.
+   */
+  @Matches(/^([A-Za-z_][A-Za-z0-9_]*(,[A-Za-z_][A-Za-z0-9_]*)*)?$/, { message: 'must be variable names separated by commas' })
+  TASK_ENV_ALLOW = '';
+
+  /**
+   * Unprivileged user (name or uid) `shell` tasks run as; the worker must run as root to
+   * switch to it. Unset: tasks run as the worker's own user (and TASK_LIMIT_PROCESSES does
+   * not hold for root).
+   */
+  @IsOptional()
+  @Matches(/^[a-z_][a-z0-9_-]{0,31}\$?$|^[1-9][0-9]{0,9}$/, { message: 'must be a user name or a non-zero uid' })
+  TASK_RUN_AS_USER?: string = undefined;
+
+  /** CPU seconds one `shell` task process may use (RLIMIT_CPU, through prlimit); 0: no limit. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number of seconds from 0 to 31536000' })
+  @Min(0, { message: 'must be a whole number of seconds from 0 to 31536000' })
+  @Max(31_536_000, { message: 'must be a whole number of seconds from 0 to 31536000' })
+  TASK_LIMIT_CPU_SECONDS = 3600;
+
+  /** Address space of one `shell` task process in MiB (RLIMIT_AS, through prlimit); 0: no limit. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number of MiB from 0 to 1048576' })
+  @Min(0, { message: 'must be a whole number of MiB from 0 to 1048576' })
+  @Max(1_048_576, { message: 'must be a whole number of MiB from 0 to 1048576' })
+  TASK_LIMIT_ADDRESS_SPACE_MB = 4096;
+
+  /** Open files of one `shell` task process (RLIMIT_NOFILE, through prlimit); 0: no limit. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number from 0 to 1048576' })
+  @Min(0, { message: 'must be a whole number from 0 to 1048576' })
+  @Max(1_048_576, { message: 'must be a whole number from 0 to 1048576' })
+  TASK_LIMIT_OPEN_FILES = 1024;
+
+  /**
+   * Processes the task user may have at once (RLIMIT_NPROC, through prlimit); 0: no limit.
+   * The kernel does not enforce it for root, so it needs TASK_RUN_AS_USER.
+   */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number from 0 to 1000000' })
+  @Min(0, { message: 'must be a whole number from 0 to 1000000' })
+  @Max(1_000_000, { message: 'must be a whole number from 0 to 1000000' })
+  TASK_LIMIT_PROCESSES = 256;
+
+  /** Output kept per task attempt; past it, output is dropped and one SYSTEM line says how much. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number of bytes from 1024 to 1073741824' })
+  @Min(1024, { message: 'must be a whole number of bytes from 1024 to 1073741824' })
+  @Max(1_073_741_824, { message: 'must be a whole number of bytes from 1024 to 1073741824' })
+  TASK_OUTPUT_MAX_BYTES = 10_485_760;
+  // Credential lifetime
+  /** How often an API process writes the tokens it saw used to `lastUsedAt`; requests never wait for the write. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number of milliseconds from 100 to 3600000' })
+  @Min(100, { message: 'must be a whole number of milliseconds from 100 to 3600000' })
+  @Max(3_600_000, { message: 'must be a whole number of milliseconds from 100 to 3600000' })
+  TOKEN_LAST_USED_FLUSH_MS = 60_000;
+  // Operational state: configuration and document stores.
+  /** Largest configuration value, in bytes of its JSON; larger ones are refused with 400. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number of bytes from 1 to 1048576' })
+  @Min(1, { message: 'must be a whole number of bytes from 1 to 1048576' })
+  @Max(1_048_576, { message: 'must be a whole number of bytes from 1 to 1048576' })
+  CONFIG_VALUE_MAX_BYTES = 65_536;
+
+  /** Largest document (its `data`), in bytes of its JSON; larger ones are refused with 400. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number of bytes from 1 to 1048576' })
+  @Min(1, { message: 'must be a whole number of bytes from 1 to 1048576' })
+  @Max(1_048_576, { message: 'must be a whole number of bytes from 1 to 1048576' })
+  DOCUMENT_MAX_BYTES = 262_144;
 
   // Task tier: outbox reconciler, batched history, fault points.
   /** How often the elected reconciler looks for task hand-offs a crash interrupted (enqueue a run, persist history, remove a cancelled job). */

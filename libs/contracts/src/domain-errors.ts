@@ -17,3 +17,8 @@ export class InvalidInputError extends Error {
     this.name = 'InvalidInputError';
   }
 }
+
+/** A conditional write whose condition (`If-Match`, `If-None-Match`) no longer holds: the version moved. */
+export class PreconditionFailedError extends Error {
+  override name = 'PreconditionFailedError';
+}

@@ -21,6 +21,12 @@ export const EventType = {
   rowInserted: 'row.inserted',
   rowUpdated: 'row.updated',
   rowDeleted: 'row.deleted',
+  configUpdated: 'config.updated',
+  configDeleted: 'config.deleted',
+  documentCreated: 'document.created',
+  documentUpdated: 'document.updated',
+  documentDeleted: 'document.deleted',
+  auditRecorded: 'audit.recorded',
 } as const;
 export type EventType = (typeof EventType)[keyof typeof EventType];
 
@@ -31,6 +37,9 @@ export const Topic = {
   org: (orgId: string) => `org:${orgId}`,
   resource: (kind: string, id: string) => `resource:${kind}:${id}`,
   table: (name: string) => `table:${name}`,
+  config: (key: string) => `config:${key}`,
+  document: (collection: string, id: string) => `document:${collection}:${id}`,
+  audit: 'audit',
 };
 
 /** The org id under which platform-wide events (workers, org instances) are streamed. */

@@ -5,3 +5,4 @@ export * from './queues.js';
 export * from './tasks.js';
 export * from './validate-payload.js';
 export * from './workers.js';
+export * from './realtime-auth.js';

@@ -69,6 +69,8 @@ export interface TaskView {
   attempts: TaskAttempt[];
   /** Environments leased for each attempt and released when it ends. */
   resources?: TaskResourceRequest[];
+  /** Names of the org secrets the task receives as environment variables (never their values). */
+  secrets?: string[];
   createdAt: string;
   startedAt?: string;
   finishedAt?: string;

@@ -130,14 +130,17 @@ export class OrgEventStream {
 
   /**
    * Whether events after `since` may have been trimmed, so replaying from it would leave a
-   * gap. Errs on the safe side: a `since` no longer in the stream counts as expired.
+   * gap. A stream that never lost an entry has lost nothing after any `since`, including the
+   * `0-0` handed out while it was still empty. Otherwise errs on the safe side: a `since`
+   * before the oldest kept entry, or before one deleted on its own, counts as expired.
    */
   async sinceExpired(orgId: string, since: string): Promise<boolean> {
     const info = await this.info(orgId);
     if (!info) return false;
     if (compareStreamIds(since, info.lastGeneratedId) >= 0) return false;
-    if (!info.firstId) return true;
-    return compareStreamIds(since, info.firstId) < 0;
+    if (info.entriesAdded === info.length) return false;
+    if (compareStreamIds(since, info.maxDeletedId) < 0) return true;
+    return !info.firstId || compareStreamIds(since, info.firstId) < 0;
   }
 
   /**
@@ -238,7 +241,9 @@ export class OrgEventStream {
     } while (cursor !== '0');
   }
 
-  private async info(orgId: string): Promise<{ lastGeneratedId: string; firstId?: string } | undefined> {
+  private async info(
+    orgId: string,
+  ): Promise<{ lastGeneratedId: string; length: number; entriesAdded: number; maxDeletedId: string; firstId?: string } | undefined> {
     let reply: unknown[];
     try {
       reply = (await this.redis.xinfo('STREAM', this.key(orgId))) as unknown[];
@@ -249,7 +254,13 @@ export class OrgEventStream {
     const fields = new Map<string, unknown>();
     for (let i = 0; i < reply.length; i += 2) fields.set(String(reply[i]), reply[i + 1]);
     const first = fields.get('first-entry') as RawEntry | null;
-    return { lastGeneratedId: String(fields.get('last-generated-id')), ...(first ? { firstId: first[0] } : {}) };
+    return {
+      lastGeneratedId: String(fields.get('last-generated-id')),
+      length: Number(fields.get('length')),
+      entriesAdded: Number(fields.get('entries-added')),
+      maxDeletedId: String(fields.get('max-deleted-entry-id')),
+      ...(first ? { firstId: first[0] } : {}),
+    };
   }
 }
 

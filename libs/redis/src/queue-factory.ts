@@ -7,6 +7,18 @@ import { RedisKeys } from './redis-keys.js';
 import { PROCESS_LOGGER, type Logger } from '#libs/logging';
 
 /**
+ * BullMQ lock settings under which a dead worker's job is taken over within `takeoverMs`.
+ * Its lock runs out at most `lockDuration` after the worker's last renewal, and the next
+ * stalled-job check, at most `stalledInterval` later, hands the job on: the two add up to
+ * the bound. A quarter for the checks keeps them cheap and leaves the lock renewed (every
+ * half lock) often enough to survive a busy event loop.
+ */
+export function jobLockTiming(takeoverMs: number): { lockDuration: number; stalledInterval: number } {
+  const stalledInterval = Math.floor(takeoverMs / 4);
+  return { lockDuration: takeoverMs - stalledInterval, stalledInterval };
+}
+
+/**
  * Builds BullMQ queues and workers with the platform's key prefix and their own Redis
  * connections, and closes them all (workers first, so running jobs finish) on shutdown.
  */
@@ -36,8 +48,7 @@ export class QueueFactory implements OnApplicationShutdown {
     const worker = new Worker<Data>(name, processor, {
       connection: this.connection(),
       prefix: this.keys.queuePrefix,
-      lockDuration: this.config.QUEUE_LOCK_DURATION_MS,
-      stalledInterval: this.config.QUEUE_LOCK_DURATION_MS,
+      ...jobLockTiming(this.config.QUEUE_LOCK_DURATION_MS),
       ...options,
     });
     worker.on('error', (error) => this.logger.warn({ queue: name, err: error.message }, 'queue worker error'));

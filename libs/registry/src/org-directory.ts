@@ -7,9 +7,10 @@ import { OrgRegistryRepository } from './org-registry.repository.js';
 export class OrgDirectory {
   constructor(private readonly registry: OrgRegistryRepository) {}
 
-  /** The org if it exists and is not deleted. */
+  /** The org if it exists and is neither deleted nor being deprovisioned (its credentials end when teardown starts). */
   async findLive(orgId: string): Promise<Organization | undefined> {
     const found = await this.registry.findById(orgId);
-    return found && !found.org.deletedAt ? found.org : undefined;
+    const endingOrEnded = found?.instance.status === 'DEPROVISIONING' || found?.instance.status === 'DELETED';
+    return found && !found.org.deletedAt && !endingOrEnded ? found.org : undefined;
   }
 }

@@ -24,6 +24,9 @@ export class OrgPoolCache implements OnApplicationShutdown {
   private readonly maxPools: number;
   /** Serialises pool creation, so two requests for new orgs cannot both take the last free place. */
   private creating: Promise<unknown> = Promise.resolve();
+  /** Connections open to org databases right now, across all pools, and the most there ever were. */
+  private openConnections = 0;
+  private peak = 0;
 
   constructor(
     private readonly config: PlatformConfig,
@@ -67,6 +70,14 @@ export class OrgPoolCache implements OnApplicationShutdown {
     return this.pools.size;
   }
 
+  /**
+   * The most connections to org databases this process ever held at once, counted as each
+   * one opens, so no spike between two looks can hide; never above ORG_POOLS_TOTAL_MAX.
+   */
+  get peakConnections(): number {
+    return this.peak;
+  }
+
   async onApplicationShutdown(): Promise<void> {
     await Promise.all([...this.pools.keys()].map((orgId) => this.evict(orgId)));
   }
@@ -80,6 +91,8 @@ export class OrgPoolCache implements OnApplicationShutdown {
     });
     // A dropped database or a restarted server surfaces on the next query; the idle client's error must not crash us.
     pool.on('error', () => undefined);
+    pool.on('connect', () => (this.peak = Math.max(this.peak, ++this.openConnections)));
+    pool.on('remove', () => this.openConnections--);
     this.pools.set(orgId, pool);
     return pool;
   }

@@ -4,6 +4,7 @@ export * from './task-history.repository.js';
 export * from './task-lifecycle.js';
 export { TaskConflictError, TaskMissingError, type StoredTask } from './task-state.store.js';
 export * from './task-types/noop.task-type.js';
+export * from './task-types/shell-environment.js';
 export * from './task-types/shell.task-type.js';
 export * from './task-types/sleep.task-type.js';
 export * from './task-types/task-type-catalog.js';

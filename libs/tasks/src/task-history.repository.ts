@@ -21,6 +21,7 @@ interface TaskRow extends pg.QueryResultRow {
   schedule_id: string | null;
   trigger: TaskView['trigger'] | null;
   resources: TaskView['resources'] | null;
+  secrets: string[] | null;
   run_at: Date | null;
   created_at: Date;
   started_at: Date | null;
@@ -66,6 +67,7 @@ function toView(row: TaskRow): TaskView {
   if (row.schedule_id !== null) view.scheduleId = row.schedule_id;
   if (row.trigger !== null) view.trigger = row.trigger;
   if (row.resources !== null) view.resources = row.resources;
+  if (row.secrets !== null) view.secrets = row.secrets;
   if (row.run_at) view.runAt = row.run_at.toISOString();
   if (row.started_at) view.startedAt = row.started_at.toISOString();
   if (row.finished_at) view.finishedAt = row.finished_at.toISOString();
@@ -120,6 +122,7 @@ export class TaskHistoryRepository {
       run_at: task.runAt ?? null,
       trigger: task.trigger ?? null,
       resources: task.resources ?? null,
+      secrets: task.secrets ?? null,
     }));
     const attempts = batch.flatMap(({ task }) =>
       task.attempts.map((attempt) => ({
@@ -137,14 +140,14 @@ export class TaskHistoryRepository {
       // JSON null in a jsonb column is stored as SQL NULL, as the single-row write did.
       await client.query(
         `INSERT INTO tasks (id, type, status, params, priority, attempt, max_attempts, timeout_ms, progress, result, error,
-                            worker_id, idempotency_key, created_at, started_at, finished_at, class, schedule_id, run_at, trigger, resources)
+                            worker_id, idempotency_key, created_at, started_at, finished_at, class, schedule_id, run_at, trigger, resources, secrets)
          SELECT id, type, status, params, priority, attempt, max_attempts, timeout_ms, progress, nullif(result, 'null'), error,
                 worker_id, idempotency_key, created_at, started_at, finished_at, class, schedule_id, run_at,
-                nullif(trigger, 'null'), nullif(resources, 'null')
+                nullif(trigger, 'null'), nullif(resources, 'null'), secrets
            FROM jsonb_to_recordset($1::jsonb) AS t(id uuid, type text, status text, params jsonb, priority int, attempt int,
                 max_attempts int, timeout_ms int, progress real, result jsonb, error text, worker_id text, idempotency_key text,
                 created_at timestamptz, started_at timestamptz, finished_at timestamptz, class text, schedule_id uuid,
-                run_at timestamptz, trigger jsonb, resources jsonb)
+                run_at timestamptz, trigger jsonb, resources jsonb, secrets text[])
          ON CONFLICT DO NOTHING`,
         [JSON.stringify(tasks)],
       );

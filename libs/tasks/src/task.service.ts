@@ -39,6 +39,8 @@ export interface NewTask {
   maxAttempts?: number;
   idempotencyKey?: string;
   resources?: TaskResourceRequest[];
+  /** Org secrets (by name) the worker gives the task as environment variables. */
+  secrets?: string[];
 }
 
 export interface TaskListQuery {
@@ -106,6 +108,7 @@ function toView(task: StoredTask): TaskView {
     'scheduleId',
     'trigger',
     'resources',
+    'secrets',
     'runAt',
     'startedAt',
     'finishedAt',
@@ -159,6 +162,7 @@ export class TaskService {
       ...(input.trigger ? { trigger: input.trigger } : {}),
       ...(delayMs > 0 ? { runAt: new Date(dueAt!).toISOString() } : {}),
       ...(input.resources?.length ? { resources: input.resources.map(({ pool }) => ({ pool })) } : {}),
+      ...(input.secrets?.length ? { secrets: [...input.secrets] } : {}),
     };
     const stored = await this.lifecycle.create(task, delayMs);
     if (!stored.created) return { task: await this.get(claims, stored.existingId), created: false };

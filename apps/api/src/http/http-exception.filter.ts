@@ -1,7 +1,7 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
-import { ConflictError, InvalidInputError, NotFoundError } from '#libs/contracts';
+import { ConflictError, InvalidInputError, NotFoundError, PreconditionFailedError } from '#libs/contracts';
 import { STATUS_CODES } from 'node:http';
 
 interface ErrorBody {
@@ -13,6 +13,12 @@ interface ErrorBody {
 /** Socket errors, and Postgres' "cannot connect now" classes (08: connection exception, 57P: operator intervention). */
 const OUTAGE_CODES = /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|08\w{3}|57P\d{2})$/;
 
+/**
+ * 503s closer together than this belong to one outage: only the first is logged. During an
+ * outage every request fails the same way, and a stack per request would bury the cause.
+ */
+const OUTAGE_QUIET_MS = 60_000;
+
 function isDependencyOutage(exception: unknown): boolean {
   const { code, message } = (exception ?? {}) as { code?: unknown; message?: unknown };
   return (
@@ -23,13 +29,17 @@ function isDependencyOutage(exception: unknown): boolean {
 
 /**
  * Answers every error as `{ statusCode, error, message }`. The domain's refusals
- * (not found, conflict, invalid input) map to 404, 409 and 400 here, once for every route. Client errors raised below
+ * (not found, conflict, invalid input, failed precondition) map to 404, 409, 400 and 412 here, once for every route. Client errors raised below
  * Nest (a malformed JSON body, a body too large) keep their 4xx status; anything
  * unexpected is logged with its request id and answered 500 without internals; an
- * unreachable database is 503, so clients and load balancers know to retry.
+ * unreachable database is 503, so clients and load balancers know to retry, logged once
+ * per outage as a warning naming its cause.
  */
 @Catch()
 export class HttpExceptionFilter implements ExceptionFilter {
+  /** When the last outage 503 was answered. */
+  private lastOutageAt = 0;
+
   constructor(private readonly logger: Logger) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
@@ -37,10 +47,22 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const response = context.getResponse<Response>();
     const request = context.getRequest<Request>();
     const body = this.toBody(exception);
-    if (body.statusCode >= HttpStatus.INTERNAL_SERVER_ERROR) {
+    if (body.statusCode === HttpStatus.SERVICE_UNAVAILABLE && isDependencyOutage(exception)) {
+      this.noteOutage(exception, request);
+    } else if (body.statusCode >= HttpStatus.INTERNAL_SERVER_ERROR) {
       this.logger.error({ err: exception, reqId: request.id, url: request.originalUrl }, 'request failed');
     }
     if (!response.headersSent) response.status(body.statusCode).json(body);
+  }
+
+  private noteOutage(exception: unknown, request: Request): void {
+    const now = Date.now();
+    const ongoing = now - this.lastOutageAt < OUTAGE_QUIET_MS;
+    this.lastOutageAt = now;
+    if (ongoing) return;
+    const { code, message } = exception as { code?: unknown; message?: unknown };
+    const cause = [code, message].filter((part) => typeof part === 'string' && part !== '').join(': ');
+    this.logger.warn({ cause, reqId: request.id, url: request.originalUrl }, 'a database is unreachable; answering 503 until it is back');
   }
 
   private body(statusCode: number, message: string | string[]): ErrorBody {
@@ -61,6 +83,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
     if (exception instanceof InvalidInputError) return this.body(HttpStatus.BAD_REQUEST, exception.problems);
     if (exception instanceof NotFoundError) return this.body(HttpStatus.NOT_FOUND, exception.message);
     if (exception instanceof ConflictError) return this.body(HttpStatus.CONFLICT, exception.message);
+    if (exception instanceof PreconditionFailedError) return this.body(HttpStatus.PRECONDITION_FAILED, exception.message);
     const status = (exception as { status?: unknown; expose?: unknown } | null)?.status;
     if (typeof status === 'number' && status >= 400 && status < 500) {
       return { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message: (exception as Error).message };

@@ -48,7 +48,9 @@ export class AdminOrgsService {
           databaseName: placement?.name ?? null,
           loginRole: placement?.name ?? null,
           credentialsEncrypted: this.cipher.encrypt(credentials),
-          ...(input.realtime ? { supabase: { url: input.realtime.url, keyEncrypted: this.cipher.encrypt({ key: input.realtime.key }) } } : {}),
+          ...(input.realtime
+            ? { supabase: { url: input.realtime.url, keyEncrypted: this.cipher.encrypt({ key: input.realtime.key }) } }
+            : {}),
         });
         const first = await this.tokens.create(id, { name: 'initial admin token', role: 'admin' }, client);
         await this.registry.audit(
@@ -87,7 +89,7 @@ export class AdminOrgsService {
     return orgView((await this.registry.findById(found.org.id))!);
   }
 
-  /** Moves the instance to DEPROVISIONING and queues its teardown. */
+  /** Moves the instance to DEPROVISIONING, ends the org's credentials and live sockets everywhere, and queues its teardown. */
   async deprovision(slug: string) {
     const found = await this.findLive(slug);
     const moved = await this.registry.transition(
@@ -96,6 +98,7 @@ export class AdminOrgsService {
       'DEPROVISIONING',
     );
     if (!moved) throw new NotFoundException(`no organization "${slug}"`);
+    await this.tokens.orgDeprovisioned(found.org.id);
     await this.registry.audit({ actor: ADMIN_ACTOR, action: 'org.deprovision-requested', orgId: found.org.id });
     await this.jobs.enqueue(found.org.id, 'deprovision');
     return orgView((await this.registry.findById(found.org.id))!);

@@ -1,15 +1,20 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '#libs/audit';
 import { AuthModule } from '#libs/auth';
+import { DocumentsModule } from '#libs/documents';
+import { OrgConfigModule } from '#libs/org-config';
 import { RealtimeModule } from '#libs/realtime';
 import { RegistryModule } from '#libs/registry';
 import { TasksModule } from '#libs/tasks';
 import { EventFanout } from './event-fanout.service.js';
+import { OperationalStateTopics } from './operational-state-topics.service.js';
 import { RealtimeGateway } from './realtime.gateway.js';
 import { RealtimeTopics } from './realtime-topics.service.js';
+import { SocketCredentials } from './socket-credentials.service.js';
 
 /** The realtime API over Socket.IO, the delivery of stream events to its sockets, and (through RealtimeModule) the change relay. */
 @Module({
-  imports: [AuthModule, RealtimeModule, RegistryModule, TasksModule],
-  providers: [EventFanout, RealtimeGateway, RealtimeTopics],
+  imports: [AuthModule, RealtimeModule, RegistryModule, TasksModule, OrgConfigModule, DocumentsModule, AuditModule],
+  providers: [EventFanout, RealtimeGateway, RealtimeTopics, OperationalStateTopics, SocketCredentials],
 })
 export class RealtimeGatewayModule {}

@@ -1,10 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import pg from 'pg';
 import { claimsOf, type OrgPrincipal } from '#libs/auth';
-import { EventType, PLATFORM_EVENTS_ORG, TASK_STATUSES, Topic, type PlatformEvent, type TaskStatus } from '#libs/contracts';
+import { EventType, PLATFORM_EVENTS_ORG, TASK_STATUSES, Topic, type TaskStatus } from '#libs/contracts';
 import { RealtimeSnapshotProviders, SnapshotNotFoundError, type RowChange } from '#libs/realtime';
 import { OrgDatabase, OrgRegistryRepository, publicInstanceView, publicOrgView } from '#libs/registry';
 import { TaskNotFoundError, TaskService, WorkerRegistryStore } from '#libs/tasks';
+import { OperationalStateTopics } from './operational-state-topics.service.js';
+import { SubscriptionRefused, type RefusalCode, type TopicPlan } from './topic-plan.js';
 import { FIELD_NAME, type FilterValue, type SubscribeDto } from './subscribe.dto.js';
 
 /** Tasks in the snapshot of a `tasks` subscription: the first page, as GET /v1/tasks gives it. */
@@ -15,30 +17,6 @@ const SNAPSHOT_LOG_CHUNKS = 1000;
 const SNAPSHOT_ROWS = 500;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export type RefusalCode = 'invalid_payload' | 'not_found';
-
-/** Why a subscription is refused, as the `error` of its ack. */
-export class SubscriptionRefused extends Error {
-  constructor(
-    readonly code: RefusalCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'SubscriptionRefused';
-  }
-}
-
-/** What a subscription reads and how it picks its events: always from the caller's own org stream (or the platform's, for workers). */
-export interface TopicPlan {
-  /** The org whose stream is read: the caller's org, whatever the payload says. */
-  streamOrg: string;
-  /** Set when the subscription wants exactly one stream topic, so delivery can look it up directly. */
-  exactTopic?: string;
-  matches(event: PlatformEvent): boolean;
-  /** Current state, read with the caller's rights; throws SubscriptionRefused('not_found') for what the caller's org lacks. */
-  snapshot(): Promise<unknown>;
-}
-
 const refuse = (code: RefusalCode, message: string): never => {
   throw new SubscriptionRefused(code, message);
 };
@@ -47,6 +25,8 @@ function equalTo(actual: unknown, expected: FilterValue): boolean {
   if (expected === null) return actual === null;
   return actual !== null && actual !== undefined && typeof actual !== 'object' && String(actual) === String(expected);
 }
+
+export { SubscriptionRefused, type RefusalCode, type TopicPlan } from './topic-plan.js';
 
 /** Turns a subscribe payload into a plan, checking the caller may see what it names. */
 @Injectable()
@@ -57,6 +37,7 @@ export class RealtimeTopics {
     private readonly database: OrgDatabase,
     private readonly providers: RealtimeSnapshotProviders,
     private readonly registry: OrgRegistryRepository,
+    private readonly operationalState: OperationalStateTopics,
   ) {}
 
   plan(principal: OrgPrincipal, request: SubscribeDto): TopicPlan {
@@ -73,6 +54,12 @@ export class RealtimeTopics {
         return this.table(principal, request);
       case 'orgs':
         return refuse('not_found', "the orgs topic is the platform admin's");
+      case 'config':
+        return this.operationalState.configTopic(principal, request);
+      case 'documents':
+        return this.operationalState.documentsTopic(principal, request);
+      case 'audit':
+        return this.operationalState.auditTopic(principal, request);
     }
   }
 
@@ -169,6 +156,8 @@ export class RealtimeTopics {
 
   private table(principal: OrgPrincipal, { id, filter = {} }: SubscribeDto): TopicPlan {
     if (!id || !FIELD_NAME.test(id)) refuse('invalid_payload', 'a table subscription needs the table name as id');
+    // Row-level security hides audit rows from all but admins; its row events must not show them either.
+    if (id === 'audit_log' && principal.role !== 'admin') refuse('not_found', 'the audit log is for the admin role');
     const table = id!;
     const topic = Topic.table(table);
     const wanted = Object.entries(filter);

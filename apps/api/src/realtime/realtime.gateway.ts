@@ -10,12 +10,13 @@ import {
 } from '@nestjs/websockets';
 import type { Namespace, Socket } from 'socket.io';
 import { Authenticator, LoginFailureLimiter, type OrgPrincipal } from '#libs/auth';
-import { InvalidPayloadError, validatePayload } from '#libs/contracts';
+import { InvalidPayloadError, RealtimeAuthMessage, validatePayload } from '#libs/contracts';
 import { PROCESS_LOGGER, type Logger } from '#libs/logging';
 import { OrgEventStream } from '#libs/realtime';
 import { Public } from '../auth/access.decorators.js';
 import { EventFanout } from './event-fanout.service.js';
 import { RealtimeTopics, SubscriptionRefused } from './realtime-topics.service.js';
+import { SocketCredentials } from './socket-credentials.service.js';
 import { SubscribeDto, UnsubscribeDto } from './subscribe.dto.js';
 
 /** The Socket.IO namespace of the realtime API. */
@@ -59,6 +60,7 @@ export class RealtimeGateway implements OnGatewayInit<Namespace>, OnGatewayDisco
     private readonly topics: RealtimeTopics,
     private readonly fanout: EventFanout,
     private readonly stream: OrgEventStream,
+    private readonly credentials: SocketCredentials,
     @Inject(PROCESS_LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -74,6 +76,14 @@ export class RealtimeGateway implements OnGatewayInit<Namespace>, OnGatewayDisco
 
   handleDisconnect(socket: Socket): void {
     this.fanout.removeAll(socket);
+    this.credentials.forget(socket);
+  }
+
+  /** Hands over a fresh credential of the same API token before the current one expires. */
+  @SubscribeMessage(RealtimeAuthMessage.refresh)
+  async refreshAuth(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown, @Ack() ack?: AckFn): Promise<void> {
+    const answer = await this.credentials.refresh(socket, body);
+    if (typeof ack === 'function') ack(answer);
   }
 
   @SubscribeMessage('subscribe')
@@ -122,14 +132,15 @@ export class RealtimeGateway implements OnGatewayInit<Namespace>, OnGatewayDisco
     const source = socket.handshake.address || 'unknown';
     if (await this.limiter.isBlocked(source)) throw new Error('too many failed logins from this address; try again later');
     const token: unknown = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
-    const principal = typeof token === 'string' && token.length > 0 ? await this.authenticator.authenticate(token) : undefined;
-    if (!principal) {
+    const credential = typeof token === 'string' && token.length > 0 ? await this.authenticator.verify(token) : undefined;
+    if (!credential) {
       await this.limiter.recordFailure(source);
       this.logger.warn({ source, reason: token ? 'unknown or expired credential' : 'no token' }, 'failed realtime login');
       throw new Error(token ? 'invalid, expired or revoked token' : 'missing token (auth: { token })');
     }
     // The platform admin may watch only the platform's org instances (topic "orgs"); every other topic is an org's.
-    const state: SocketState = { principal, subscriptionCount: 0 };
+    const state: SocketState = { principal: credential.principal, subscriptionCount: 0 };
     Object.assign(socket.data as object, state);
+    this.credentials.watch(socket, credential);
   }
 }

@@ -1,7 +1,7 @@
 import { IsIn, IsObject, IsOptional, IsString, Length, Matches, registerDecorator, type ValidationArguments } from 'class-validator';
 import { STREAM_ID } from '#libs/realtime';
 
-export const SUBSCRIPTION_TOPICS = ['task', 'tasks', 'resource', 'worker', 'table', 'orgs'] as const;
+export const SUBSCRIPTION_TOPICS = ['task', 'tasks', 'resource', 'worker', 'table', 'orgs', 'config', 'documents', 'audit'] as const;
 export type SubscriptionTopic = (typeof SUBSCRIPTION_TOPICS)[number];
 
 /** A filter value: compared for equality with a column or field. */
@@ -51,7 +51,7 @@ export class SubscribeDto {
   @IsOptional()
   @IsString()
   @Length(1, 200)
-  @Matches(/^[\w.:-]+$/, { message: 'id must be letters, digits, ".", ":", "-" or "_"' })
+  @Matches(/^[\w.:/-]+$/, { message: 'id must be letters, digits, ".", ":", "/", "-" or "_"' })
   id?: string;
 
   @IsOptional()

@@ -2,6 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, ParseUUIDPi
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { claimsOf, type OrgPrincipal } from '#libs/auth';
 import { ResourceService } from '#libs/resources';
+import { Audited } from '../audit/audited.decorator.js';
 import { CurrentOrg, OrgAccess } from '../auth/access.decorators.js';
 import { ExtendAllocationDto } from './resource.dto.js';
 
@@ -25,6 +26,7 @@ export class AllocationsController {
   @HttpCode(HttpStatus.OK)
   @OrgAccess('member')
   @ApiOperation({ summary: 'The lease then ends ttlSeconds from now; 409 when it has ended.' })
+  @Audited('allocation.extend', 'allocation', 'id')
   extend(@CurrentOrg() principal: OrgPrincipal, @Param('id', allocationId) id: string, @Body() body: ExtendAllocationDto) {
     return this.resources.extend(principal.orgId, id, body.ttlSeconds);
   }
@@ -33,6 +35,7 @@ export class AllocationsController {
   @HttpCode(HttpStatus.NO_CONTENT)
   @OrgAccess('member')
   @ApiOperation({ summary: 'Release the lease (204); its environment is free again. 409 when it has ended.' })
+  @Audited('allocation.release', 'allocation', 'id')
   async release(@CurrentOrg() principal: OrgPrincipal, @Param('id', allocationId) id: string): Promise<void> {
     await this.resources.release(principal.orgId, id);
   }

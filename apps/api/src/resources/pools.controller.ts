@@ -2,6 +2,7 @@ import { Body, Controller, Delete, Get, HttpStatus, Param, ParseUUIDPipe, Patch,
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { OrgPrincipal } from '#libs/auth';
 import { ResourceService } from '#libs/resources';
+import { Audited } from '../audit/audited.decorator.js';
 import { CurrentOrg, OrgAccess } from '../auth/access.decorators.js';
 import { AllocateDto, CreateEnvironmentDto, CreatePoolDto, UpdateEnvironmentDto } from './resource.dto.js';
 
@@ -17,6 +18,7 @@ export class PoolsController {
   @Post()
   @OrgAccess('admin')
   @ApiOperation({ summary: 'Create a pool (201); 409 when a pool has the name.' })
+  @Audited('pool.create', 'pool')
   create(@CurrentOrg() principal: OrgPrincipal, @Body() body: CreatePoolDto) {
     return this.resources.createPool(principal.orgId, body);
   }
@@ -38,6 +40,7 @@ export class PoolsController {
   @Post(':pool/environments')
   @OrgAccess('admin')
   @ApiOperation({ summary: 'Add an environment (201, free); 409 when the pool has one of that name.' })
+  @Audited('environment.create', 'environment')
   addEnvironment(@CurrentOrg() principal: OrgPrincipal, @Param('pool') pool: string, @Body() body: CreateEnvironmentDto) {
     return this.resources.addEnvironment(principal.orgId, pool, body);
   }
@@ -59,6 +62,7 @@ export class PoolsController {
   @Patch(':pool/environments/:id')
   @OrgAccess('admin')
   @ApiOperation({ summary: "Replace an environment's attributes; 409 when it is retired." })
+  @Audited('environment.update', 'environment', 'id')
   updateEnvironment(
     @CurrentOrg() principal: OrgPrincipal,
     @Param('pool') pool: string,
@@ -71,6 +75,7 @@ export class PoolsController {
   @Delete(':pool/environments/:id')
   @OrgAccess('admin')
   @ApiOperation({ summary: 'Retire an environment (200, kept as retired, never allocated again); 409 while it is allocated.' })
+  @Audited('environment.retire', 'environment', 'id')
   retireEnvironment(@CurrentOrg() principal: OrgPrincipal, @Param('pool') pool: string, @Param('id', environmentId) id: string) {
     return this.resources.retireEnvironment(principal.orgId, pool, id);
   }
@@ -80,6 +85,7 @@ export class PoolsController {
   @ApiOperation({
     summary: 'Lease a free environment (201 { id, environment, expiresAt, ... }); 409 when none is free (after waitSeconds, if given).',
   })
+  @Audited('allocation.create', 'allocation')
   allocate(@CurrentOrg() principal: OrgPrincipal, @Param('pool') pool: string, @Body() body: AllocateDto) {
     return this.resources.allocate(principal.orgId, pool, {
       holder: body.holder,

@@ -15,6 +15,7 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { claimsOf, type OrgPrincipal } from '#libs/auth';
 import { ScheduleService } from '#libs/schedules';
 
+import { Audited } from '../audit/audited.decorator.js';
 import { CurrentOrg, OrgAccess } from '../auth/access.decorators.js';
 import { ListTasksQuery } from '../tasks/task-queries.dto.js';
 import { CreateScheduleDto } from './create-schedule.dto.js';
@@ -30,6 +31,7 @@ export class SchedulesController {
   @Post()
   @OrgAccess('member')
   @ApiOperation({ summary: 'Create a recurring task: each tick (cron or everyMs) creates exactly one task.' })
+  @Audited('schedule.create', 'schedule')
   create(@CurrentOrg() principal: OrgPrincipal, @Body() body: CreateScheduleDto) {
     if (!body.cron && !body.everyMs) throw new BadRequestException(['give cron or everyMs']);
     return this.schedules.create(claimsOf(principal), body);
@@ -52,6 +54,7 @@ export class SchedulesController {
   @HttpCode(HttpStatus.OK)
   @OrgAccess('member')
   @ApiOperation({ summary: 'Stop the ticks; a paused schedule creates no task.' })
+  @Audited('schedule.pause', 'schedule', 'id')
   pause(@CurrentOrg() principal: OrgPrincipal, @Param('id', scheduleId) id: string) {
     return this.schedules.setPaused(claimsOf(principal), id, true);
   }
@@ -59,6 +62,7 @@ export class SchedulesController {
   @Post(':id/resume')
   @HttpCode(HttpStatus.OK)
   @OrgAccess('member')
+  @Audited('schedule.resume', 'schedule', 'id')
   resume(@CurrentOrg() principal: OrgPrincipal, @Param('id', scheduleId) id: string) {
     return this.schedules.setPaused(claimsOf(principal), id, false);
   }
@@ -66,6 +70,7 @@ export class SchedulesController {
   @Delete(':id')
   @HttpCode(HttpStatus.NO_CONTENT)
   @OrgAccess('member')
+  @Audited('schedule.delete', 'schedule', 'id')
   async delete(@CurrentOrg() principal: OrgPrincipal, @Param('id', scheduleId) id: string) {
     await this.schedules.delete(claimsOf(principal), id);
   }

@@ -17,6 +17,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { TASK_CLASSES, type TaskClass } from '#libs/contracts';
+import { SECRET_NAME, SECRETS_PER_TASK_MAX } from '#libs/secrets';
 import { IsAbsentWith } from '../http/is-absent-with.js';
 
 const MAX_TIMEOUT_MS = 86_400_000;
@@ -105,4 +106,16 @@ export class CreateTaskDto {
   @ValidateNested({ each: true })
   @Type(() => TaskResourceDto)
   resources?: TaskResourceDto[];
+
+  @ApiPropertyOptional({
+    type: [String],
+    example: ['DEPLOY_TOKEN'],
+    description: 'org secrets (by name) the task receives as environment variables; their values are masked as *** in its logs',
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(SECRETS_PER_TASK_MAX)
+  @ArrayUnique({ message: 'secrets must name each secret once' })
+  @Matches(SECRET_NAME, { each: true, message: `each of secrets must be a secret name (${SECRET_NAME.source})` })
+  secrets?: string[];
 }

@@ -2,7 +2,9 @@ import { Body, Controller, Get, HttpCode, HttpStatus, Param, ParseUUIDPipe, Post
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { claimsOf, type OrgPrincipal } from '#libs/auth';
+import { SecretService } from '#libs/secrets';
 import { TaskService } from '#libs/tasks';
+import { Audited } from '../audit/audited.decorator.js';
 import { CurrentOrg, OrgAccess } from '../auth/access.decorators.js';
 import { CreateTaskDto } from './create-task.dto.js';
 import { ListTasksQuery, TaskLogsQuery } from './task-queries.dto.js';
@@ -13,13 +15,20 @@ const taskId = new ParseUUIDPipe({ errorHttpStatusCode: HttpStatus.NOT_FOUND });
 @ApiBearerAuth()
 @Controller('v1/tasks')
 export class TasksController {
-  constructor(private readonly tasks: TaskService) {}
+  constructor(
+    private readonly tasks: TaskService,
+    private readonly secrets: SecretService,
+  ) {}
 
   @Post()
   @OrgAccess('member')
   @ApiOperation({ summary: 'Create a task (201 QUEUED); with an idempotencyKey already used, 200 and that task.' })
+  @Audited('task.create', 'task')
   async create(@CurrentOrg() principal: OrgPrincipal, @Body() body: CreateTaskDto, @Res({ passthrough: true }) response: Response) {
-    const { task, created } = await this.tasks.create(claimsOf(principal), body);
+    const claims = claimsOf(principal);
+    // Secrets are checked by name only; their values are read by the worker that starts the task.
+    if (body.secrets?.length) await this.secrets.requireExisting(claims, body.secrets);
+    const { task, created } = await this.tasks.create(claims, body);
     response.status(created ? HttpStatus.CREATED : HttpStatus.OK);
     return task;
   }
@@ -49,6 +58,7 @@ export class TasksController {
   @HttpCode(HttpStatus.ACCEPTED)
   @OrgAccess('member')
   @ApiOperation({ summary: 'Cancel a waiting or running task; 409 when it has finished.' })
+  @Audited('task.cancel', 'task', 'id')
   cancel(@CurrentOrg() principal: OrgPrincipal, @Param('id', taskId) id: string) {
     return this.tasks.cancel(claimsOf(principal), id);
   }

@@ -20,3 +20,9 @@ export class CreateTokenDto {
   @MinDate(() => new Date(), { message: 'expiresAt must be in the future' })
   expiresAt?: Date;
 }
+
+export class UpdateTokenDto {
+  @ApiProperty({ enum: ORG_ROLES, description: "the token's new role; its live sockets close, its sessions go on with the new role" })
+  @IsIn(ORG_ROLES)
+  role!: OrgRole;
+}

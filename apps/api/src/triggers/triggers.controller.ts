@@ -2,6 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, ParseUUIDPi
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { claimsOf, type OrgPrincipal } from '#libs/auth';
 import { TriggerService } from '#libs/triggers';
+import { Audited } from '../audit/audited.decorator.js';
 import { CurrentOrg, OrgAccess } from '../auth/access.decorators.js';
 import { CreateTriggerDto, TriggerRunsQuery, UpdateTriggerDto } from './trigger.dto.js';
 
@@ -16,6 +17,7 @@ export class TriggersController {
   @Post()
   @OrgAccess('member')
   @ApiOperation({ summary: 'Run a task for every committed row change of a table that matches the events and filter.' })
+  @Audited('trigger.create', 'trigger')
   create(@CurrentOrg() principal: OrgPrincipal, @Body() body: CreateTriggerDto) {
     return this.triggers.create(claimsOf(principal), body);
   }
@@ -29,6 +31,7 @@ export class TriggersController {
   @Patch(':id')
   @OrgAccess('member')
   @ApiOperation({ summary: 'Enable or disable the trigger.' })
+  @Audited('trigger.update', 'trigger', 'id')
   update(@CurrentOrg() principal: OrgPrincipal, @Param('id', triggerId) id: string, @Body() body: UpdateTriggerDto) {
     return this.triggers.setEnabled(claimsOf(principal), id, body.enabled);
   }
@@ -36,6 +39,7 @@ export class TriggersController {
   @Delete(':id')
   @HttpCode(HttpStatus.NO_CONTENT)
   @OrgAccess('member')
+  @Audited('trigger.delete', 'trigger', 'id')
   async delete(@CurrentOrg() principal: OrgPrincipal, @Param('id', triggerId) id: string) {
     await this.triggers.delete(claimsOf(principal), id);
   }

@@ -4,6 +4,7 @@ import { Type } from 'class-transformer';
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
 import { claimsOf, type OrgPrincipal } from '#libs/auth';
 import { WebhookService } from '#libs/webhooks';
+import { Audited } from '../audit/audited.decorator.js';
 import { CurrentOrg, OrgAccess } from '../auth/access.decorators.js';
 import { CreateWebhookDto } from './create-webhook.dto.js';
 
@@ -28,6 +29,7 @@ export class WebhooksController {
   @Post()
   @OrgAccess('member')
   @ApiOperation({ summary: 'Register a webhook for finished-task events; deliveries are signed with the secret.' })
+  @Audited('webhook.create', 'webhook')
   create(@CurrentOrg() principal: OrgPrincipal, @Body() body: CreateWebhookDto) {
     return this.webhooks.create(claimsOf(principal), body);
   }
@@ -41,6 +43,7 @@ export class WebhooksController {
   @Delete(':id')
   @HttpCode(HttpStatus.NO_CONTENT)
   @OrgAccess('member')
+  @Audited('webhook.delete', 'webhook', 'id')
   async delete(@CurrentOrg() principal: OrgPrincipal, @Param('id', webhookId) id: string) {
     await this.webhooks.delete(claimsOf(principal), id);
   }

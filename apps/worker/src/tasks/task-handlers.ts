@@ -3,6 +3,8 @@ import { PlatformConfig } from '#libs/config';
 import { noopHandler } from './handlers/noop.handler.js';
 import { shellHandler } from './handlers/shell.handler.js';
 import { sleepHandler } from './handlers/sleep.handler.js';
+import { ShellRuntime } from './shell/shell-runtime.js';
+import { TaskSecrets } from './shell/task-secrets.js';
 import type { TaskHandler } from './task-handler.js';
 
 /** The handler of every task type this worker runs; each type's params are defined in libs/tasks. */
@@ -10,8 +12,8 @@ import type { TaskHandler } from './task-handler.js';
 export class TaskHandlers {
   private readonly handlers: Map<string, TaskHandler>;
 
-  constructor(config: PlatformConfig) {
-    const all = [shellHandler(config.TASK_CANCEL_GRACE_MS), sleepHandler, noopHandler] as TaskHandler[];
+  constructor(config: PlatformConfig, shellRuntime: ShellRuntime, taskSecrets: TaskSecrets) {
+    const all = [shellHandler(config, shellRuntime, taskSecrets), sleepHandler, noopHandler] as TaskHandler[];
     this.handlers = new Map(all.map((handler) => [handler.type, handler]));
   }
 

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ResourcesModule } from '#libs/resources';
+import { SecretsModule } from '#libs/secrets';
 import { TasksModule } from '#libs/tasks';
 import { WebhooksModule } from '#libs/webhooks';
 import { TaskCancellationListener } from './task-cancellation.listener.js';
@@ -11,9 +12,11 @@ import { TaskOutboxReconciler } from './task-outbox.reconciler.js';
 import { TaskRunner } from './task-runner.js';
 import { WorkerHeartbeat } from './worker-heartbeat.js';
 import { WorkerIdentity } from './worker-identity.js';
+import { ShellRuntime } from './shell/shell-runtime.js';
+import { TaskSecrets } from './shell/task-secrets.js';
 
 @Module({
-  imports: [TasksModule, ResourcesModule, WebhooksModule],
+  imports: [TasksModule, ResourcesModule, WebhooksModule, SecretsModule],
   providers: [
     RunningTasks,
     TaskCancellationListener,
@@ -24,6 +27,8 @@ import { WorkerIdentity } from './worker-identity.js';
     TaskRunner,
     WorkerHeartbeat,
     WorkerIdentity,
+    ShellRuntime,
+    TaskSecrets,
   ],
 })
 export class TasksWorkerModule {}

@@ -1,4 +1,6 @@
+import { posix } from 'node:path';
 import { ArrayMaxSize, IsArray, IsInt, IsOptional, IsString, Length, Max, Min, registerDecorator } from 'class-validator';
+import { environmentNameProblems } from './shell-environment.js';
 import type { TaskTypeDefinition } from './task-type-definition.js';
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -24,7 +26,7 @@ function IsEnvironment(): PropertyDecorator {
 }
 
 export class ShellParams {
-  /** An executable name from TASK_SHELL_ALLOW, looked up on PATH; never run through a shell. */
+  /** An entry of TASK_SHELL_ALLOW (a name or an absolute path), run by the path the worker resolved at start; never through a shell. */
   @IsString()
   @Length(1, 200)
   command!: string;
@@ -39,6 +41,7 @@ export class ShellParams {
   @IsEnvironment()
   env?: Record<string, string>;
 
+  /** A folder inside the task's own fresh working directory, relative to it. */
   @IsOptional()
   @IsString()
   @Length(1, 4096)
@@ -56,11 +59,24 @@ export const shellTaskType: TaskTypeDefinition<ShellParams> = {
   params: ShellParams,
   check(params, config) {
     const allowed = config.TASK_SHELL_ALLOW.split(',').filter(Boolean);
-    if (allowed.includes(params.command)) return [];
-    return [
-      allowed.length
-        ? `command "${params.command}" is not allowed; allowed: ${allowed.join(', ')}`
-        : `command "${params.command}" is not allowed; no executable is (set TASK_SHELL_ALLOW)`,
-    ];
+    const problems = allowed.includes(params.command)
+      ? []
+      : [
+          allowed.length
+            ? `command "${params.command}" is not allowed; allowed: ${allowed.join(', ')}`
+            : `command "${params.command}" is not allowed; no executable is (set TASK_SHELL_ALLOW)`,
+        ];
+    problems.push(...environmentNameProblems(Object.keys(params.env ?? {}), config, 'params.env'));
+    if (params.cwd !== undefined) problems.push(...cwdProblems(params.cwd));
+    return problems;
   },
 };
+
+/** A task's cwd names a folder inside its working directory: relative, and never climbing out of it. */
+function cwdProblems(cwd: string): string[] {
+  if (cwd.includes('\0')) return ['params.cwd: must not contain NUL'];
+  if (posix.isAbsolute(cwd)) return [`params.cwd: "${cwd}" is absolute; give a folder inside the task's working directory, relative to it`];
+  const normalized = posix.normalize(cwd);
+  if (normalized === '..' || normalized.startsWith('../')) return [`params.cwd: "${cwd}" leaves the task's working directory`];
+  return [];
+}

@@ -1,0 +1,25 @@
+import type { PlatformEvent } from '#libs/contracts';
+
+export type RefusalCode = 'invalid_payload' | 'not_found';
+
+/** Why a subscription is refused, as the `error` of its ack. */
+export class SubscriptionRefused extends Error {
+  constructor(
+    readonly code: RefusalCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SubscriptionRefused';
+  }
+}
+
+/** What a subscription reads and how it picks its events: always from the caller's own org stream (or the platform's, for workers). */
+export interface TopicPlan {
+  /** The org whose stream is read: the caller's org, whatever the payload says. */
+  streamOrg: string;
+  /** Set when the subscription wants exactly one stream topic, so delivery can look it up directly. */
+  exactTopic?: string;
+  matches(event: PlatformEvent): boolean;
+  /** Current state, read with the caller's rights; throws SubscriptionRefused('not_found') for what the caller's org lacks. */
+  snapshot(): Promise<unknown>;
+}
