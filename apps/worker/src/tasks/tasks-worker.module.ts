@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '#libs/audit';
 import { ResourcesModule } from '#libs/resources';
 import { SecretsModule } from '#libs/secrets';
 import { TasksModule } from '#libs/tasks';
@@ -16,7 +17,7 @@ import { ShellRuntime } from './shell/shell-runtime.js';
 import { TaskSecrets } from './shell/task-secrets.js';
 
 @Module({
-  imports: [TasksModule, ResourcesModule, WebhooksModule, SecretsModule],
+  imports: [TasksModule, ResourcesModule, WebhooksModule, SecretsModule, AuditModule],
   providers: [
     RunningTasks,
     TaskCancellationListener,
