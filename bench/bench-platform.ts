@@ -4,7 +4,8 @@ import { startInProcessPlatform, type InProcessPlatform } from '../apps/platform
 import { loadPlatformConfig, type PlatformConfig } from '#libs/config';
 import { controlPlaneMigrationsDir, runMigrations } from '#libs/database';
 import { createLogger } from '#libs/logging';
-import { dropOrgDatabases } from '#libs/testing';
+import { findFreePort } from '#libs/runtime';
+import { dropOrgDatabases, spawnPlatformProcess, type PlatformProcess } from '#libs/testing';
 import type { BenchEnvironment } from './bench-environment.js';
 import { httpJson } from './http-client.js';
 import { withPgClient } from '#libs/database';
@@ -82,6 +83,78 @@ export async function startBenchPlatform(environment: BenchEnvironment, env: Rec
     },
     async stop() {
       await platform.close();
+      await dropOrgDatabases(controlUrl);
+      await admin.query(`DROP DATABASE ${controlDatabase} WITH (FORCE)`);
+      await admin.end();
+    },
+  };
+}
+
+/** The platform as a deployment runs it: the API and the worker as built child processes of their own. */
+export type BenchPlatformProcesses = Pick<BenchPlatform, 'call' | 'createOrg' | 'sql' | 'stop'>;
+
+/**
+ * Starts the built API and worker (`npm run build` first) as child processes with a
+ * control-plane database and Redis prefix of their own, so the load generator (this
+ * process) never shares a process with the platform it measures.
+ */
+export async function startBenchPlatformProcesses(
+  environment: BenchEnvironment,
+  env: Record<string, string> = {},
+): Promise<BenchPlatformProcesses> {
+  const admin = new pg.Client({ connectionString: environment.postgresUrl });
+  await admin.connect();
+  const controlDatabase = `bench_${randomBytes(4).toString('hex')}`;
+  await admin.query(`CREATE DATABASE ${controlDatabase}`);
+  const urlOf = (database: string) => Object.assign(new URL(environment.postgresUrl), { pathname: `/${database}` }).toString();
+  const controlUrl = urlOf(controlDatabase);
+  await runMigrations(controlUrl, controlPlaneMigrationsDir());
+  const port = await findFreePort();
+  const settings = {
+    DATABASE_URL: controlUrl,
+    REDIS_URL: environment.redisUrl,
+    REDIS_PREFIX: `bench-${controlDatabase}`,
+    LOG_LEVEL: 'warn',
+    PLATFORM_ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
+    ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    JWT_SECRET: randomBytes(32).toString('hex'),
+    PORT: String(port),
+    ...UNCAPPED,
+    ...env,
+  };
+  // Logging at `warn`, as the in-process bench platform is silent: a line per request would measure the log pipe.
+  const processes: PlatformProcess[] = [spawnPlatformProcess('api', settings), spawnPlatformProcess('worker', settings)];
+  const baseUrl = `http://127.0.0.1:${port}`;
+  // Up once it answers; the worker is up once it provisions the benchmark's org.
+  for (;;) {
+    const live = await httpJson(`${baseUrl}/health/live`, 'GET', {}).catch(() => undefined);
+    if (live?.status === 200) break;
+    if (processes[0]!.child.exitCode !== null) throw new Error(`the API exited: ${processes[0]!.output()}`);
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS * 20));
+  }
+
+  const call: BenchPlatform['call'] = async (method, path, body, token = BENCH_ADMIN_TOKEN) => {
+    const response = await httpJson(`${baseUrl}${path}`, method, { authorization: `Bearer ${token}` }, body);
+    if (response.status >= 400) throw new Error(`${method} ${path} answered ${response.status}: ${response.text}`);
+    return JSON.parse(response.text);
+  };
+  return {
+    call,
+    async createOrg(slug) {
+      const created = await call('POST', '/v1/admin/orgs', { slug, name: slug });
+      for (;;) {
+        const { instance } = await call('GET', `/v1/admin/orgs/${slug}`);
+        if (instance.status === 'READY') return { id: created.org.id, token: created.token, database: instance.database };
+        if (instance.status === 'FAILED') throw new Error(`${slug} FAILED: ${instance.error}`);
+        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      }
+    },
+    async sql(database, text, params = []) {
+      return withPgClient(urlOf(database), async (client) => (await client.query(text, params)).rows);
+    },
+    async stop() {
+      for (const child of processes) child.child.kill('SIGTERM');
+      await Promise.all(processes.map((child) => child.waitForExit(30_000)));
       await dropOrgDatabases(controlUrl);
       await admin.query(`DROP DATABASE ${controlDatabase} WITH (FORCE)`);
       await admin.end();

@@ -4,7 +4,7 @@ export interface BenchResult {
   value: number;
   unit: string;
   samples: number;
-  baseline?: { name: string; value: number; unit: string };
+  baseline?: { name: string; value: number; unit: string; min?: number; max?: number };
   ratio?: number;
   [extra: string]: unknown;
 }

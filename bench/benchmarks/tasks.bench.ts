@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { BenchEnvironment } from '../bench-environment.js';
-import { startBenchPlatform, type BenchPlatform } from '../bench-platform.js';
+import { startBenchPlatformProcesses, type BenchPlatformProcesses } from '../bench-platform.js';
 import { median, round, throughput, type Benchmark } from '../measure.js';
 
 const CONCURRENCY = 16;
@@ -12,13 +12,13 @@ const ROUNDS = 3;
 const LOG_LINES = 200_000;
 const POLL_MS = 20;
 
-/** Tasks created over HTTP until their history rows are all in the org database. */
-async function endToEnd(platform: BenchPlatform, org: { token: string; database: string }, count: number): Promise<number> {
-  const [{ n: before }] = await platform.sql<{ n: string }>(org.database, 'SELECT count(*) AS n FROM tasks');
+/** Tasks created over HTTP (API and worker in processes of their own) until their history rows are all in the org database. */
+async function endToEnd(platform: BenchPlatformProcesses, org: { token: string; database: string }, count: number): Promise<number> {
+  const [{ n: before }] = await platform.sql<{ n: string }>(org.database, `SELECT count(*) AS n FROM tasks WHERE type = 'noop'`);
   const started = performance.now();
   await throughput(count, CONCURRENCY, () => platform.call('POST', '/v1/tasks', { type: 'noop' }, org.token));
   for (;;) {
-    const [{ n }] = await platform.sql<{ n: string }>(org.database, 'SELECT count(*) AS n FROM tasks');
+    const [{ n }] = await platform.sql<{ n: string }>(org.database, `SELECT count(*) AS n FROM tasks WHERE type = 'noop'`);
     if (Number(n) - Number(before) >= count) break;
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
@@ -59,7 +59,7 @@ function bareLines(lines: number): Promise<number> {
 }
 
 /** One shell task printing `lines` lines, from creation until SUCCESS with every chunk in Redis. */
-async function taskLines(platform: BenchPlatform, token: string, lines: number): Promise<number> {
+async function taskLines(platform: BenchPlatformProcesses, token: string, lines: number): Promise<number> {
   const started = performance.now();
   const task = await platform.call('POST', '/v1/tasks', { type: 'shell', params: { command: 'seq', args: ['1', String(lines)] } }, token);
   for (;;) {
@@ -75,7 +75,7 @@ async function taskLines(platform: BenchPlatform, token: string, lines: number):
 export const tasksBenchmark: Benchmark = {
   name: 'tasks',
   async run(environment: BenchEnvironment) {
-    const platform = await startBenchPlatform(environment, { TASK_CONCURRENCY: String(CONCURRENCY), TASK_SHELL_ALLOW: 'seq' });
+    const platform = await startBenchPlatformProcesses(environment, { TASK_CONCURRENCY: String(CONCURRENCY), TASK_SHELL_ALLOW: 'seq' });
     try {
       const org = await platform.createOrg('bench-tasks');
       await endToEnd(platform, org, WARMUP_TASKS);
@@ -92,6 +92,15 @@ export const tasksBenchmark: Benchmark = {
         lines.push(await taskLines(platform, org.token, LOG_LINES));
         bareLineRates.push(await bareLines(LOG_LINES));
       }
+      // Every benchmarked task must have exactly its one history row (none lost, none twice).
+      const created = WARMUP_TASKS + ROUNDS * TASKS_PER_ROUND;
+      const [{ n: rows, ok }] = await platform.sql<{ n: string; ok: string }>(
+        org.database,
+        `SELECT count(*) AS n, count(*) FILTER (WHERE status = 'SUCCESS') AS ok FROM tasks WHERE type = 'noop'`,
+      );
+      if (Number(rows) !== created || Number(ok) !== created) {
+        throw new Error(`expected ${created} SUCCESS history rows, found ${rows} rows (${ok} SUCCESS)`);
+      }
       const value = median(tasks);
       const baseline = median(bare);
       const lineRate = median(lines);
@@ -100,10 +109,20 @@ export const tasksBenchmark: Benchmark = {
         {
           name: 'tasks.e2e',
           value: round(value),
+          min: round(Math.min(...tasks)),
+          max: round(Math.max(...tasks)),
+          rounds: ROUNDS,
           unit: 'tasks/s',
           samples: ROUNDS * TASKS_PER_ROUND,
           concurrency: CONCURRENCY,
-          baseline: { name: 'bullmq.noop', value: round(baseline), unit: 'jobs/s' },
+          historyRows: Number(rows),
+          baseline: {
+            name: 'bullmq.noop',
+            value: round(baseline),
+            min: round(Math.min(...bare)),
+            max: round(Math.max(...bare)),
+            unit: 'jobs/s',
+          },
           ratio: round(value / baseline),
         },
         {

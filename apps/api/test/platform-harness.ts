@@ -15,6 +15,7 @@ import {
   testConfig,
   waitFor,
   waitForQueuesDrained,
+  waitForTaskOutboxesDrained,
   type TestDatabase,
   type TestRedis,
 } from '#libs/testing';
@@ -51,8 +52,9 @@ export interface TestPlatform {
    */
   queryOrgDatabase<Row = any>(slug: string, sql: string, params?: unknown[]): Promise<Row[]>;
   /**
-   * Waits until no task, history, schedule or webhook job is waiting, delayed or running,
-   * so nothing can still create, retry or persist anything: counts taken after are final.
+   * Waits until no task, schedule or webhook job is waiting, delayed or running and every
+   * task outbox is empty (each finished task's history written), so nothing can still
+   * create, retry or persist anything: counts taken after are final.
    * A delayed task or an unpaused schedule's next tick counts as waiting: pause them first.
    */
   waitForQueuesDrained(timeoutMs?: number): Promise<void>;
@@ -142,10 +144,14 @@ export async function startTestPlatform(
     waitForStatus,
     async waitForQueuesDrained(timeoutMs) {
       const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
-      const names = [...TASK_CLASSES.map(taskQueueName), QueueName.taskHistory, QueueName.schedules, QueueName.webhookDeliveries];
-      const queues = names.map((name) => new Queue(name, { connection, prefix: api.get(RedisKeys).queuePrefix }));
+      const names = [...TASK_CLASSES.map(taskQueueName), QueueName.schedules, QueueName.webhookDeliveries];
+      const keys = api.get(RedisKeys);
+      const queues = names.map((name) => new Queue(name, { connection, prefix: keys.queuePrefix }));
       try {
+        // The outboxes first: a pending enqueue hand-off still adds a job to the queues.
+        await waitForTaskOutboxesDrained(connection, keys, timeoutMs);
         await waitForQueuesDrained(queues, timeoutMs);
+        await waitForTaskOutboxesDrained(connection, keys, timeoutMs);
       } finally {
         await Promise.all(queues.map((queue) => queue.close()));
         connection.disconnect();

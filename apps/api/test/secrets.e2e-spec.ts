@@ -152,6 +152,16 @@ describe('org secrets: admin writes, members use, values never leave sealed (rea
       expect(rowsHolding).toEqual([{ n: 0 }]);
       // From history now, the same view.
       expect((await call('GET', `/v1/tasks/${created.body.id}`)).body.secrets).toEqual(['API_KEY']);
+      // The use is audited: one row for this attempt, naming the secret, never its value.
+      const audit = await call('GET', '/v1/audit?action=secret.use');
+      expect(audit.body.items.filter((row: any) => row.requestId === `task:${created.body.id}:${done.attempt}`)).toEqual([
+        expect.objectContaining({
+          actor: expect.objectContaining({ kind: 'platform', name: 'worker' }),
+          action: 'secret.use',
+          target: { type: 'secret', id: 'API_KEY' },
+          outcome: 'success',
+        }),
+      ]);
 
       for (const event of socket.events) expect(JSON.stringify(event)).not.toContain(VALUE);
       expect(socket.events.length).toBeGreaterThan(0);

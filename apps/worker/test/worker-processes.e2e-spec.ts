@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createLogger } from '#libs/logging';
-import { TaskStateStore } from '#libs/tasks';
+import { TaskLifecycle } from '#libs/tasks';
 import { findFreePort, startEmbeddedPostgres, type RunningPostgres } from '#libs/runtime';
 import { spawnPlatformProcess, waitFor, type PlatformProcess } from '#libs/testing';
 import { startTestPlatform, type CreatedOrg, type TestPlatform } from '../../api/test/platform-harness.js';
@@ -145,11 +145,11 @@ describe('history while Postgres is down', () => {
     await postgres.stop();
     postgres = undefined;
     // Task state lives in Redis: the tasks finish without Postgres (the API cannot even check tokens now, so look in Redis).
-    const store = platform.worker!.get(TaskStateStore);
+    const lifecycle = platform.worker!.get(TaskLifecycle);
     await waitFor(
       'every task to finish',
       async () => {
-        const tasks = await Promise.all(slow.map((id) => store.get(org.id, id)));
+        const tasks = await Promise.all(slow.map((id) => lifecycle.get(org.id, id)));
         return tasks.every((task) => task?.status === 'SUCCESS') ? true : undefined;
       },
       30_000,
@@ -174,5 +174,8 @@ describe('history while Postgres is down', () => {
     await platform.waitForQueuesDrained();
     const rows = await platform.queryOrgDatabase(org.slug, 'SELECT id FROM tasks');
     expect(rows.map((row) => row.id).sort()).toEqual([...slow].sort());
+    // Drained: nothing left to hand over, and still exactly one row per task.
+    await waitFor('the persist outbox to be empty', async () => ((await lifecycle.outboxSizes(org.id)).persist === 0 ? true : undefined));
+    expect(await platform.queryOrgDatabase(org.slug, 'SELECT id FROM tasks')).toHaveLength(5);
   });
 });

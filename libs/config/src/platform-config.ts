@@ -240,7 +240,7 @@ export class PlatformConfig {
   @Max(60000, { message: 'must be a whole number of milliseconds from 1 to 60000' })
   TASK_LOG_IDLE_FLUSH_MS = 100;
 
-  /** Finished tasks one worker persists to their org databases at once. */
+  /** Org databases one worker writes finished tasks to at once (each write is one batch). */
   @Type(() => Number)
   @IsInt({ message: 'must be a whole number from 1 to 256' })
   @Min(1, { message: 'must be a whole number from 1 to 256' })
@@ -634,4 +634,36 @@ export class PlatformConfig {
   @Min(0, { message: 'must be a whole number from 0 to 1000' })
   @Max(1000, { message: 'must be a whole number from 0 to 1000' })
   REALTIME_SLOT_RESERVE = 2;
+
+  // Task tier: outbox reconciler, batched history, fault points.
+  /** How often the elected reconciler looks for task hand-offs a crash interrupted (enqueue a run, persist history, remove a cancelled job). */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number of milliseconds from 50 to 600000' })
+  @Min(50, { message: 'must be a whole number of milliseconds from 50 to 600000' })
+  @Max(600_000, { message: 'must be a whole number of milliseconds from 50 to 600000' })
+  TASK_OUTBOX_RECONCILE_INTERVAL_MS = 2000;
+
+  /**
+   * How old an outbox entry must be before the reconciler finishes its hand-off itself;
+   * the process that recorded it normally finishes it well within this.
+   */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number of milliseconds from 50 to 600000' })
+  @Min(50, { message: 'must be a whole number of milliseconds from 50 to 600000' })
+  @Max(600_000, { message: 'must be a whole number of milliseconds from 50 to 600000' })
+  TASK_OUTBOX_GRACE_MS = 5000;
+
+  /** Finished tasks of one org written to its database in one transaction at most. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number from 1 to 5000' })
+  @Min(1, { message: 'must be a whole number from 1 to 5000' })
+  @Max(5000, { message: 'must be a whole number from 1 to 5000' })
+  HISTORY_BATCH_SIZE = 500;
+
+  /**
+   * For fault tests only: the process kills itself (SIGKILL) at this named step of the
+   * task tier, `name` or `name@n` for its n-th pass (see docs/architecture.md). Empty: never.
+   */
+  @Matches(/^([a-z-]+(@[1-9][0-9]{0,6})?)?$/, { message: 'must be a fault point name, optionally followed by @<count>' })
+  PLATFORM_FAULT_POINT = '';
 }

@@ -4,7 +4,6 @@ import type { TaskClass } from './tasks.js';
 /** Every BullMQ queue of the platform; the names are part of the contract between api and worker. */
 export const QueueName = {
   orgProvisioning: 'org-provisioning',
-  taskHistory: 'task-history',
   schedules: 'schedules',
   webhookDeliveries: 'webhook-deliveries',
 } as const;

@@ -85,8 +85,8 @@ export class RunTaskJob {
   taskId!: string;
 }
 
-/** Payload of a job on the task-history queue: persist a finished task to its org database. */
-export class PersistTaskJob {
+/** Message on the task-cancellations channel: stop this task wherever it runs. */
+export class TaskCancellationMessage {
   @IsUUID()
   orgId!: string;
 

@@ -1,3 +1,4 @@
+export * from './event-stream.module.js';
 export * from './event-stream.trimmer.js';
 export * from './org-event-stream.service.js';
 export * from './realtime-snapshot-provider.js';

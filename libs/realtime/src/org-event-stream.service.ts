@@ -23,19 +23,40 @@ export interface Fence {
 type RawEntry = [id: string, fields: string[]];
 
 /**
+ * The one Lua snippet that writes an org event stream. Every script that changes state
+ * and must publish it in the same atomic step (tasks, resources, the relays' fenced
+ * appends) includes this and calls `append_event`; event types and topics always come in
+ * as arguments built from `#libs/contracts`, never as literals inside Lua.
+ */
+export const LUA_APPEND_EVENT = `
+local function append_event(stream, max_len, event_type, topic, at, data)
+  return redis.call('XADD', stream, 'MAXLEN', '~', max_len, '*', 'type', event_type, 'topic', topic, 'at', at, 'data', data)
+end
+`;
+
+/** KEYS: stream. ARGV: max len, then type/topic/at/data quadruples. Returns the last id. */
+const APPEND_EVENTS = `${LUA_APPEND_EVENT}
+local id
+for i = 2, #ARGV, 4 do
+  id = append_event(KEYS[1], ARGV[1], ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3])
+end
+return id`;
+
+/**
  * Appends the events, but only while the lease in KEYS[1] is still held by ARGV[1]: a
  * deposed appender's late writes are refused, atomically with the check. KEYS[3] (the
  * appender's checkpoint) is set to ARGV[3] when given, in the same step.
  */
-const APPEND_FENCED = `
+const APPEND_FENCED = `${LUA_APPEND_EVENT}
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('FENCED lease lost') end
 for i = 4, #ARGV, 4 do
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'type', ARGV[i], 'topic', ARGV[i + 1], 'at', ARGV[i + 2], 'data', ARGV[i + 3])
+  append_event(KEYS[2], ARGV[2], ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3])
 end
 if ARGV[3] ~= '' then redis.call('SET', KEYS[3], ARGV[3]) end
 return 1`;
 
 interface StreamScripts {
+  appendEvents(...args: (string | number)[]): Promise<string>;
   appendFenced(...args: (string | number)[]): Promise<number>;
 }
 
@@ -60,6 +81,7 @@ export class OrgEventStream {
     private readonly config: PlatformConfig,
   ) {
     this.redis = connection.client as Redis & StreamScripts;
+    this.redis.defineCommand('appendEvents', { numberOfKeys: 1, lua: APPEND_EVENTS });
     this.redis.defineCommand('appendFenced', { numberOfKeys: 3, lua: APPEND_FENCED });
   }
 
@@ -70,22 +92,12 @@ export class OrgEventStream {
 
   /** Appends one event; returns its id. */
   async append(orgId: string, event: NewEvent): Promise<string> {
-    const id = await this.redis.xadd(
-      this.key(orgId),
-      'MAXLEN',
-      '~',
-      this.config.EVENT_STREAM_MAX_LENGTH,
-      '*',
-      'type',
-      event.type,
-      'topic',
-      event.topic,
-      'at',
-      event.at,
-      'data',
-      eventJson(event.data),
-    );
-    return id!;
+    return this.appendMany(orgId, [event]);
+  }
+
+  /** Appends the events in order in one atomic step; returns the last one's id. */
+  async appendMany(orgId: string, events: NewEvent[]): Promise<string> {
+    return this.redis.appendEvents(this.key(orgId), this.config.EVENT_STREAM_MAX_LENGTH, ...eventArgs(events));
   }
 
   /**
@@ -100,7 +112,7 @@ export class OrgEventStream {
       fence.holder,
       this.config.EVENT_STREAM_MAX_LENGTH,
       checkpoint?.value ?? '',
-      ...events.flatMap((event) => [event.type, event.topic, event.at, eventJson(event.data)]),
+      ...eventArgs(events),
     );
   }
 
@@ -157,6 +169,60 @@ export class OrgEventStream {
     return byOrg;
   }
 
+  /** Creates consumer group `group` on the org's stream, reading from now on; an existing group is kept. */
+  async ensureGroup(orgId: string, group: string): Promise<void> {
+    await this.redis.xgroup('CREATE', this.key(orgId), group, '$', 'MKSTREAM').catch((error: Error) => {
+      if (!error.message.includes('BUSYGROUP')) throw error;
+    });
+  }
+
+  /**
+   * Up to `count` events per org not yet handed to any consumer of `group`, now handed to
+   * `consumer`, waiting up to `blockMs` on `reader` (a connection of its own); by org.
+   */
+  async readGroup(
+    reader: Redis,
+    group: string,
+    consumer: string,
+    orgIds: string[],
+    count: number,
+    blockMs: number,
+  ): Promise<{ orgId: string; events: PlatformEvent[] }[]> {
+    if (orgIds.length === 0) return [];
+    const streams = orgIds.map((orgId) => this.key(orgId));
+    const reply = (await reader.xreadgroup(
+      'GROUP',
+      group,
+      consumer,
+      'COUNT',
+      count,
+      'BLOCK',
+      blockMs,
+      'STREAMS',
+      ...streams,
+      ...orgIds.map(() => '>'),
+    )) as [key: string, entries: RawEntry[]][] | null;
+    return (reply ?? []).map(([key, entries]) => {
+      const orgId = orgIds[streams.indexOf(key)]!;
+      return { orgId, events: entries.map((entry) => toEvent(orgId, entry)) };
+    });
+  }
+
+  /** Events another consumer of `group` took but never acknowledged for `minIdleMs` (it died): now `consumer`'s. */
+  async claimIdle(orgId: string, group: string, consumer: string, minIdleMs: number, count: number): Promise<PlatformEvent[]> {
+    const [, entries] = (await this.redis.xautoclaim(this.key(orgId), group, consumer, minIdleMs, '0-0', 'COUNT', count)) as [
+      string,
+      (RawEntry | null)[],
+    ];
+    // Entries trimmed since they were handed out come back empty.
+    return entries.filter((entry): entry is RawEntry => Boolean(entry?.[1])).map((entry) => toEvent(orgId, entry));
+  }
+
+  /** Marks the events as handled by `group`. */
+  async ack(orgId: string, group: string, ids: string[]): Promise<void> {
+    if (ids.length) await this.redis.xack(this.key(orgId), group, ...ids);
+  }
+
   /** Drops the org's events older than `maxAgeMs`; returns how many went. */
   async trimOlderThan(orgId: string, maxAgeMs: number): Promise<number> {
     return this.redis.xtrim(this.key(orgId), 'MINID', `${Date.now() - maxAgeMs}-0`);
@@ -196,6 +262,11 @@ export class OrgEventStream {
       ...(first ? { firstId: first[0] } : {}),
     };
   }
+}
+
+/** Events as the type/topic/at/data quadruples `append_event` callers take as ARGV. */
+export function eventArgs(events: NewEvent[]): string[] {
+  return events.flatMap((event) => [event.type, event.topic, event.at, eventJson(event.data)]);
 }
 
 function toEvent(orgId: string, [id, fields]: RawEntry): PlatformEvent {

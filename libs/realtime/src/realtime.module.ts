@@ -1,14 +1,14 @@
 import { Module } from '@nestjs/common';
 import { RegistryModule } from '#libs/registry';
 import { EventStreamTrimmer } from './event-stream.trimmer.js';
-import { OrgEventStream } from './org-event-stream.service.js';
+import { EventStreamModule } from './event-stream.module.js';
 import { RealtimeSnapshotProviders } from './realtime-snapshot-provider.js';
 import { ChangeRelaySupervisor } from './relay/change-relay.supervisor.js';
 
 /** The per-org event streams and what feeds them besides the task tier: the database change relay. */
 @Module({
-  imports: [RegistryModule],
-  providers: [OrgEventStream, EventStreamTrimmer, RealtimeSnapshotProviders, ChangeRelaySupervisor],
-  exports: [OrgEventStream, EventStreamTrimmer, RealtimeSnapshotProviders, ChangeRelaySupervisor],
+  imports: [RegistryModule, EventStreamModule],
+  providers: [EventStreamTrimmer, RealtimeSnapshotProviders, ChangeRelaySupervisor],
+  exports: [EventStreamModule, EventStreamTrimmer, RealtimeSnapshotProviders, ChangeRelaySupervisor],
 })
 export class RealtimeModule {}

@@ -70,4 +70,23 @@ export class RedisKeys {
   orgSubscriptions(orgId: string): string {
     return this.org(orgId, 'rt', 'subscriptions');
   }
+
+  /**
+   * One of an org's task outboxes: sorted sets of task ids (scored by when they are due)
+   * whose hand-off is still to do — `enqueue` (the run job), `persist` (the history),
+   * `remove` (a cancelled task's job).
+   */
+  taskOutbox(orgId: string, kind: 'enqueue' | 'persist' | 'remove'): string {
+    return this.org(orgId, 'task-outbox', kind);
+  }
+
+  /** Every org that ever had a task: where the outbox reconciler looks. */
+  get taskOrgs(): string {
+    return this.platform('task-orgs');
+  }
+
+  /** Pub/sub channel telling persisters an org has finished tasks to write. */
+  get taskPersistChannel(): string {
+    return this.platform('task-persist');
+  }
 }

@@ -1,3 +1,4 @@
+import { LUA_APPEND_EVENT } from '#libs/realtime';
 import { LUA_HASH_JSON } from '#libs/redis';
 
 /**
@@ -11,14 +12,15 @@ import { LUA_HASH_JSON } from '#libs/redis';
  * Time is Redis' own clock (TIME), so every process agrees on when a lease ends.
  *
  * KEYS: marker, event stream, change stream.
- * ARGV: key base of the org's resource keys, event stream max len, wake channel,
+ * ARGV: key base of the org's resource keys, the events' settings as JSON ({ maxLen, type,
+ * topic template }), wake channel,
  * ended-allocation retention (s), then the script's own arguments from ARGV[5].
  * Other keys are built from the key base; they carry the org's hash tag, so a script
  * stays on one Redis Cluster slot. Hashes hold JSON texts, joined without decoding.
  */
 
 const PRELUDE = `
-local base, max_len, wake_channel, retention = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local base, events, wake_channel, retention = ARGV[1], cjson.decode(ARGV[2]), ARGV[3], ARGV[4]
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return { 'unloaded' }
 end
@@ -47,9 +49,11 @@ local at = iso(now)
 local function key(...)
   return base .. ':' .. table.concat({ ... }, ':')
 end
-${LUA_HASH_JSON}-- Topic names mirror Topic.resource(kind, id) of #libs/contracts.
+${LUA_HASH_JSON}${LUA_APPEND_EVENT}-- The event type and the topic template (Topic.resource('{kind}', '{id}')) come from #libs/contracts.
 local function emit(kind, id, data)
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', max_len, '*', 'type', 'resource.updated', 'topic', 'resource:' .. kind .. ':' .. id, 'at', at, 'data', data)
+  local topic = string.gsub(events.topic, '{kind}', kind)
+  topic = string.gsub(topic, '{id}', id)
+  append_event(KEYS[2], events.maxLen, events.type, topic, at, data)
 end
 -- Never trimmed: an entry leaves only once the sync writer has it in Postgres.
 local function record(kind, action, data)

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { PlatformConfig } from '#libs/config';
+import { EventType, Topic } from '#libs/contracts';
 import { PROCESS_LOGGER, type Logger } from '#libs/logging';
 import { RedisConnection, RedisKeys } from '#libs/redis';
 import { ResourceRepository } from './resource.repository.js';
@@ -95,6 +96,15 @@ export class ResourceStateStore {
     this.redis = connection.client as Redis & ResourceScripts;
     for (const [name, lua] of Object.entries(SCRIPTS)) this.redis.defineCommand(name, { numberOfKeys: 3, lua });
     this.redis.defineCommand('resLoad', { numberOfKeys: 1, lua: LOAD });
+  }
+
+  /** What the scripts' `emit` appends with: type and topic template from #libs/contracts, the stream's bound. */
+  private get eventSettings(): string {
+    return JSON.stringify({
+      maxLen: String(this.config.EVENT_STREAM_MAX_LENGTH),
+      type: EventType.resourceUpdated,
+      topic: Topic.resource('{kind}', '{id}'),
+    });
   }
 
   /** Channel on which a waiter's token is published when an environment was handed to it. */
@@ -356,7 +366,7 @@ export class ResourceStateStore {
         this.keys.orgEvents(orgId),
         this.changesKey(orgId),
         this.key(orgId),
-        this.config.EVENT_STREAM_MAX_LENGTH,
+        this.eventSettings,
         this.wakeChannel,
         this.config.RESOURCE_ENDED_RETENTION_SECONDS,
         ...args,

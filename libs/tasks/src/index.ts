@@ -1,7 +1,8 @@
+export * from './fault-points.js';
 export * from './task-cancellations.js';
 export * from './task-history.repository.js';
-export * from './task-queue.js';
-export * from './task-state.store.js';
+export * from './task-lifecycle.js';
+export { TaskConflictError, TaskMissingError, type StoredTask } from './task-state.store.js';
 export * from './task-types/noop.task-type.js';
 export * from './task-types/shell-environment.js';
 export * from './task-types/shell.task-type.js';

@@ -74,6 +74,12 @@ function toView(row: TaskRow): TaskView {
   return view;
 }
 
+/** A finished task and every chunk of its output, as the history writes them. */
+export interface FinishedTask {
+  task: TaskView;
+  logs: TaskLogChunk[];
+}
+
 export interface TaskListFilter {
   status?: TaskStatus;
   type?: string;
@@ -87,60 +93,81 @@ export interface TaskListFilter {
 export class TaskHistoryRepository {
   constructor(private readonly orgDatabase: OrgDatabase) {}
 
-  /** Writes the task, its attempts and its logs; running it again changes nothing (exactly one row per task). */
-  async persist(orgId: string, task: TaskView, logs: TaskLogChunk[]): Promise<void> {
+  /**
+   * Writes finished tasks of one org with their attempts and logs in one transaction, each
+   * table by one multi-row insert; writing a task again changes nothing (exactly one row
+   * per task, and per idempotency key).
+   */
+  async persistMany(orgId: string, batch: FinishedTask[]): Promise<void> {
+    if (batch.length === 0) return;
+    const tasks = batch.map(({ task }) => ({
+      id: task.id,
+      type: task.type,
+      status: task.status,
+      params: task.params,
+      priority: task.priority,
+      attempt: task.attempt,
+      max_attempts: task.maxAttempts,
+      timeout_ms: task.timeoutMs,
+      progress: task.progress ?? null,
+      result: task.result === undefined ? null : task.result,
+      error: task.error ?? null,
+      worker_id: task.workerId ?? null,
+      idempotency_key: task.idempotencyKey ?? null,
+      created_at: task.createdAt,
+      started_at: task.startedAt ?? null,
+      finished_at: task.finishedAt ?? null,
+      class: task.class,
+      schedule_id: task.scheduleId ?? null,
+      run_at: task.runAt ?? null,
+      trigger: task.trigger ?? null,
+      resources: task.resources ?? null,
+      secrets: task.secrets ?? null,
+    }));
+    const attempts = batch.flatMap(({ task }) =>
+      task.attempts.map((attempt) => ({
+        task_id: task.id,
+        attempt: attempt.attempt,
+        worker_id: attempt.workerId,
+        status: attempt.status ?? null,
+        error: attempt.error ?? null,
+        started_at: attempt.startedAt,
+        finished_at: attempt.finishedAt ?? null,
+      })),
+    );
+    const logs = batch.flatMap(({ task, logs }) => logs.map((log) => ({ task_id: task.id, ...log })));
     await this.orgDatabase.asService(orgId, async (client) => {
+      // JSON null in a jsonb column is stored as SQL NULL, as the single-row write did.
       await client.query(
         `INSERT INTO tasks (id, type, status, params, priority, attempt, max_attempts, timeout_ms, progress, result, error,
                             worker_id, idempotency_key, created_at, started_at, finished_at, class, schedule_id, run_at, trigger, resources, secrets)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
-         ON CONFLICT (id) DO NOTHING`,
-        [
-          task.id,
-          task.type,
-          task.status,
-          JSON.stringify(task.params),
-          task.priority,
-          task.attempt,
-          task.maxAttempts,
-          task.timeoutMs,
-          task.progress ?? null,
-          task.result === undefined ? null : JSON.stringify(task.result),
-          task.error ?? null,
-          task.workerId ?? null,
-          task.idempotencyKey ?? null,
-          task.createdAt,
-          task.startedAt ?? null,
-          task.finishedAt ?? null,
-          task.class,
-          task.scheduleId ?? null,
-          task.runAt ?? null,
-          task.trigger ? JSON.stringify(task.trigger) : null,
-          task.resources ? JSON.stringify(task.resources) : null,
-          task.secrets ?? null,
-        ],
+         SELECT id, type, status, params, priority, attempt, max_attempts, timeout_ms, progress, nullif(result, 'null'), error,
+                worker_id, idempotency_key, created_at, started_at, finished_at, class, schedule_id, run_at,
+                nullif(trigger, 'null'), nullif(resources, 'null'), secrets
+           FROM jsonb_to_recordset($1::jsonb) AS t(id uuid, type text, status text, params jsonb, priority int, attempt int,
+                max_attempts int, timeout_ms int, progress real, result jsonb, error text, worker_id text, idempotency_key text,
+                created_at timestamptz, started_at timestamptz, finished_at timestamptz, class text, schedule_id uuid,
+                run_at timestamptz, trigger jsonb, resources jsonb, secrets text[])
+         ON CONFLICT DO NOTHING`,
+        [JSON.stringify(tasks)],
       );
-      for (const attempt of task.attempts) {
+      if (attempts.length > 0) {
         await client.query(
           `INSERT INTO task_attempts (task_id, attempt, worker_id, status, error, started_at, finished_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
-          [
-            task.id,
-            attempt.attempt,
-            attempt.workerId,
-            attempt.status ?? null,
-            attempt.error ?? null,
-            attempt.startedAt,
-            attempt.finishedAt ?? null,
-          ],
+           SELECT a.* FROM jsonb_to_recordset($1::jsonb) AS a(task_id uuid, attempt int, worker_id text, status text, error text,
+                  started_at timestamptz, finished_at timestamptz)
+            WHERE EXISTS (SELECT 1 FROM tasks t WHERE t.id = a.task_id)
+           ON CONFLICT DO NOTHING`,
+          [JSON.stringify(attempts)],
         );
       }
       if (logs.length > 0) {
         await client.query(
           `INSERT INTO task_logs (task_id, seq, stream, chunk, at)
-           SELECT $1, seq, stream, chunk, at FROM unnest($2::int[], $3::text[], $4::text[], $5::timestamptz[]) AS l(seq, stream, chunk, at)
+           SELECT l.* FROM jsonb_to_recordset($1::jsonb) AS l(task_id uuid, seq int, stream text, chunk text, at timestamptz)
+            WHERE EXISTS (SELECT 1 FROM tasks t WHERE t.id = l.task_id)
            ON CONFLICT DO NOTHING`,
-          [task.id, logs.map((log) => log.seq), logs.map((log) => log.stream), logs.map((log) => log.chunk), logs.map((log) => log.at)],
+          [JSON.stringify(logs)],
         );
       }
     });

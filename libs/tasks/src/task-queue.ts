@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { PlatformConfig } from '#libs/config';
-import { QueueName, TASK_CLASSES, taskQueueName, type PersistTaskJob, type RunTaskJob, type TaskClass } from '#libs/contracts';
+import { TASK_CLASSES, taskQueueName, type RunTaskJob, type TaskClass } from '#libs/contracts';
 import { QueueFactory } from '#libs/redis';
 
 /** BullMQ's largest priority; lower runs first. */
@@ -19,15 +19,14 @@ export interface RunOptions {
 }
 
 /**
- * The task queues: one per priority class (run an attempt) and `task-history` (persist a
- * finished task). Fair share across orgs: a task's BullMQ priority starts from its place
- * in its org's own backlog, so a flood from one org interleaves with another's tasks
- * instead of queueing them behind it; the task's own priority orders tasks of one place.
+ * The task queues, one per priority class (run an attempt). Fair share across orgs: a
+ * task's BullMQ priority starts from its place in its org's own backlog, so a flood from
+ * one org interleaves with another's tasks instead of queueing them behind it; the
+ * task's own priority orders tasks of one place. Only `TaskLifecycle` uses it.
  */
 @Injectable()
 export class TaskQueue {
   private readonly runs: Record<TaskClass, Queue<RunTaskJob>>;
-  private readonly history: Queue<PersistTaskJob>;
 
   constructor(
     queues: QueueFactory,
@@ -36,9 +35,9 @@ export class TaskQueue {
     this.runs = Object.fromEntries(
       TASK_CLASSES.map((taskClass) => [taskClass, queues.queue<RunTaskJob>(taskQueueName(taskClass))]),
     ) as Record<TaskClass, Queue<RunTaskJob>>;
-    this.history = queues.queue<PersistTaskJob>(QueueName.taskHistory);
   }
 
+  /** Adds the task's run job; the job id is the task id, so adding it again while it exists changes nothing. */
   async enqueueRun(job: RunTaskJob, options: RunOptions): Promise<void> {
     await this.runs[options.taskClass].add('run', job, {
       jobId: job.taskId,
@@ -51,19 +50,8 @@ export class TaskQueue {
     });
   }
 
-  /** Drops a task's run job that has not started (a cancelled QUEUED or SCHEDULED task). */
+  /** Drops a task's run job that has not started (a cancelled QUEUED or SCHEDULED task); one a worker holds finishes by itself. */
   async removeRun(taskClass: TaskClass, taskId: string): Promise<void> {
     await this.runs[taskClass].remove(taskId).catch(() => undefined);
-  }
-
-  /** Persists the finished task, retrying for as long as its org database is unreachable. */
-  async enqueuePersist(job: PersistTaskJob): Promise<void> {
-    await this.history.add('persist', job, {
-      jobId: `persist-${job.taskId}`,
-      attempts: Number.MAX_SAFE_INTEGER,
-      backoff: { type: 'fixed', delay: this.config.HISTORY_RETRY_INTERVAL_MS },
-      removeOnComplete: true,
-      removeOnFail: true,
-    });
   }
 }

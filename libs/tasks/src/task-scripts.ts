@@ -1,19 +1,19 @@
 import { LUA_HASH_JSON } from '#libs/redis';
+import { LUA_APPEND_EVENT } from '#libs/realtime';
 
 /**
- * Lua scripts of the task tier. Each changes a task and appends its event to the org's
- * event stream in one atomic step, so a client replaying the stream never sees a state
- * the store did not have, nor misses one. Every key they touch carries the org's hash
- * tag, so a script stays on one Redis Cluster slot.
+ * Lua scripts of the task tier. Each changes a task, appends its event to the org's
+ * event stream (through the one append snippet of `#libs/realtime`) and records the
+ * hand-off that must follow in the org's task outbox, in one atomic step: a process that
+ * dies right after a script leaves nothing the reconciler cannot finish. Every key they
+ * touch carries the org's hash tag, so a script stays on one Redis Cluster slot.
  *
  * A task is a hash whose values are JSON texts; scripts never decode them (Lua's cjson
  * would turn empty arrays into objects), they only join them into the event's JSON.
+ * Event types and topics come in as arguments from `#libs/contracts`.
  */
 
-const HELPERS = `${LUA_HASH_JSON}
-local function append_event(stream, max_len, event_type, topic, at, data)
-  return redis.call('XADD', stream, 'MAXLEN', '~', max_len, '*', 'type', event_type, 'topic', topic, 'at', at, 'data', data)
-end
+const HELPERS = `${LUA_HASH_JSON}${LUA_APPEND_EVENT}
 local function set_fields(key, first)
   for i = first, #ARGV, 2 do
     redis.call('HSET', key, ARGV[i], ARGV[i + 1])
@@ -22,9 +22,10 @@ end
 `;
 
 /**
- * KEYS: task, index, idempotency, stream, backlog
- * ARGV: task id, created-at ms, idempotency ttl s (0: none), stream max len, topic, at, then field/json pairs
- * Returns { 'existing', task id } or { 'created', backlog rank }.
+ * KEYS: task, index, idempotency, stream, backlog, enqueue outbox
+ * ARGV: task id, created-at ms, idempotency ttl s (0: none), stream max len, event type, topic, at, then field/json pairs
+ * Returns { 'existing', task id } or { 'created', backlog rank }. A created task is also
+ * in the enqueue outbox until its run job exists.
  */
 export const CREATE_TASK = `${HELPERS}
 if ARGV[3] ~= '0' then
@@ -34,16 +35,21 @@ if ARGV[3] ~= '0' then
   end
   redis.call('SET', KEYS[3], ARGV[1], 'EX', ARGV[3])
 end
-set_fields(KEYS[1], 7)
+set_fields(KEYS[1], 8)
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+redis.call('ZADD', KEYS[6], ARGV[2], ARGV[1])
 local rank = redis.call('INCR', KEYS[5])
-append_event(KEYS[4], ARGV[4], 'task.updated', ARGV[5], ARGV[6], hash_json(KEYS[1]))
+append_event(KEYS[4], ARGV[4], ARGV[5], ARGV[6], ARGV[7], hash_json(KEYS[1]))
 return { 'created', rank }
 `;
 
 /**
- * KEYS: task, stream
- * ARGV: allowed current statuses as JSON texts joined by '|', stream max len, topic, at, then field/json pairs
+ * KEYS: task, stream, backlog, enqueue outbox, persist outbox, remove outbox
+ * ARGV: 1 allowed current statuses as JSON texts joined by '|'; 2 required attempt as JSON
+ * text ('' for any); 3 '1' to take the task out of the org's backlog count; 4 hand-offs:
+ * letters 'p' (persist), 'r' (remove the run job), 'e' (the run job exists: drop the
+ * enqueue entry); 5 now ms; 6 stream max len; 7 event type; 8 topic; 9 at; 10 task id;
+ * 11 channel told (with 12, the org id) of new persist work; then field/json pairs.
  * Returns { 'ok', task json } or { 'conflict', current status json } or { 'missing' }.
  */
 export const TRANSITION_TASK = `${HELPERS}
@@ -55,23 +61,61 @@ local allowed = false
 for candidate in string.gmatch(ARGV[1], '[^|]+') do
   if candidate == status then allowed = true end
 end
-if not allowed then
+if not allowed or (ARGV[2] ~= '' and redis.call('HGET', KEYS[1], 'attempt') ~= ARGV[2]) then
   return { 'conflict', status }
 end
-set_fields(KEYS[1], 5)
+set_fields(KEYS[1], 13)
+if ARGV[3] == '1' and redis.call('DECR', KEYS[3]) < 0 then
+  redis.call('SET', KEYS[3], 0)
+end
+local handoffs = ARGV[4]
+if string.find(handoffs, 'e', 1, true) then redis.call('ZREM', KEYS[4], ARGV[10]) end
+if string.find(handoffs, 'r', 1, true) then redis.call('ZADD', KEYS[6], ARGV[5], ARGV[10]) end
+if string.find(handoffs, 'p', 1, true) then
+  redis.call('ZADD', KEYS[5], ARGV[5], ARGV[10])
+end
 local json = hash_json(KEYS[1])
-append_event(KEYS[2], ARGV[2], 'task.updated', ARGV[3], ARGV[4], json)
+append_event(KEYS[2], ARGV[6], ARGV[7], ARGV[8], ARGV[9], json)
+if string.find(handoffs, 'p', 1, true) then
+  redis.call('PUBLISH', ARGV[11], ARGV[12])
+end
 return { 'ok', json }
 `;
 
 /**
  * KEYS: logs, stream
- * ARGV: task id, log stream, chunk, at, stream max len, topic
+ * ARGV: task id, log stream, chunk, at, stream max len, event type, topic
  * Returns the chunk's sequence number (1, 2, ...).
  */
 export const APPEND_LOG = `${HELPERS}
 local seq = redis.call('RPUSH', KEYS[1], cjson.encode({ stream = ARGV[2], chunk = ARGV[3], at = ARGV[4] }))
-append_event(KEYS[2], ARGV[5], 'task.log', ARGV[6], ARGV[4],
+append_event(KEYS[2], ARGV[5], ARGV[6], ARGV[7], ARGV[4],
   cjson.encode({ taskId = ARGV[1], seq = seq, stream = ARGV[2], chunk = ARGV[3], at = ARGV[4] }))
 return seq
+`;
+
+/**
+ * Takes up to ARGV[3] entries of an outbox that are due (score <= ARGV[1]) and hides them
+ * from other takers until ARGV[2] (ms): if the taker dies, they come due again then.
+ * KEYS: outbox. Returns the task ids.
+ */
+export const TAKE_DUE = `
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
+for _, id in ipairs(ids) do
+  redis.call('ZADD', KEYS[1], 'XX', ARGV[2], id)
+end
+return ids
+`;
+
+/**
+ * The tasks are in Postgres: out of the persist outbox, and their live keys expire.
+ * KEYS: persist outbox, then task and logs key of each task. ARGV: ttl s, then the task ids.
+ */
+export const PERSISTED = `
+for i = 2, #ARGV do
+  redis.call('ZREM', KEYS[1], ARGV[i])
+  redis.call('EXPIRE', KEYS[i * 2 - 2], ARGV[1])
+  redis.call('EXPIRE', KEYS[i * 2 - 1], ARGV[1])
+end
+return #ARGV - 1
 `;

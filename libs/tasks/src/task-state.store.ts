@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { PlatformConfig } from '#libs/config';
-import { Topic, type LogStream, type TaskLogChunk, type TaskStatus, type TaskView, ConflictError } from '#libs/contracts';
+import { EventType, Topic, type LogStream, type TaskLogChunk, type TaskStatus, type TaskView, ConflictError } from '#libs/contracts';
 import { RedisConnection, RedisKeys } from '#libs/redis';
-import { APPEND_LOG, CREATE_TASK, TRANSITION_TASK } from './task-scripts.js';
+import { APPEND_LOG, CREATE_TASK, PERSISTED, TAKE_DUE, TRANSITION_TASK } from './task-scripts.js';
 
 /** Tasks created in the same millisecond as a page cursor that one index read can step over. */
 const SAME_MS_SLACK = 64;
@@ -14,6 +14,23 @@ interface TaskScripts {
   createTask(...args: (string | number)[]): Promise<[string, string | number]>;
   transitionTask(...args: (string | number)[]): Promise<[string, string?]>;
   appendTaskLog(...args: (string | number)[]): Promise<number>;
+  takeDueTasks(...args: (string | number)[]): Promise<string[]>;
+}
+
+export type OutboxKind = 'enqueue' | 'persist' | 'remove';
+
+/** What a transition hands on, recorded in the same atomic step as the state change. */
+export interface TransitionEffects {
+  /** Applies only if the task is still on this attempt (a claim racing a recovery). */
+  attempt?: number;
+  /** The task leaves its org's backlog count (its first claim, or a cancel while waiting). */
+  leaveBacklog?: boolean;
+  /** The task is final: into the persist outbox. */
+  persist?: boolean;
+  /** Its run job must go: into the remove outbox. */
+  removeRun?: boolean;
+  /** Its run job exists (a worker has it): out of the enqueue outbox. */
+  runJobExists?: boolean;
 }
 
 export class TaskConflictError extends ConflictError {
@@ -59,11 +76,14 @@ function fromHash(hash: Record<string, string>): StoredTask | undefined {
 
 /**
  * The task tier in Redis: live state of every task, its log chunks, the org's task
- * index, and the org event stream each change is appended to atomically.
+ * index, the org's task outboxes, and the org event stream each change is appended to
+ * atomically. Only `TaskLifecycle` writes through it.
  */
 @Injectable()
 export class TaskStateStore {
   private readonly redis: Redis & TaskScripts;
+  /** Orgs this process already recorded in `taskOrgs`, so a create costs no extra round trip. */
+  private readonly knownOrgs = new Set<string>();
 
   constructor(
     connection: RedisConnection,
@@ -71,26 +91,34 @@ export class TaskStateStore {
     private readonly config: PlatformConfig,
   ) {
     this.redis = connection.client as Redis & TaskScripts;
-    this.redis.defineCommand('createTask', { numberOfKeys: 5, lua: CREATE_TASK });
-    this.redis.defineCommand('transitionTask', { numberOfKeys: 2, lua: TRANSITION_TASK });
+    this.redis.defineCommand('createTask', { numberOfKeys: 6, lua: CREATE_TASK });
+    this.redis.defineCommand('transitionTask', { numberOfKeys: 6, lua: TRANSITION_TASK });
     this.redis.defineCommand('appendTaskLog', { numberOfKeys: 2, lua: APPEND_LOG });
+    this.redis.defineCommand('takeDueTasks', { numberOfKeys: 1, lua: TAKE_DUE });
   }
 
   /**
-   * Stores a new task and its `task.updated` event. With an idempotency key already used,
-   * stores nothing and returns the existing task's id instead.
+   * Stores a new task, its `task.updated` event and its enqueue-outbox entry. With an
+   * idempotency key already used, stores nothing and returns the existing task's id instead.
    */
   async create(task: StoredTask): Promise<{ created: true; backlogRank: number } | { created: false; existingId: string }> {
+    // Before the task exists, so the reconciler can never miss an org with outbox entries.
+    if (!this.knownOrgs.has(task.orgId)) {
+      await this.redis.sadd(this.keys.taskOrgs, task.orgId);
+      this.knownOrgs.add(task.orgId);
+    }
     const [outcome, value] = await this.redis.createTask(
       this.taskKey(task.orgId, task.id),
       this.keys.org(task.orgId, 'tasks'),
       this.keys.org(task.orgId, 'task-idempotency', task.idempotencyKey ?? ''),
       this.keys.orgEvents(task.orgId),
       this.keys.org(task.orgId, 'task-backlog'),
+      this.keys.taskOutbox(task.orgId, 'enqueue'),
       task.id,
       Date.parse(task.createdAt),
       task.idempotencyKey ? IDEMPOTENCY_TTL_SECONDS : 0,
       this.config.EVENT_STREAM_MAX_LENGTH,
+      EventType.taskUpdated,
       Topic.task(task.id),
       task.createdAt,
       ...toFieldPairs(task),
@@ -112,17 +140,37 @@ export class TaskStateStore {
   }
 
   /**
-   * Applies `patch` if the task's status is one of `from`, appending its event; throws
-   * TaskConflictError (with the current status) otherwise, TaskMissingError if it is gone.
+   * Applies `patch` if the task's status is one of `from`, appending its event and
+   * recording `effects`, all at once; throws TaskConflictError (with the current status)
+   * otherwise, TaskMissingError if it is gone.
    */
-  async transition(orgId: string, taskId: string, from: readonly TaskStatus[], patch: TaskPatch): Promise<StoredTask> {
+  async transition(
+    orgId: string,
+    taskId: string,
+    from: readonly TaskStatus[],
+    patch: TaskPatch,
+    effects: TransitionEffects = {},
+  ): Promise<StoredTask> {
+    const handoffs = `${effects.persist ? 'p' : ''}${effects.removeRun ? 'r' : ''}${effects.runJobExists ? 'e' : ''}`;
     const [outcome, value] = await this.redis.transitionTask(
       this.taskKey(orgId, taskId),
       this.keys.orgEvents(orgId),
+      this.keys.org(orgId, 'task-backlog'),
+      this.keys.taskOutbox(orgId, 'enqueue'),
+      this.keys.taskOutbox(orgId, 'persist'),
+      this.keys.taskOutbox(orgId, 'remove'),
       from.map((status) => JSON.stringify(status)).join('|'),
+      effects.attempt === undefined ? '' : JSON.stringify(effects.attempt),
+      effects.leaveBacklog ? '1' : '0',
+      handoffs,
+      Date.now(),
       this.config.EVENT_STREAM_MAX_LENGTH,
+      EventType.taskUpdated,
       Topic.task(taskId),
       new Date().toISOString(),
+      taskId,
+      this.keys.taskPersistChannel,
+      orgId,
       ...toFieldPairs(patch),
     );
     if (outcome === 'missing') throw new TaskMissingError(`task ${taskId} is not live`);
@@ -141,6 +189,7 @@ export class TaskStateStore {
       chunk,
       at,
       this.config.EVENT_STREAM_MAX_LENGTH,
+      EventType.taskLog,
       Topic.task(taskId),
     );
   }
@@ -151,9 +200,14 @@ export class TaskStateStore {
     return raw.map((json, index) => ({ seq: after + index + 1, ...(JSON.parse(json) as Omit<TaskLogChunk, 'seq'>) }));
   }
 
-  /** Every log chunk of the task, for persisting it. */
-  async allLogs(orgId: string, taskId: string): Promise<TaskLogChunk[]> {
-    return this.logs(orgId, taskId, 0, Number.MAX_SAFE_INTEGER - 1);
+  /** Every log chunk of each task, in one round trip, for persisting them. */
+  async allLogsOf(orgId: string, taskIds: string[]): Promise<TaskLogChunk[][]> {
+    const pipeline = this.redis.pipeline();
+    for (const id of taskIds) pipeline.lrange(this.logsKey(orgId, id), 0, -1);
+    const results = (await pipeline.exec()) ?? [];
+    return results.map(([, raw]) =>
+      (raw as string[]).map((json, index) => ({ seq: index + 1, ...(JSON.parse(json) as Omit<TaskLogChunk, 'seq'>) })),
+    );
   }
 
   /** Index entries of live tasks older than `before` (by creation time, then id), newest first. */
@@ -178,24 +232,50 @@ export class TaskStateStore {
     return page;
   }
 
-  /** One fewer task of the org waiting; keeps the fair-share ranking of new tasks honest. */
-  async leaveBacklog(orgId: string): Promise<void> {
-    await this.redis.eval(
-      `if redis.call('DECR', KEYS[1]) < 0 then redis.call('SET', KEYS[1], 0) end`,
-      1,
-      this.keys.org(orgId, 'task-backlog'),
-    );
-  }
-
-  /** After the history is in Postgres: the live keys expire after TASK_RETENTION_SECONDS. */
-  async expireAfterPersisted(orgId: string, taskId: string): Promise<void> {
-    const ttl = this.config.TASK_RETENTION_SECONDS;
-    await this.redis.multi().expire(this.taskKey(orgId, taskId), ttl).expire(this.logsKey(orgId, taskId), ttl).exec();
-  }
-
   /** Drops index entries whose task expired. */
   async forget(orgId: string, taskIds: string[]): Promise<void> {
     if (taskIds.length) await this.redis.zrem(this.keys.org(orgId, 'tasks'), ...taskIds);
+  }
+
+  /** A hand-off is done: the task leaves that outbox. */
+  async clearOutbox(orgId: string, kind: OutboxKind, taskIds: string[]): Promise<void> {
+    if (taskIds.length) await this.redis.zrem(this.keys.taskOutbox(orgId, kind), ...taskIds);
+  }
+
+  /** Up to `limit` entries of the outbox due at `dueBy` (ms), hidden from other takers until `hideUntil`. */
+  takeDue(orgId: string, kind: OutboxKind, dueBy: number, hideUntil: number, limit: number): Promise<string[]> {
+    return this.redis.takeDueTasks(this.keys.taskOutbox(orgId, kind), dueBy, hideUntil, limit);
+  }
+
+  /** Makes the entries due again at `at` (ms), if they are still in the outbox. */
+  async reschedule(orgId: string, kind: OutboxKind, taskIds: string[], at: number): Promise<void> {
+    if (taskIds.length) await this.redis.zadd(this.keys.taskOutbox(orgId, kind), 'XX', ...taskIds.flatMap((id) => [at, id]));
+  }
+
+  /** How many entries each outbox of the org holds. */
+  async outboxSizes(orgId: string): Promise<Record<OutboxKind, number>> {
+    const [enqueue, persist, remove] = await Promise.all(
+      (['enqueue', 'persist', 'remove'] as const).map((kind) => this.redis.zcard(this.keys.taskOutbox(orgId, kind))),
+    );
+    return { enqueue: enqueue!, persist: persist!, remove: remove! };
+  }
+
+  /** After the history is in Postgres: out of the persist outbox; the live keys expire after TASK_RETENTION_SECONDS. */
+  async persisted(orgId: string, taskIds: string[]): Promise<void> {
+    if (taskIds.length === 0) return;
+    await this.redis.eval(
+      PERSISTED,
+      1 + taskIds.length * 2,
+      this.keys.taskOutbox(orgId, 'persist'),
+      ...taskIds.flatMap((id) => [this.taskKey(orgId, id), this.logsKey(orgId, id)]),
+      this.config.TASK_RETENTION_SECONDS,
+      ...taskIds,
+    );
+  }
+
+  /** Every org that ever had a task here. */
+  orgsWithTasks(): Promise<string[]> {
+    return this.redis.smembers(this.keys.taskOrgs);
   }
 
   private taskKey(orgId: string, taskId: string): string {

@@ -13,9 +13,8 @@ import {
   NotFoundError,
 } from '#libs/contracts';
 import type { OrgClaims } from '#libs/registry';
-import { TaskCancellations } from './task-cancellations.js';
 import { TaskHistoryRepository } from './task-history.repository.js';
-import { TaskQueue } from './task-queue.js';
+import { TaskLifecycle } from './task-lifecycle.js';
 import { TaskConflictError, TaskStateStore, type StoredTask } from './task-state.store.js';
 import { TaskTypeCatalog } from './task-types/task-type-catalog.js';
 
@@ -129,10 +128,9 @@ const newestFirst = (a: TaskView, b: TaskView) => b.createdAt.localeCompare(a.cr
 export class TaskService {
   constructor(
     private readonly store: TaskStateStore,
+    private readonly lifecycle: TaskLifecycle,
     private readonly history: TaskHistoryRepository,
-    private readonly queue: TaskQueue,
     private readonly catalog: TaskTypeCatalog,
-    private readonly cancellations: TaskCancellations,
     private readonly config: PlatformConfig,
   ) {}
 
@@ -166,12 +164,8 @@ export class TaskService {
       ...(input.resources?.length ? { resources: input.resources.map(({ pool }) => ({ pool })) } : {}),
       ...(input.secrets?.length ? { secrets: [...input.secrets] } : {}),
     };
-    const stored = await this.store.create(task);
+    const stored = await this.lifecycle.create(task, delayMs);
     if (!stored.created) return { task: await this.get(claims, stored.existingId), created: false };
-    await this.queue.enqueueRun(
-      { orgId: task.orgId, taskId: task.id },
-      { taskClass: task.class, backlogRank: stored.backlogRank, priority: task.priority, maxAttempts: task.maxAttempts, delayMs },
-    );
     return { task: toView(task), created: true };
   }
 
@@ -250,20 +244,6 @@ export class TaskService {
   async cancel(claims: OrgClaims, taskId: string): Promise<TaskView> {
     const task = await this.get(claims, taskId);
     if (TERMINAL_TASK_STATUSES.includes(task.status)) throw new TaskConflictError(task.status);
-    try {
-      const cancelled = await this.store.transition(claims.org_id, taskId, ['SCHEDULED', 'QUEUED'], {
-        status: 'CANCELLED',
-        finishedAt: new Date().toISOString(),
-      });
-      await this.queue.removeRun(cancelled.class, taskId);
-      await this.store.leaveBacklog(claims.org_id);
-      await this.queue.enqueuePersist({ orgId: claims.org_id, taskId });
-      return toView(cancelled);
-    } catch (error) {
-      if (!(error instanceof TaskConflictError) || TERMINAL_TASK_STATUSES.includes(error.currentStatus)) throw error;
-    }
-    const requested = await this.store.transition(claims.org_id, taskId, ['CLAIMED', 'PROCESSING'], { cancelRequested: true });
-    await this.cancellations.publish(claims.org_id, taskId);
-    return toView(requested);
+    return toView(await this.lifecycle.cancel(claims.org_id, taskId));
   }
 }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { PlatformConfig } from '#libs/config';
 import { EventType, PLATFORM_EVENTS_ORG, Topic, type WorkerView } from '#libs/contracts';
+import { OrgEventStream } from '#libs/realtime';
 import { RedisConnection, RedisKeys } from '#libs/redis';
 
 /** What a worker reports of itself at each heartbeat. */
@@ -26,6 +27,7 @@ export class WorkerRegistryStore {
     private readonly redis: RedisConnection,
     private readonly keys: RedisKeys,
     private readonly config: PlatformConfig,
+    private readonly events: OrgEventStream,
   ) {}
 
   /** Records a heartbeat; a change of status (start, drain, stop) is also a `worker.updated` event. */
@@ -33,30 +35,20 @@ export class WorkerRegistryStore {
     const now = Date.now();
     const record = { ...worker, lastHeartbeatAt: new Date(now).toISOString() };
     const forgetAfterSeconds = Math.ceil((this.config.WORKER_OFFLINE_AFTER_MS * FORGET_AFTER_OFFLINE_WINDOWS) / 1000);
-    const transaction = this.redis.client
+    await this.redis.client
       .multi()
       .set(this.keys.platform('worker', worker.id), JSON.stringify(record), 'EX', forgetAfterSeconds)
       .zadd(this.keys.platform('workers'), now, worker.id)
-      .zremrangebyscore(this.keys.platform('workers'), '-inf', now - forgetAfterSeconds * 1000);
+      .zremrangebyscore(this.keys.platform('workers'), '-inf', now - forgetAfterSeconds * 1000)
+      .exec();
     if (announce) {
-      const view = this.toView(record, now);
-      transaction.xadd(
-        this.keys.orgEvents(PLATFORM_EVENTS_ORG),
-        'MAXLEN',
-        '~',
-        this.config.EVENT_STREAM_MAX_LENGTH,
-        '*',
-        'type',
-        EventType.workerUpdated,
-        'topic',
-        Topic.worker(worker.id),
-        'at',
-        record.lastHeartbeatAt,
-        'data',
-        JSON.stringify(view),
-      );
+      await this.events.append(PLATFORM_EVENTS_ORG, {
+        type: EventType.workerUpdated,
+        topic: Topic.worker(worker.id),
+        at: record.lastHeartbeatAt,
+        data: this.toView(record, now),
+      });
     }
-    await transaction.exec();
   }
 
   /** Every known worker, newest heartbeat first. */

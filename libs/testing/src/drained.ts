@@ -1,5 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { RedisKeys } from '#libs/redis';
 import { waitFor } from './wait-for.js';
 
 /**
@@ -45,6 +46,25 @@ export async function waitForQueuesDrained(queues: Queue[], timeoutMs = 30_000):
     async () => {
       const counts = await Promise.all(queues.map((queue) => queue.getJobCounts(...UNFINISHED_STATES)));
       return counts.every((count) => Object.values(count).every((n) => n === 0)) ? true : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+/**
+ * Waits until no org's task outbox (`enqueue`, `persist`, `remove`) holds an entry: every
+ * run job is enqueued, every finished task's history is in Postgres and every cancelled
+ * task's job removed, so no hand-off is left that could still add a row or a run.
+ */
+export async function waitForTaskOutboxesDrained(redis: Redis, keys: RedisKeys, timeoutMs = 30_000): Promise<void> {
+  await waitFor(
+    'every task outbox to be empty',
+    async () => {
+      const orgIds = await redis.smembers(keys.taskOrgs);
+      const sizes = await Promise.all(
+        orgIds.flatMap((orgId) => (['enqueue', 'persist', 'remove'] as const).map((kind) => redis.zcard(keys.taskOutbox(orgId, kind)))),
+      );
+      return sizes.every((size) => size === 0) ? true : undefined;
     },
     timeoutMs,
   );

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { EventType, type RowChangeEvent } from '#libs/contracts';
+import { EventType, type PlatformEvent, type RowChangeEvent } from '#libs/contracts';
 import type { Trigger, TriggerEvent } from './trigger.repository.js';
 
 const TRIGGER_EVENT_OF: Record<string, TriggerEvent> = {
@@ -15,13 +15,11 @@ export interface RowChange {
   changeKey: string;
 }
 
-/** The row change an event-stream entry carries, or undefined for any other event. */
-export function rowChangeOf(fields: string[]): RowChange | undefined {
-  const entry: Record<string, string> = {};
-  for (let i = 0; i < fields.length; i += 2) entry[fields[i]!] = fields[i + 1]!;
-  const type = entry.type && TRIGGER_EVENT_OF[entry.type];
+/** The row change an org event carries, or undefined for any other event. */
+export function rowChangeOf(entry: PlatformEvent): RowChange | undefined {
+  const type = TRIGGER_EVENT_OF[entry.type];
   if (!type || !entry.data) return undefined;
-  const data = JSON.parse(entry.data) as {
+  const data = entry.data as {
     schema: string;
     table: string;
     record?: Record<string, unknown> | null;

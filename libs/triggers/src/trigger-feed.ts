@@ -1,23 +1,23 @@
 import { Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
+import type { PlatformEvent } from '#libs/contracts';
+import { OrgEventStream } from '#libs/realtime';
 import { RedisConnection, RedisKeys } from '#libs/redis';
 
 /** Name of the consumer group through which workers read org event streams for triggers. */
 export const TRIGGER_CONSUMER_GROUP = 'triggers';
 
-/** A stream entry as XREADGROUP gives it: id and flat field/value list. */
-export type StreamEntry = [id: string, fields: string[]];
-
 /**
  * The trigger side of the org event streams: which orgs have triggers (a Redis set) and
- * a consumer group on each such org's stream, so every change is handed to one worker
- * and acknowledged only once its tasks exist.
+ * a consumer group on each such org's stream (read through `OrgEventStream`), so every
+ * change is handed to one worker and acknowledged only once its tasks exist.
  */
 @Injectable()
 export class TriggerFeed {
   constructor(
     private readonly redis: RedisConnection,
     private readonly keys: RedisKeys,
+    private readonly stream: OrgEventStream,
   ) {}
 
   private get orgsKey(): string {
@@ -27,9 +27,7 @@ export class TriggerFeed {
   /** Starts feeding the org's changes to trigger workers, from now on. */
   async watch(orgId: string): Promise<void> {
     await this.redis.client.sadd(this.orgsKey, orgId);
-    await this.redis.client.xgroup('CREATE', this.keys.orgEvents(orgId), TRIGGER_CONSUMER_GROUP, '$', 'MKSTREAM').catch((error: Error) => {
-      if (!error.message.includes('BUSYGROUP')) throw error;
-    });
+    await this.stream.ensureGroup(orgId, TRIGGER_CONSUMER_GROUP);
   }
 
   async watchedOrgs(): Promise<string[]> {
@@ -37,45 +35,22 @@ export class TriggerFeed {
   }
 
   /** Up to `count` new changes per org for `consumer`, waiting up to `blockMs` on a connection of its own. */
-  async read(
+  read(
     connection: Redis,
     consumer: string,
     orgIds: string[],
     count: number,
     blockMs: number,
-  ): Promise<{ orgId: string; entries: StreamEntry[] }[]> {
-    if (orgIds.length === 0) return [];
-    const streams = orgIds.map((orgId) => this.keys.orgEvents(orgId));
-    const answer = (await connection.xreadgroup(
-      'GROUP',
-      TRIGGER_CONSUMER_GROUP,
-      consumer,
-      'COUNT',
-      count,
-      'BLOCK',
-      blockMs,
-      'STREAMS',
-      ...streams,
-      ...orgIds.map(() => '>'),
-    )) as [string, StreamEntry[]][] | null;
-    return (answer ?? []).map(([stream, entries]) => ({ orgId: orgIds[streams.indexOf(stream)]!, entries }));
+  ): Promise<{ orgId: string; events: PlatformEvent[] }[]> {
+    return this.stream.readGroup(connection, TRIGGER_CONSUMER_GROUP, consumer, orgIds, count, blockMs);
   }
 
   /** Changes another consumer took but never acknowledged for `minIdleMs` (it died): now this consumer's. */
-  async reclaim(orgId: string, consumer: string, minIdleMs: number, count: number): Promise<StreamEntry[]> {
-    const [, entries] = (await this.redis.client.xautoclaim(
-      this.keys.orgEvents(orgId),
-      TRIGGER_CONSUMER_GROUP,
-      consumer,
-      minIdleMs,
-      '0-0',
-      'COUNT',
-      count,
-    )) as [string, StreamEntry[]];
-    return entries.filter((entry) => entry && entry[1]);
+  reclaim(orgId: string, consumer: string, minIdleMs: number, count: number): Promise<PlatformEvent[]> {
+    return this.stream.claimIdle(orgId, TRIGGER_CONSUMER_GROUP, consumer, minIdleMs, count);
   }
 
   async ack(orgId: string, ids: string[]): Promise<void> {
-    if (ids.length) await this.redis.client.xack(this.keys.orgEvents(orgId), TRIGGER_CONSUMER_GROUP, ...ids);
+    await this.stream.ack(orgId, TRIGGER_CONSUMER_GROUP, ids);
   }
 }

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { EventStreamModule } from '#libs/realtime';
 import { RegistryModule } from '#libs/registry';
 import { TasksModule } from '#libs/tasks';
 import { TriggerFeed } from './trigger-feed.js';
@@ -7,7 +8,7 @@ import { TriggerService } from './trigger.service.js';
 
 /** Change triggers: definitions and firings in the org database, changes from the org event stream. */
 @Module({
-  imports: [RegistryModule, TasksModule],
+  imports: [RegistryModule, TasksModule, EventStreamModule],
   providers: [TriggerFeed, TriggerRepository, TriggerService],
   exports: [TriggerFeed, TriggerRepository, TriggerService],
 })

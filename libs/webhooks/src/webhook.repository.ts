@@ -110,24 +110,39 @@ export class WebhookRepository {
   }
 
   /**
-   * Records one delivery per subscribed webhook of the org for `event` (none twice for the
-   * same dedupe key); returns the ids to deliver.
+   * Records one delivery per webhook subscribed to each item's event, all in one
+   * transaction; an item already recorded for a webhook (same event and subject) keeps its
+   * delivery. Returns the delivery ids.
    */
-  async recordDeliveries(orgId: string, event: string, subject: string, payload: (deliveryId: string) => unknown): Promise<string[]> {
+  async recordDeliveries(
+    orgId: string,
+    items: { event: string; subject: string; payload: (deliveryId: string) => unknown }[],
+  ): Promise<string[]> {
+    if (items.length === 0) return [];
     return this.orgDatabase.asService(orgId, async (client) => {
-      const { rows: hooks } = await client.query<{ id: string }>('SELECT id FROM webhooks WHERE $1 = ANY(events)', [event]);
-      const ids: string[] = [];
-      for (const hook of hooks) {
-        const dedupeKey = `${hook.id}:${event}:${subject}`;
-        const id = randomUUID();
-        const { rows } = await client.query<{ id: string }>(
-          `INSERT INTO webhook_deliveries (id, webhook_id, event, dedupe_key, payload) VALUES ($1, $2, $3, $4, $5)
-           ON CONFLICT (dedupe_key) DO UPDATE SET dedupe_key = EXCLUDED.dedupe_key RETURNING id`,
-          [id, hook.id, event, dedupeKey, JSON.stringify(payload(id))],
-        );
-        ids.push(rows[0]!.id);
-      }
-      return ids;
+      const { rows: hooks } = await client.query<{ id: string; events: string[] }>('SELECT id, events FROM webhooks');
+      const rows = items.flatMap((item) =>
+        hooks
+          .filter((hook) => hook.events.includes(item.event))
+          .map((hook) => {
+            const id = randomUUID();
+            return {
+              id,
+              webhook_id: hook.id,
+              event: item.event,
+              dedupe_key: `${hook.id}:${item.event}:${item.subject}`,
+              payload: item.payload(id),
+            };
+          }),
+      );
+      if (rows.length === 0) return [];
+      const { rows: recorded } = await client.query<{ id: string }>(
+        `INSERT INTO webhook_deliveries (id, webhook_id, event, dedupe_key, payload)
+         SELECT * FROM jsonb_to_recordset($1::jsonb) AS d(id uuid, webhook_id uuid, event text, dedupe_key text, payload jsonb)
+         ON CONFLICT (dedupe_key) DO UPDATE SET dedupe_key = EXCLUDED.dedupe_key RETURNING id`,
+        [JSON.stringify(rows)],
+      );
+      return recorded.map((row) => row.id);
     });
   }
 

@@ -61,24 +61,29 @@ export class WebhookService {
     return this.webhooks.deliveries(claims, id, limit);
   }
 
-  /** Queues a delivery of the finished task's event to every webhook that wants it; never waits for them. */
-  async taskFinished(orgId: string, task: TaskView): Promise<void> {
-    const event = TASK_FINISHED_EVENTS[task.status];
-    if (!event) return;
+  /** Queues a delivery of each finished task's event to every webhook that wants it; never waits for them. */
+  async tasksFinished(orgId: string, tasks: TaskView[]): Promise<void> {
     const at = new Date().toISOString();
-    const ids = await this.webhooks.recordDeliveries(orgId, event, task.id, (id) => ({ id, event, at, org: orgId, data: task }));
-    for (const deliveryId of ids) {
-      await this.deliveries.add(
-        'deliver',
-        { orgId, deliveryId },
-        {
+    const ids = await this.webhooks.recordDeliveries(
+      orgId,
+      tasks.flatMap((task) => {
+        const event = TASK_FINISHED_EVENTS[task.status];
+        return event ? [{ event, subject: task.id, payload: (id: string) => ({ id, event, at, org: orgId, data: task }) }] : [];
+      }),
+    );
+    if (ids.length === 0) return;
+    await this.deliveries.addBulk(
+      ids.map((deliveryId) => ({
+        name: 'deliver',
+        data: { orgId, deliveryId },
+        opts: {
           jobId: `delivery-${deliveryId}`,
           attempts: this.config.WEBHOOK_MAX_ATTEMPTS,
           backoff: { type: 'exponential', delay: this.config.WEBHOOK_RETRY_BACKOFF_MS },
           removeOnComplete: true,
           removeOnFail: true,
         },
-      );
-    }
+      })),
+    );
   }
 }

@@ -1,43 +1,95 @@
-import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import { UnrecoverableError, type Job } from 'bullmq';
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { Redis } from 'ioredis';
 import { PlatformConfig } from '#libs/config';
-import { PersistTaskJob, QueueName, TERMINAL_TASK_STATUSES, validatePayload } from '#libs/contracts';
-import { QueueFactory } from '#libs/redis';
-import { TaskHistoryRepository, TaskStateStore } from '#libs/tasks';
+import { PROCESS_LOGGER, type Logger } from '#libs/logging';
+import { closeRedis, RedisConnection, RedisKeys } from '#libs/redis';
+import { TaskLifecycle } from '#libs/tasks';
 import { WebhookService } from '#libs/webhooks';
 
 /**
- * Persists finished tasks from the `task-history` queue into their org databases: final
- * state, attempts and logs, by idempotent upserts, so retries (Postgres down, a worker
- * dying mid-write) still leave exactly one history row. Then the org's webhooks are told
- * (queued, never awaited), and only then may the live keys expire.
+ * Writes finished tasks to their org databases in batches: told (pub/sub) that an org has
+ * finished tasks, it drains that org's persist outbox through `TaskLifecycle.persistDue`,
+ * many tasks per transaction, until nothing is due; the org's webhooks are told after
+ * each write. One drain per org at a time and at most HISTORY_CONCURRENCY orgs at once
+ * in this process; several workers share the work (a batch taken is hidden from the
+ * others). A failed write (its database unreachable) is retried after
+ * HISTORY_RETRY_INTERVAL_MS; the reconciler's periodic `drainAll` covers lost messages.
  */
 @Injectable()
-export class TaskHistoryWriter implements OnApplicationBootstrap {
+export class TaskHistoryWriter implements OnApplicationBootstrap, OnApplicationShutdown {
+  private subscriber: Redis | undefined;
+  private readonly draining = new Map<string, Promise<void>>();
+  /** Orgs told of new work while draining or while every slot was busy. */
+  private readonly pending = new Set<string>();
+  private readonly retries = new Set<NodeJS.Timeout>();
+  private stopped = false;
+
   constructor(
-    private readonly queues: QueueFactory,
-    private readonly store: TaskStateStore,
-    private readonly history: TaskHistoryRepository,
-    private readonly config: PlatformConfig,
+    private readonly lifecycle: TaskLifecycle,
     private readonly webhooks: WebhookService,
+    private readonly redis: RedisConnection,
+    private readonly keys: RedisKeys,
+    private readonly config: PlatformConfig,
+    @Inject(PROCESS_LOGGER) private readonly logger: Logger,
   ) {}
 
-  onApplicationBootstrap(): void {
-    this.queues.worker<PersistTaskJob>(QueueName.taskHistory, (job) => this.process(job), { concurrency: this.config.HISTORY_CONCURRENCY });
+  async onApplicationBootstrap(): Promise<void> {
+    this.subscriber = this.redis.duplicate();
+    this.subscriber.on('message', (_channel: string, orgId: string) => this.request(orgId));
+    await this.subscriber.subscribe(this.keys.taskPersistChannel);
   }
 
-  async process(job: Job<PersistTaskJob>): Promise<void> {
-    let payload: PersistTaskJob;
-    try {
-      payload = validatePayload(PersistTaskJob, job.data);
-    } catch (error) {
-      throw new UnrecoverableError(`invalid job payload: ${(error as Error).message}`);
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    for (const timer of this.retries) clearTimeout(timer);
+    if (this.subscriber) await closeRedis(this.subscriber, this.config.CONNECT_TIMEOUT_MS);
+    await Promise.all(this.draining.values());
+  }
+
+  /** Drains every org's due history (the reconciler calls this each period); resolves when this round is done. */
+  async drainAll(): Promise<void> {
+    for (const orgId of await this.lifecycle.orgsWithTasks()) this.request(orgId);
+    await Promise.all(this.draining.values());
+  }
+
+  /** Drains the org's due history soon: at once if a slot is free, else when one frees up. */
+  request(orgId: string): void {
+    if (this.stopped) return;
+    if (this.draining.has(orgId) || this.draining.size >= this.config.HISTORY_CONCURRENCY) {
+      this.pending.add(orgId);
+      return;
     }
-    const task = await this.store.get(payload.orgId, payload.taskId);
-    // Gone means persisted earlier (keys only expire after that); live means not finished yet.
-    if (!task || !TERMINAL_TASK_STATUSES.includes(task.status)) return;
-    await this.history.persist(payload.orgId, task, await this.store.allLogs(payload.orgId, payload.taskId));
-    await this.webhooks.taskFinished(payload.orgId, task);
-    await this.store.expireAfterPersisted(payload.orgId, payload.taskId);
+    const drain = this.drain(orgId).finally(() => {
+      this.draining.delete(orgId);
+      const next = [...this.pending].find((candidate) => !this.draining.has(candidate));
+      if (next) {
+        this.pending.delete(next);
+        this.request(next);
+      }
+    });
+    this.draining.set(orgId, drain);
+  }
+
+  private async drain(orgId: string): Promise<void> {
+    try {
+      do {
+        this.pending.delete(orgId);
+        while (
+          (await this.lifecycle.persistDue(orgId, (batch) =>
+            this.webhooks.tasksFinished(
+              orgId,
+              batch.map(({ task }) => task),
+            ),
+          )) > 0
+        );
+      } while (this.pending.has(orgId) && !this.stopped);
+    } catch (error) {
+      this.logger.warn({ orgId, err: (error as Error).message }, 'could not write task history; retrying');
+      const timer = setTimeout(() => {
+        this.retries.delete(timer);
+        this.request(orgId);
+      }, this.config.HISTORY_RETRY_INTERVAL_MS);
+      this.retries.add(timer);
+    }
   }
 }

@@ -1,45 +1,28 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { PlatformConfig } from '#libs/config';
-import {
-  RunTaskJob,
-  TERMINAL_TASK_STATUSES,
-  taskQueueName,
-  validatePayload,
-  type TaskAttempt,
-  type TaskClass,
-  type TaskStatus,
-} from '#libs/contracts';
+import { RunTaskJob, taskQueueName, validatePayload, type TaskAttempt, type TaskClass } from '#libs/contracts';
 import { PROCESS_LOGGER, type Logger } from '#libs/logging';
 import { QueueFactory } from '#libs/redis';
-import { TaskConflictError, TaskQueue, TaskStateStore, TaskTypeCatalog, type StoredTask } from '#libs/tasks';
+import { TaskLifecycle, TaskTypeCatalog, type AttemptOutcome, type ClaimedTask } from '#libs/tasks';
 import { ABORT_REASON, TaskFailure } from './task-handler.js';
 import { TaskHandlers } from './task-handlers.js';
 import { TaskLeases } from './task-leases.js';
+import { RunningTasks } from './running-tasks.js';
 import { TaskLogBuffer } from './task-log-buffer.js';
 import { WorkerIdentity } from './worker-identity.js';
 
-/** A task running in this process, reachable by a cancellation. */
-export interface RunningTask {
-  controller: AbortController;
-}
-
-const LIVE_STATUSES: readonly TaskStatus[] = ['QUEUED', 'CLAIMED', 'PROCESSING'];
-
 /**
- * Runs task attempts from the `tasks` queue: QUEUED → CLAIMED → PROCESSING → SUCCESS |
- * FAILED | CANCELLED, or back to QUEUED for a retry. Every step is one atomic Redis
- * transition with its event. A finished task is handed to the history queue.
+ * Runs task attempts from the `tasks` queues: QUEUED → CLAIMED → PROCESSING → SUCCESS |
+ * FAILED | CANCELLED, or back to QUEUED for a retry. Every step goes through
+ * `TaskLifecycle`; a finished task's history hand-off is recorded with its final state.
  */
 @Injectable()
 export class TaskRunner implements OnApplicationBootstrap {
-  /** Tasks running in this process, by id, so a cancellation can reach them. */
-  readonly running = new Map<string, RunningTask>();
-
   constructor(
     private readonly queues: QueueFactory,
-    private readonly store: TaskStateStore,
-    private readonly queue: TaskQueue,
+    private readonly lifecycle: TaskLifecycle,
+    private readonly running: RunningTasks,
     private readonly catalog: TaskTypeCatalog,
     private readonly handlers: TaskHandlers,
     private readonly identity: WorkerIdentity,
@@ -63,67 +46,34 @@ export class TaskRunner implements OnApplicationBootstrap {
 
   async process(job: Job<RunTaskJob>): Promise<void> {
     const { orgId, taskId } = this.payloadOf(job);
-    const before = await this.store.get(orgId, taskId);
-    if (!before) return;
-    if (TERMINAL_TASK_STATUSES.includes(before.status)) {
-      // Finished by a worker that died before handing it over: hand it over now.
-      await this.queue.enqueuePersist({ orgId, taskId });
-      return;
-    }
-    // `attempt` names the current or upcoming attempt: a retry was queued with it raised already;
-    // a task found CLAIMED or PROCESSING was left so by a worker that died, and runs again as the next one.
-    if (before.status === 'SCHEDULED') {
-      // Its time has come: it is QUEUED (an event of its own) for as long as the claim below takes.
-      Object.assign(before, await this.store.transition(orgId, taskId, ['SCHEDULED'], { status: 'QUEUED' }));
-    }
-    const recovering = before.status !== 'QUEUED';
-    const attempt = recovering ? before.attempt + 1 : before.attempt;
-    const attempts = closeAbandonedAttempts(before.attempts);
-    let task: StoredTask;
-    try {
-      task = await this.store.transition(orgId, taskId, LIVE_STATUSES, {
-        status: 'CLAIMED',
-        attempt,
-        workerId: this.identity.id,
-        attempts,
-      });
-    } catch (error) {
-      if (error instanceof TaskConflictError) return;
-      throw error;
-    }
-    if (!recovering && before.attempts.length === 0) await this.store.leaveBacklog(orgId);
-
-    const controller = new AbortController();
-    this.running.set(taskId, { controller });
+    const claimed = await this.lifecycle.claim(orgId, taskId, this.identity.id);
+    if (!claimed) return;
+    const controller = this.running.start(orgId, taskId);
     this.identity.running++;
     try {
-      await this.runAttempt(task, attempt, attempts, controller);
+      await this.runAttempt(claimed, controller);
     } finally {
-      this.running.delete(taskId);
+      this.running.end(taskId);
       this.identity.running--;
     }
   }
 
-  private async runAttempt(claimed: StoredTask, attempt: number, previous: TaskAttempt[], controller: AbortController): Promise<void> {
-    const { orgId, id: taskId } = claimed;
-    const startedAt = new Date().toISOString();
-    const current: TaskAttempt = { attempt, workerId: this.identity.id, startedAt };
+  private async runAttempt(claimed: ClaimedTask, controller: AbortController): Promise<void> {
+    const { orgId, id: taskId, timeoutMs, maxAttempts } = claimed.task;
+    const { attempt, previous } = claimed;
+    const current: TaskAttempt = { attempt, workerId: this.identity.id, startedAt: new Date().toISOString() };
     const logs = new TaskLogBuffer(
       {
         maxBytes: this.config.TASK_LOG_FLUSH_BYTES,
         maxDelayMs: this.config.TASK_LOG_FLUSH_INTERVAL_MS,
         idleMs: this.config.TASK_LOG_IDLE_FLUSH_MS,
       },
-      (stream, chunk) => this.store.appendLog(orgId, taskId, stream, chunk),
+      (stream, chunk) => this.lifecycle.log(orgId, taskId, stream, chunk),
     );
-    const timeout = setTimeout(() => controller.abort(ABORT_REASON.timeout), claimed.timeoutMs);
-    let outcome: { status: TaskStatus; result?: unknown; error?: string };
+    const timeout = setTimeout(() => controller.abort(ABORT_REASON.timeout), timeoutMs);
+    let outcome: AttemptOutcome;
     try {
-      const task = await this.store.transition(orgId, taskId, ['CLAIMED'], {
-        status: 'PROCESSING',
-        startedAt: claimed.startedAt ?? startedAt,
-        attempts: [...previous, current],
-      });
+      const task = await this.lifecycle.start(claimed, current);
       // A cancel that arrived before this worker listened for it.
       if (task.cancelRequested) controller.abort(ABORT_REASON.cancelled);
       const handler = this.handlers.get(task.type);
@@ -136,20 +86,16 @@ export class TaskRunner implements OnApplicationBootstrap {
         signal: controller.signal,
         resources,
         log: (stream, text) => logs.append(stream, text),
-        progress: async (fraction) => {
-          await this.store.transition(orgId, taskId, ['PROCESSING'], { progress: Math.min(1, Math.max(0, fraction)) });
-        },
+        progress: (fraction) => this.lifecycle.progress(orgId, taskId, fraction),
       });
-      outcome = controller.signal.aborted
-        ? this.abortedOutcome(controller, claimed.timeoutMs)
-        : { status: 'SUCCESS', result: result ?? null };
+      outcome = controller.signal.aborted ? this.abortedOutcome(controller, timeoutMs) : { status: 'SUCCESS', result: result ?? null };
     } catch (error) {
       outcome = controller.signal.aborted
-        ? this.abortedOutcome(controller, claimed.timeoutMs)
+        ? this.abortedOutcome(controller, timeoutMs)
         : { status: 'FAILED', error: error instanceof TaskFailure ? error.message : String((error as Error)?.message ?? error) };
     } finally {
       clearTimeout(timeout);
-      await this.leases.release(claimed);
+      await this.leases.release(claimed.task);
     }
     if (outcome.status === 'FAILED') logs.append('SYSTEM', `attempt ${attempt} failed: ${outcome.error}\n`);
     if (outcome.status === 'CANCELLED') logs.append('SYSTEM', 'cancelled\n');
@@ -157,30 +103,15 @@ export class TaskRunner implements OnApplicationBootstrap {
 
     const finishedAt = new Date().toISOString();
     const attempts = [...previous, { ...current, finishedAt, status: outcome.status, ...(outcome.error ? { error: outcome.error } : {}) }];
-    const retry = outcome.status === 'FAILED' && attempt < claimed.maxAttempts;
-    if (retry) {
-      await this.store.transition(orgId, taskId, ['PROCESSING'], {
-        status: 'QUEUED',
-        attempt: attempt + 1,
-        error: outcome.error,
-        attempts,
-        progress: null,
-      });
+    if (outcome.status === 'FAILED' && attempt < maxAttempts) {
+      await this.lifecycle.retry(orgId, taskId, attempt + 1, outcome.error!, attempts);
       throw new Error(outcome.error);
     }
-    await this.store.transition(orgId, taskId, ['PROCESSING'], {
-      status: outcome.status,
-      finishedAt,
-      attempts,
-      result: outcome.result ?? null,
-      error: outcome.error ?? null,
-      ...(outcome.status === 'SUCCESS' ? { progress: 1 } : {}),
-    });
-    await this.queue.enqueuePersist({ orgId, taskId });
-    this.logger.info({ orgId, taskId, type: claimed.type, status: outcome.status, attempt }, 'task finished');
+    await this.lifecycle.finish(orgId, taskId, outcome, attempts);
+    this.logger.debug({ orgId, taskId, type: claimed.task.type, status: outcome.status, attempt }, 'task finished');
   }
 
-  private abortedOutcome(controller: AbortController, timeoutMs: number): { status: TaskStatus; error?: string } {
+  private abortedOutcome(controller: AbortController, timeoutMs: number): AttemptOutcome {
     return controller.signal.reason === ABORT_REASON.timeout
       ? { status: 'FAILED', error: `timed out after ${timeoutMs} ms` }
       : { status: 'CANCELLED' };
@@ -188,15 +119,10 @@ export class TaskRunner implements OnApplicationBootstrap {
 
   private async failStalled(data: RunTaskJob, reason: string): Promise<void> {
     try {
-      const task = await this.store.transition(data.orgId, data.taskId, LIVE_STATUSES, {
-        status: 'FAILED',
-        error: `the worker running it stopped responding (${reason})`,
-        finishedAt: new Date().toISOString(),
-      });
-      await this.queue.enqueuePersist({ orgId: task.orgId, taskId: task.id });
-      await this.leases.release(task);
+      const task = await this.lifecycle.abandon(data.orgId, data.taskId, reason);
+      if (task) await this.leases.release(task);
     } catch (error) {
-      if (!(error instanceof TaskConflictError)) this.logger.error({ err: error, taskId: data.taskId }, 'could not fail a stalled task');
+      this.logger.error({ err: error, taskId: data.taskId }, 'could not fail a stalled task');
     }
   }
 
@@ -207,13 +133,4 @@ export class TaskRunner implements OnApplicationBootstrap {
       throw new UnrecoverableError(`invalid job payload: ${(error as Error).message}`);
     }
   }
-}
-
-/** An attempt left open by a worker that died mid-task is closed as failed before the next one starts. */
-function closeAbandonedAttempts(attempts: TaskAttempt[]): TaskAttempt[] {
-  return attempts.map((attempt) =>
-    attempt.finishedAt
-      ? attempt
-      : { ...attempt, finishedAt: new Date().toISOString(), status: 'FAILED', error: 'the worker running it stopped responding' },
-  );
 }

@@ -7,7 +7,8 @@ import { PlatformConfig } from '#libs/config';
 import { PROCESS_LOGGER, type Logger } from '#libs/logging';
 import { closeRedis, RedisConnection } from '#libs/redis';
 import { TaskService } from '#libs/tasks';
-import { rowChangeOf, triggerMatches, TriggerFeed, TriggerRepository, type StreamEntry } from '#libs/triggers';
+import type { PlatformEvent } from '#libs/contracts';
+import { rowChangeOf, triggerMatches, TriggerFeed, TriggerRepository } from '#libs/triggers';
 
 /** Stream entries read per org at once. */
 const READ_COUNT = 100;
@@ -57,8 +58,8 @@ export class TriggerDispatcher implements OnApplicationBootstrap, BeforeApplicat
           await delay(READ_BLOCK_MS);
           continue;
         }
-        for (const { orgId, entries } of await this.feed.read(this.connection!, this.consumer, orgs, READ_COUNT, READ_BLOCK_MS)) {
-          await this.handle(orgId, entries);
+        for (const { orgId, events } of await this.feed.read(this.connection!, this.consumer, orgs, READ_COUNT, READ_BLOCK_MS)) {
+          await this.handle(orgId, events);
         }
         if (Date.now() - lastReclaim >= this.config.TRIGGER_RECLAIM_AFTER_MS) {
           lastReclaim = Date.now();
@@ -73,9 +74,9 @@ export class TriggerDispatcher implements OnApplicationBootstrap, BeforeApplicat
     }
   }
 
-  private async handle(orgId: string, entries: StreamEntry[]): Promise<void> {
-    if (entries.length === 0) return;
-    const changes = entries.map(([, fields]) => rowChangeOf(fields));
+  private async handle(orgId: string, events: PlatformEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const changes = events.map(rowChangeOf);
     const triggers = changes.some(Boolean) ? await this.triggers.listEnabled(orgId) : [];
     for (const change of changes) {
       if (!change) continue;
@@ -97,7 +98,7 @@ export class TriggerDispatcher implements OnApplicationBootstrap, BeforeApplicat
     }
     await this.feed.ack(
       orgId,
-      entries.map(([id]) => id),
+      events.map((event) => event.id),
     );
   }
 }

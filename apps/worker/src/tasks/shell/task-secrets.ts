@@ -1,8 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { AuditLogService } from '#libs/audit';
 import { PROCESS_LOGGER, type Logger } from '#libs/logging';
 import { SecretService } from '#libs/secrets';
 import { isDeniedEnvironmentName, type StoredTask } from '#libs/tasks';
 import { TaskFailure } from '../task-handler.js';
+import { WorkerIdentity } from '../worker-identity.js';
 
 /**
  * Opens the secrets a task asked for, just before it starts. The task in Redis holds their
@@ -13,6 +15,8 @@ import { TaskFailure } from '../task-handler.js';
 export class TaskSecrets {
   constructor(
     private readonly secrets: SecretService,
+    private readonly audit: AuditLogService,
+    private readonly worker: WorkerIdentity,
     @Inject(PROCESS_LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -27,6 +31,17 @@ export class TaskSecrets {
     if (missing.length) throw new TaskFailure(`the org has no secret ${missing.join(', ')} (any more)`);
     // Every use of a secret passes here, once per attempt: the one place that records it (names, never values).
     this.logger.info({ orgId: task.orgId, taskId: task.id, attempt: task.attempt, secrets: names }, 'secrets given to a task');
+    // One audit row per secret and attempt, before the task can see it: names only, the task as request.
+    for (const name of names) {
+      await this.audit.record(task.orgId, {
+        actor: { kind: 'platform', id: this.worker.id, name: 'worker', role: null },
+        action: 'secret.use',
+        target: { type: 'secret', id: name },
+        requestId: `task:${task.id}:${task.attempt}`,
+        sourceIp: null,
+        outcome: 'success',
+      });
+    }
     return values;
   }
 }
