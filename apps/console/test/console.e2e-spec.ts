@@ -122,6 +122,9 @@ describe('operator console (headless Chromium, real API, worker and realtime)', 
     const page = await signedIn(TEST_ADMIN_TOKEN);
     await page.waitForSelector('tr[data-slug=console-demo] [data-status=READY]');
     expect(await page.textContent('tr[data-slug=console-demo]')).toContain('READY');
+    // The relay's state shows as the admin API gives it (an org that publishes no table holds no relay).
+    const relay = (await platform.request('GET', '/v1/admin/orgs/console-demo')).body.instance.realtime;
+    await page.waitForSelector(`tr[data-slug=console-demo] [data-realtime=${relay.state}]`);
     // A mark that a reload would wipe: the row must turn READY in this very page, from live events.
     await page.evaluate(`window.notReloaded = true`);
     await page.fill('input[name=slug]', 'created-live');

@@ -4,8 +4,22 @@ import { realtime } from '../realtime.js';
 
 interface OrgEntry {
   org: { id: string; slug: string; name: string };
-  instance: { status: string; schemaVersion: string | null; updatedAt: string; error?: string };
+  instance: {
+    status: string;
+    schemaVersion: string | null;
+    updatedAt: string;
+    error?: string;
+    /** Whether the org's database changes are being relayed (absent for an external realtime source). */
+    realtime?: { state: string; lagBytes: number | null; retainedBytes?: number; error?: string };
+  };
 }
+
+/** The relay's state, its lag and, where it is stuck, why: an org that publishes tables but gets no changes shows here. */
+const relayCell = (realtime: OrgEntry['instance']['realtime']) => {
+  if (!realtime) return '—';
+  const lag = realtime.lagBytes ? ` ${Math.round(realtime.lagBytes / 1024)} KiB behind` : '';
+  return h('span', { dataset: { realtime: realtime.state }, title: realtime.error ?? '' }, badge(realtime.state), lag);
+};
 
 /** Org instances for the platform admin, live as they move through provisioning; create and deprovision. */
 export function adminPage(): () => void {
@@ -24,6 +38,7 @@ export function adminPage(): () => void {
           h('td', {}, org.name),
           h('td', {}, badge(instance.status)),
           h('td', {}, instance.schemaVersion ?? '—'),
+          h('td', {}, relayCell(instance.realtime)),
           h('td.muted', {}, time(instance.updatedAt)),
           h('td.error', {}, instance.error ?? ''),
           h(
@@ -62,7 +77,11 @@ export function adminPage(): () => void {
       h(
         'table',
         {},
-        h('thead', {}, h('tr', {}, ...['Slug', 'Name', 'Status', 'Schema', 'Updated', 'Error', ''].map((title) => h('th', {}, title)))),
+        h(
+          'thead',
+          {},
+          h('tr', {}, ...['Slug', 'Name', 'Status', 'Schema', 'Realtime', 'Updated', 'Error', ''].map((title) => h('th', {}, title))),
+        ),
         rows,
       ),
     ),
