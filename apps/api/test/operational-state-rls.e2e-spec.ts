@@ -74,7 +74,8 @@ describe('row-level security of config_entries, documents and audit_log inside t
         expect([policy.tablename, policy.cmd, expression]).toEqual([
           policy.tablename,
           policy.cmd,
-          expect.stringMatching(/platform\.(can_read|can_write|is_this_org)\(\)/),
+          // pg_policies prints the helpers without `platform.` when that schema is on the search path.
+          expect.stringMatching(/(^|[^\w.]|platform\.)(can_read|can_write|is_this_org)\(\)/),
         ]);
       }
     }
