@@ -38,8 +38,14 @@ const UNCAPPED: Record<string, string> = {
   REALTIME_SUBSCRIPTIONS_PER_ORG: '1000000',
 };
 
-/** The API and a worker in this process, with a control-plane database and Redis prefix of their own. */
-export async function startBenchPlatform(environment: BenchEnvironment, env: Record<string, string> = {}): Promise<BenchPlatform> {
+type AdminCalls = Pick<BenchPlatform, 'call' | 'createOrg' | 'sql'>;
+
+/**
+ * What both shapes of the bench platform share: a control-plane database and Redis prefix
+ * of their own, the settings that point at them, the admin calls against the API at a base
+ * URL, and the teardown of the databases.
+ */
+async function benchControlPlane(environment: BenchEnvironment, logLevel: string, env: Record<string, string>) {
   const admin = new pg.Client({ connectionString: environment.postgresUrl });
   await admin.connect();
   const controlDatabase = `bench_${randomBytes(4).toString('hex')}`;
@@ -47,45 +53,61 @@ export async function startBenchPlatform(environment: BenchEnvironment, env: Rec
   const urlOf = (database: string) => Object.assign(new URL(environment.postgresUrl), { pathname: `/${database}` }).toString();
   const controlUrl = urlOf(controlDatabase);
   await runMigrations(controlUrl, controlPlaneMigrationsDir());
-  const config = loadPlatformConfig({
+  const settings: Record<string, string> = {
     DATABASE_URL: controlUrl,
     REDIS_URL: environment.redisUrl,
     REDIS_PREFIX: `bench-${controlDatabase}`,
-    LOG_LEVEL: 'silent',
+    LOG_LEVEL: logLevel,
     PLATFORM_ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
     ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     JWT_SECRET: randomBytes(32).toString('hex'),
     ...UNCAPPED,
     ...env,
-  });
-  const platform = await startInProcessPlatform(config, createLogger('bench', 'silent'), { withWorker: true });
-
-  const call: BenchPlatform['call'] = async (method, path, body, token = BENCH_ADMIN_TOKEN) => {
-    const response = await httpJson(`${platform.baseUrl}${path}`, method, { authorization: `Bearer ${token}` }, body);
-    if (response.status >= 400) throw new Error(`${method} ${path} answered ${response.status}: ${response.text}`);
-    return JSON.parse(response.text);
   };
   return {
-    ...platform,
-    config,
-    call,
-    async createOrg(slug) {
-      const created = await call('POST', '/v1/admin/orgs', { slug, name: slug });
-      for (;;) {
-        const { instance } = await call('GET', `/v1/admin/orgs/${slug}`);
-        if (instance.status === 'READY') return { id: created.org.id, token: created.token, database: instance.database };
-        if (instance.status === 'FAILED') throw new Error(`${slug} FAILED: ${instance.error}`);
-        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-      }
+    settings,
+    adminCalls(baseUrl: string): AdminCalls {
+      const call: BenchPlatform['call'] = async (method, path, body, token = BENCH_ADMIN_TOKEN) => {
+        const response = await httpJson(`${baseUrl}${path}`, method, { authorization: `Bearer ${token}` }, body);
+        if (response.status >= 400) throw new Error(`${method} ${path} answered ${response.status}: ${response.text}`);
+        return JSON.parse(response.text);
+      };
+      return {
+        call,
+        async createOrg(slug) {
+          const created = await call('POST', '/v1/admin/orgs', { slug, name: slug });
+          for (;;) {
+            const { instance } = await call('GET', `/v1/admin/orgs/${slug}`);
+            if (instance.status === 'READY') return { id: created.org.id, token: created.token, database: instance.database };
+            if (instance.status === 'FAILED') throw new Error(`${slug} FAILED: ${instance.error}`);
+            await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+          }
+        },
+        async sql(database, text, params = []) {
+          return withPgClient(urlOf(database), async (client) => (await client.query(text, params)).rows);
+        },
+      };
     },
-    async sql(database, text, params = []) {
-      return withPgClient(urlOf(database), async (client) => (await client.query(text, params)).rows);
-    },
-    async stop() {
-      await platform.close();
+    async drop() {
       await dropOrgDatabases(controlUrl);
       await admin.query(`DROP DATABASE ${controlDatabase} WITH (FORCE)`);
       await admin.end();
+    },
+  };
+}
+
+/** The API and a worker in this process, with a control-plane database and Redis prefix of their own. */
+export async function startBenchPlatform(environment: BenchEnvironment, env: Record<string, string> = {}): Promise<BenchPlatform> {
+  const controlPlane = await benchControlPlane(environment, 'silent', env);
+  const config = loadPlatformConfig(controlPlane.settings);
+  const platform = await startInProcessPlatform(config, createLogger('bench', 'silent'), { withWorker: true });
+  return {
+    ...platform,
+    config,
+    ...controlPlane.adminCalls(platform.baseUrl),
+    async stop() {
+      await platform.close();
+      await controlPlane.drop();
     },
   };
 }
@@ -102,28 +124,13 @@ export async function startBenchPlatformProcesses(
   environment: BenchEnvironment,
   env: Record<string, string> = {},
 ): Promise<BenchPlatformProcesses> {
-  const admin = new pg.Client({ connectionString: environment.postgresUrl });
-  await admin.connect();
-  const controlDatabase = `bench_${randomBytes(4).toString('hex')}`;
-  await admin.query(`CREATE DATABASE ${controlDatabase}`);
-  const urlOf = (database: string) => Object.assign(new URL(environment.postgresUrl), { pathname: `/${database}` }).toString();
-  const controlUrl = urlOf(controlDatabase);
-  await runMigrations(controlUrl, controlPlaneMigrationsDir());
   const port = await findFreePort();
-  const settings = {
-    DATABASE_URL: controlUrl,
-    REDIS_URL: environment.redisUrl,
-    REDIS_PREFIX: `bench-${controlDatabase}`,
-    LOG_LEVEL: 'warn',
-    PLATFORM_ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
-    ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-    JWT_SECRET: randomBytes(32).toString('hex'),
-    PORT: String(port),
-    ...UNCAPPED,
-    ...env,
-  };
   // Logging at `warn`, as the in-process bench platform is silent: a line per request would measure the log pipe.
-  const processes: PlatformProcess[] = [spawnPlatformProcess('api', settings), spawnPlatformProcess('worker', settings)];
+  const controlPlane = await benchControlPlane(environment, 'warn', { PORT: String(port), ...env });
+  const processes: PlatformProcess[] = [
+    spawnPlatformProcess('api', controlPlane.settings),
+    spawnPlatformProcess('worker', controlPlane.settings),
+  ];
   const baseUrl = `http://127.0.0.1:${port}`;
   // Up once it answers; the worker is up once it provisions the benchmark's org.
   for (;;) {
@@ -132,32 +139,12 @@ export async function startBenchPlatformProcesses(
     if (processes[0]!.child.exitCode !== null) throw new Error(`the API exited: ${processes[0]!.output()}`);
     await new Promise((resolve) => setTimeout(resolve, POLL_MS * 20));
   }
-
-  const call: BenchPlatform['call'] = async (method, path, body, token = BENCH_ADMIN_TOKEN) => {
-    const response = await httpJson(`${baseUrl}${path}`, method, { authorization: `Bearer ${token}` }, body);
-    if (response.status >= 400) throw new Error(`${method} ${path} answered ${response.status}: ${response.text}`);
-    return JSON.parse(response.text);
-  };
   return {
-    call,
-    async createOrg(slug) {
-      const created = await call('POST', '/v1/admin/orgs', { slug, name: slug });
-      for (;;) {
-        const { instance } = await call('GET', `/v1/admin/orgs/${slug}`);
-        if (instance.status === 'READY') return { id: created.org.id, token: created.token, database: instance.database };
-        if (instance.status === 'FAILED') throw new Error(`${slug} FAILED: ${instance.error}`);
-        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-      }
-    },
-    async sql(database, text, params = []) {
-      return withPgClient(urlOf(database), async (client) => (await client.query(text, params)).rows);
-    },
+    ...controlPlane.adminCalls(baseUrl),
     async stop() {
       for (const child of processes) child.child.kill('SIGTERM');
       await Promise.all(processes.map((child) => child.waitForExit(30_000)));
-      await dropOrgDatabases(controlUrl);
-      await admin.query(`DROP DATABASE ${controlDatabase} WITH (FORCE)`);
-      await admin.end();
+      await controlPlane.drop();
     },
   };
 }
