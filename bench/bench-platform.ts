@@ -19,7 +19,7 @@ export interface BenchPlatform extends InProcessPlatform {
   call(method: string, path: string, body?: unknown, token?: string): Promise<any>;
   /** Creates an org and waits until it is READY; returns its admin token. */
   createOrg(slug: string): Promise<{ id: string; token: string; database: string }>;
-  /** Runs SQL on the bench server as its superuser, in `database`. */
+  /** Runs SQL on the bench server as its superuser, in `database`, with the platform schema first on the search path. */
   sql<Row extends pg.QueryResultRow>(database: string, text: string, params?: unknown[]): Promise<Row[]>;
   stop(): Promise<void>;
 }
@@ -84,7 +84,11 @@ async function benchControlPlane(environment: BenchEnvironment, logLevel: string
           }
         },
         async sql(database, text, params = []) {
-          return withPgClient(urlOf(database), async (client) => (await client.query(text, params)).rows);
+          return withPgClient(urlOf(database), async (client) => {
+            // As the platform sees an org database: its own tables in schema platform, the org's in public.
+            await client.query('SET search_path = platform, public');
+            return (await client.query(text, params)).rows;
+          });
         },
       };
     },

@@ -44,6 +44,8 @@ export const documentsBenchmark: Benchmark = {
 
       raw = new pg.Client({
         connectionString: Object.assign(new URL(environment.postgresUrl), { pathname: `/${org.database}` }).toString(),
+        // The documents table is the platform's, in schema platform, as the API's own connections see it.
+        options: '-c search_path=platform,public',
       });
       await raw.connect();
       const client = raw;
