@@ -24,8 +24,10 @@ describe('relay capacity across two real clusters: placement by free slots, NO_C
     );
   const publish = (org: CreatedOrg) => platform.createUserTable(org.slug);
   const stateOf = async (slug: string) => (await orgView(slug)).realtime.state as string;
+  // Relay polls and deprovisioning (dropping a database) take seconds on a loaded runner: bounds for waiting, not assertions.
+  const SETTLE_MS = 30_000;
   const waitForState = (slug: string, state: string) =>
-    waitFor(`${slug} to be ${state}`, async () => ((await stateOf(slug)) === state ? true : undefined), 30_000);
+    waitFor(`${slug} to be ${state}`, async () => ((await stateOf(slug)) === state ? true : undefined), SETTLE_MS);
 
   beforeAll(async () => {
     scratch = await mkdtemp(join(tmpdir(), 'platform-capacity-'));
@@ -118,8 +120,10 @@ describe('relay capacity across two real clusters: placement by free slots, NO_C
     expect((await platform.request('PUT', route, { body: { tables: 'entries' } })).status).toBe(400);
     expect((await platform.request('PUT', route, { body: { tables: [] } })).body).toEqual({ scope: 'listed', tables: [] });
     await waitForState(first.slug, 'IDLE');
-    await waitFor('the idle org to hold no slot', async () =>
-      (await slotsOf('large')).every((slot) => slot.database !== firstDatabase) ? true : undefined,
+    await waitFor(
+      'the idle org to hold no slot',
+      async () => ((await slotsOf('large')).every((slot) => slot.database !== firstDatabase) ? true : undefined),
+      SETTLE_MS,
     );
     expect((await platform.request('PUT', route, { body: { tables: ['entries'] } })).body).toEqual({
       scope: 'listed',
@@ -129,10 +133,14 @@ describe('relay capacity across two real clusters: placement by free slots, NO_C
 
     // Deprovisioning drops the org's slot.
     expect((await platform.request('DELETE', `/v1/admin/orgs/${second.slug}`)).status).toBe(202);
-    await waitFor('the second org to be deleted', async () => {
-      const { body } = await platform.request('GET', '/v1/admin/orgs');
-      return body.find((entry: any) => entry.org.slug === second.slug)?.instance.status === 'DELETED' ? true : undefined;
-    });
+    await waitFor(
+      'the second org to be deleted',
+      async () => {
+        const { body } = await platform.request('GET', '/v1/admin/orgs');
+        return body.find((entry: any) => entry.org.slug === second.slug)?.instance.status === 'DELETED' ? true : undefined;
+      },
+      SETTLE_MS,
+    );
     expect(await slotsOf('small')).toEqual([]);
   });
 });
