@@ -229,8 +229,12 @@ describe('shell tasks run safely (real worker process as root, tasks as an unpri
   it('ends a task whose command left a process outside its group holding the output open', async () => {
     const { task } = await runShell({ command: 'setsid', args: ['-f', 'sleep', '600'] });
     expect(task.status).toBe('SUCCESS');
-    // The escaped process is still there: the task did not wait for it.
-    const escaped = await processesOf(taskUid, 'sleep\u0000600\u0000');
+    // The escaped process is still there: the task did not wait for it. `setsid -f` forks
+    // before it execs, so the child may still be `setsid` for a moment after the task ended.
+    const escaped = await waitFor('the escaped process to be sleep 600', async () => {
+      const pids = await processesOf(taskUid, 'sleep\u0000600\u0000');
+      return pids.length > 0 ? pids : undefined;
+    });
     expect(escaped).toHaveLength(1);
     for (const pid of escaped) process.kill(pid, 'SIGKILL');
     await waitFor('the escaped process to be gone', async () => ((await liveProcessesOf(taskUid)) === 0 ? true : undefined));

@@ -2,7 +2,9 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { EventType, PLATFORM_EVENTS_ORG, type WorkerView } from '#libs/contracts';
 import { createLogger } from '#libs/logging';
+import { OrgEventStream } from '#libs/realtime';
 import { TaskLifecycle } from '#libs/tasks';
 import { findFreePort, startEmbeddedPostgres, type RunningPostgres } from '#libs/runtime';
 import { spawnPlatformProcess, waitFor, type PlatformProcess } from '#libs/testing';
@@ -33,6 +35,12 @@ describe('worker processes: crash and drain (real processes, Redis, BullMQ, Post
     const worker = spawnPlatformProcess('worker', { ...platform.env, ...WORKER_TIMING, LOG_LEVEL: 'info' });
     workers.push(worker);
     return worker;
+  }
+  async function statusesOf(workerId: string, afterId: string): Promise<string[]> {
+    const events = await platform.api.get(OrgEventStream).readAfter(PLATFORM_EVENTS_ORG, afterId, 10_000);
+    return events
+      .filter((event) => event.type === EventType.workerUpdated && (event.data as WorkerView).id === workerId)
+      .map((event) => (event.data as WorkerView).status);
   }
   async function stop(worker: PlatformProcess) {
     worker.child.kill('SIGTERM');
@@ -83,15 +91,17 @@ describe('worker processes: crash and drain (real processes, Redis, BullMQ, Post
     await waitFor('the task to run', async () => ((await task(long.id)).status === 'PROCESSING' ? true : undefined));
     const workerId = (await task(long.id)).workerId;
 
+    const before = await platform.api.get(OrgEventStream).lastId(PLATFORM_EVENTS_ORG);
     worker.child.kill('SIGTERM');
-    await waitFor('DRAINING', async () =>
-      (await workersList()).find((entry) => entry.id === workerId)?.status === 'DRAINING' ? true : undefined,
-    );
+    // Every change of a worker's status is a recorded `worker.updated` event, so the
+    // statuses it went through are read back in order, however short DRAINING lasted.
+    await waitFor('DRAINING', async () => ((await statusesOf(workerId, before)).includes('DRAINING') ? true : undefined));
     const late = (await platform.request('POST', '/v1/tasks', { token: org.token, body: { type: 'noop' } })).body;
 
     expect(await worker.waitForExit(30_000)).toBe(0);
     expect((await task(long.id)).status).toBe('SUCCESS');
     expect((await task(late.id)).status).toBe('QUEUED');
+    expect(await statusesOf(workerId, before)).toEqual(['DRAINING', 'OFFLINE']);
     expect((await workersList()).find((entry) => entry.id === workerId)?.status).toBe('OFFLINE');
 
     const next = spawnWorker();

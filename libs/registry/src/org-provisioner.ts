@@ -157,6 +157,9 @@ export class OrgProvisioner {
     const { instance } = found;
     if (instance.driver === 'cluster') {
       await withPgClient(this.clusters.adminUrl(instance.cluster!), async (admin) => {
+        // No new connection (a relay reconnecting to its slot, say) while the database goes away.
+        const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [instance.databaseName]);
+        if (exists.rowCount) await admin.query(`ALTER DATABASE ${pg.escapeIdentifier(instance.databaseName!)} WITH ALLOW_CONNECTIONS false`);
         await dropReplicationSlots(admin, instance.databaseName!);
         await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(instance.databaseName!)} WITH (FORCE)`);
         await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1`, [instance.loginRole]);
@@ -244,9 +247,31 @@ async function readPublished(client: pg.Client): Promise<PublishedTables> {
   return { scope: scope.rowCount ? 'all' : 'listed', tables: rows.map((row) => row.tablename) };
 }
 
+/** How long deprovisioning waits for a terminated relay to let go of its slot before the job fails and retries. */
+const SLOT_RELEASE_TIMEOUT_MS = 30_000;
+const SLOT_RELEASE_POLL_MS = 100;
+const OBJECT_IN_USE = '55006';
+
+/**
+ * Drops every replication slot of `database`. A relay holding a slot is terminated, and
+ * its walsender releases the slot a moment later (or a relay reconnects first): a slot
+ * is only dropped while no one holds it, so this terminates and retries until none is left.
+ */
 async function dropReplicationSlots(admin: pg.Client, database: string): Promise<void> {
-  await admin.query(`SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE database = $1 AND active_pid IS NOT NULL`, [
-    database,
-  ]);
-  await admin.query(`SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1`, [database]);
+  const deadline = Date.now() + SLOT_RELEASE_TIMEOUT_MS;
+  for (;;) {
+    await admin.query(`SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE database = $1 AND active_pid IS NOT NULL`, [
+      database,
+    ]);
+    await admin
+      .query(`SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1 AND NOT active`, [database])
+      .catch((error: { code?: string }) => {
+        // Taken again between the read and the drop: terminate and try once more.
+        if (error.code !== OBJECT_IN_USE) throw error;
+      });
+    const remaining = await admin.query('SELECT 1 FROM pg_replication_slots WHERE database = $1', [database]);
+    if (remaining.rowCount === 0) return;
+    if (Date.now() > deadline) throw new Error(`replication slots of ${database} are still held after ${SLOT_RELEASE_TIMEOUT_MS} ms`);
+    await new Promise((resolve) => setTimeout(resolve, SLOT_RELEASE_POLL_MS));
+  }
 }
