@@ -159,7 +159,8 @@ export class OrgProvisioner {
       await withPgClient(this.clusters.adminUrl(instance.cluster!), async (admin) => {
         // No new connection (a relay reconnecting to its slot, say) while the database goes away.
         const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [instance.databaseName]);
-        if (exists.rowCount) await admin.query(`ALTER DATABASE ${pg.escapeIdentifier(instance.databaseName!)} WITH ALLOW_CONNECTIONS false`);
+        if (exists.rowCount)
+          await admin.query(`ALTER DATABASE ${pg.escapeIdentifier(instance.databaseName!)} WITH ALLOW_CONNECTIONS false`);
         await dropReplicationSlots(admin, instance.databaseName!);
         await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(instance.databaseName!)} WITH (FORCE)`);
         await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1`, [instance.loginRole]);
