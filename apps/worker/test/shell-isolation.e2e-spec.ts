@@ -64,7 +64,7 @@ describe('shell tasks run safely (real worker process as root, tasks as an unpri
     await Promise.all([chmod(dataDir, 0o755), chmod(plantDir, 0o777)]);
     await writeFile(join(plantDir, 'echo'), `#!/bin/sh\ntouch ${plantDir}/planted-ran\necho PLANTED\n`, { mode: 0o755 });
 
-    const allow = { TASK_SHELL_ALLOW: 'echo,sh,id,pwd,setsid', TASK_CANCEL_GRACE_MS: '500' };
+    const allow = { TASK_SHELL_ALLOW: 'echo,sh,id,pwd', TASK_CANCEL_GRACE_MS: '500' };
     platform = await startTestPlatform({ withWorker: false, env: allow });
     worker = spawnPlatformProcess('worker', {
       ...platform.env,
@@ -227,10 +227,14 @@ describe('shell tasks run safely (real worker process as root, tasks as an unpri
   });
 
   it('ends a task whose command left a process outside its group holding the output open', async () => {
-    const { task } = await runShell({ command: 'setsid', args: ['-f', 'sleep', '600'] });
+    // The command returns only once its child has left the task's process group (a
+    // session of its own: its group id is its pid), so the escape happened before the
+    // worker kills what is left in the group.
+    const escape = 'setsid sleep 600 & pid=$!; while read -r _ _ _ _ group _ < /proc/$pid/stat && [ "$group" != "$pid" ]; do :; done';
+    const { task } = await runShell({ command: 'sh', args: ['-c', escape] });
     expect(task.status).toBe('SUCCESS');
-    // The escaped process is still there: the task did not wait for it. `setsid -f` forks
-    // before it execs, so the child may still be `setsid` for a moment after the task ended.
+    // The escaped process is still there: the task did not wait for it. It may still be
+    // `setsid` for a moment, between leaving the group and exec'ing sleep.
     const escaped = await waitFor('the escaped process to be sleep 600', async () => {
       const pids = await processesOf(taskUid, 'sleep\u0000600\u0000');
       return pids.length > 0 ? pids : undefined;
