@@ -151,9 +151,10 @@ describe('hostile input from a tenant', () => {
   it("pages a pool's environments over HTTP and in the pool snapshot", async () => {
     const pool = (await platform.request('POST', '/v1/pools', { token: org.token, body: { name: 'paged', kind: 'k' } })).body;
     const names = Array.from({ length: 105 }, (_, index) => `env-${String(index).padStart(3, '0')}`);
-    await Promise.all(
+    const created = await Promise.all(
       names.map((name) => platform.request('POST', `/v1/pools/${pool.id}/environments`, { token: org.token, body: { name } })),
     );
+    expect(created.filter((answer) => answer.status !== 201)).toEqual([]);
 
     const seen: string[] = [];
     let cursor: string | null = null;
