@@ -387,7 +387,13 @@ export class ResourceStateStore {
     const pipeline = this.redis.pipeline();
     for (const key of keys) pipeline.hgetall(key);
     const results = (await pipeline.exec()) ?? [];
-    return results.map(([, hash]) => fromHash<T>(hash as Record<string, string>)).filter((value): value is T => value !== undefined);
+    return results
+      .map(([error, hash]) => {
+        // A failed read must not look like a missing entry: a page would silently skip it.
+        if (error) throw error;
+        return fromHash<T>(hash as Record<string, string>);
+      })
+      .filter((value): value is T => value !== undefined);
   }
 
   private key(orgId: string, ...parts: string[]): string {
