@@ -1,8 +1,10 @@
+type Child = Node | string | null | undefined | false;
+
 /** Builds an element: `h('button.secondary', { onclick }, 'Cancel')`. */
 export function h<K extends keyof HTMLElementTagNameMap>(
   tagAndClasses: K | `${K}.${string}`,
   props: Partial<Record<string, unknown>> = {},
-  ...children: (Node | string | null | undefined | false)[]
+  ...children: Child[]
 ): HTMLElementTagNameMap[K] {
   const [tag, ...classes] = tagAndClasses.split('.') as [K, ...string[]];
   const element = document.createElement(tag);
@@ -23,6 +25,104 @@ export const badge = (status: string) => h(`span.status.${status}`, { dataset: {
 
 /** A readable local time, or a dash. */
 export const time = (iso?: string | null) => (iso ? new Date(iso).toLocaleString() : '—');
+
+/** A span of time: `850 ms`, `4.2 s`, `3 min 20 s`, `2 h 5 min`. */
+export function duration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '—';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
+  const minutes = Math.floor(ms / 60_000);
+  if (minutes < 60) return `${minutes} min ${Math.round((ms % 60_000) / 1000)} s`;
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
+/** How long ago (or, for a future time, how soon): `12 s ago`, `in 3 min`. */
+export function relative(iso?: string | null, now = Date.now()): string {
+  if (!iso) return '—';
+  const delta = now - Date.parse(iso);
+  if (Math.abs(delta) < 1000) return 'now';
+  return delta > 0 ? `${duration(delta).replace(/ \d+ s$/, '')} ago` : `in ${duration(-delta).replace(/ \d+ s$/, '')}`;
+}
+
+/** A time shown relative to now, with the exact time on hover; `ticker` keeps it current. */
+export const when = (iso?: string | null) =>
+  h('time', { dateTime: iso ?? '', title: time(iso), dataset: { relative: iso ?? '' } }, relative(iso));
+
+/** Refreshes every relative time on the page once a second; returns the stop. */
+export function ticker(): () => void {
+  const timer = setInterval(() => {
+    const now = Date.now();
+    for (const element of document.querySelectorAll<HTMLElement>('time[data-relative]')) {
+      if (element.dataset.relative) element.textContent = relative(element.dataset.relative, now);
+    }
+  }, 1000);
+  return () => clearInterval(timer);
+}
+
+/**
+ * A table with its column titles, in a box that scrolls sideways on its own, so a narrow
+ * screen never does; columns named in `hideNarrow` are left out on a phone (their cells carry `.hide-narrow` too).
+ */
+export const table = (titles: string[], body: HTMLTableSectionElement, hideNarrow: string[] = []) =>
+  h(
+    'div.table-wrap',
+    {},
+    h(
+      'table',
+      {},
+      h('thead', {}, h('tr', {}, ...titles.map((title) => h(hideNarrow.includes(title) ? 'th.hide-narrow' : 'th', {}, title)))),
+      body,
+    ),
+  );
+
+/** A button that copies `text` to the clipboard and says so. */
+export function copyButton(text: string, label = 'Copy'): HTMLButtonElement {
+  const button = h('button.secondary.small', { type: 'button', dataset: { copy: text } }, label);
+  button.addEventListener('click', async () => {
+    try {
+      await navigator.clipboard.writeText(text);
+      button.textContent = 'Copied';
+    } catch {
+      // No clipboard (an insecure origin): select the text for the user instead.
+      window.prompt('Copy:', text);
+    }
+    setTimeout(() => (button.textContent = label), 1500);
+  });
+  return button;
+}
+
+/**
+ * Asks before something that cannot be undone: a modal dialog naming what goes, answered
+ * by its buttons (or Escape). Resolves true only on the confirming button.
+ */
+export function confirmAction(message: string, confirmLabel: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const dialog = h(
+      'dialog.confirm',
+      {},
+      h('p', {}, message),
+      h(
+        'form.row',
+        { method: 'dialog' },
+        h('button.secondary', { value: 'cancel', type: 'submit' }, 'Keep it'),
+        h('button.danger', { value: 'confirm', type: 'submit', dataset: { confirm: '' } }, confirmLabel),
+      ),
+    );
+    dialog.addEventListener('close', () => {
+      resolve(dialog.returnValue === 'confirm');
+      dialog.remove();
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+  });
+}
+
+/** A message that stays until its owner dismisses it (a secret shown once must not vanish on its own). */
+export function notice(...children: Child[]): HTMLDivElement {
+  const box: HTMLDivElement = h('div.notice', { role: 'status' }, h('div.grow', {}, ...children));
+  box.append(h('button.secondary.small', { type: 'button', dataset: { dismiss: '' }, onclick: () => box.remove() }, 'Dismiss'));
+  return box;
+}
 
 /** Replaces the page's content. */
 export function mount(...children: Node[]): void {

@@ -1,5 +1,5 @@
 import { api } from '../api.js';
-import { badge, h, mount, time } from '../dom.js';
+import { badge, confirmAction, copyButton, h, mount, notice, table, time } from '../dom.js';
 import { realtime } from '../realtime.js';
 
 interface OrgEntry {
@@ -21,20 +21,24 @@ const relayCell = (realtime: OrgEntry['instance']['realtime']) => {
   return h('span', { dataset: { realtime: realtime.state }, title: realtime.error ?? '' }, badge(realtime.state), lag);
 };
 
-/** Org instances for the platform admin, live as they move through provisioning; create and deprovision. */
-export function adminPage(): () => void {
+/**
+ * Org instances for the platform admin, live as they move through provisioning; create and
+ * deprovision (after a confirmation naming the org). `#/admin/<slug>` marks one org.
+ */
+export function adminPage(selected?: string): () => void {
   const rows = h('tbody');
   const orgs = new Map<string, OrgEntry>();
   const slug = h('input', { placeholder: 'slug', name: 'slug' });
   const name = h('input', { placeholder: 'name', name: 'name' });
-  const message = h('span.muted');
+  const message = h('span.error');
+  const notices = h('div');
   const render = () =>
     rows.replaceChildren(
       ...[...orgs.values()].map(({ org, instance }) =>
         h(
-          'tr',
+          `tr${org.slug === selected ? '.selected' : ''}`,
           { dataset: { slug: org.slug } },
-          h('td', {}, org.slug),
+          h('td', {}, h('a', { href: `#/admin/${encodeURIComponent(org.slug)}` }, org.slug)),
           h('td', {}, org.name),
           h('td', {}, badge(instance.status)),
           h('td', {}, instance.schemaVersion ?? '—'),
@@ -46,7 +50,26 @@ export function adminPage(): () => void {
             {},
             instance.status === 'DELETED'
               ? ''
-              : h('button.danger', { onclick: () => void api('DELETE', `/v1/admin/orgs/${org.slug}`) }, 'Deprovision'),
+              : h(
+                  'button.danger.small',
+                  {
+                    type: 'button',
+                    dataset: { deprovision: org.slug },
+                    onclick: async () => {
+                      const sure = await confirmAction(
+                        `Deprovision ${org.slug}? Its database and everything in it will be deleted. This cannot be undone.`,
+                        `Delete ${org.slug}`,
+                      );
+                      if (!sure) return;
+                      try {
+                        await api('DELETE', `/v1/admin/orgs/${org.slug}`);
+                      } catch (failure) {
+                        message.textContent = (failure as Error).message;
+                      }
+                    },
+                  },
+                  'Deprovision',
+                ),
           ),
         ),
       ),
@@ -56,9 +79,20 @@ export function adminPage(): () => void {
     {
       onsubmit: async (event: Event) => {
         event.preventDefault();
+        message.textContent = '';
         try {
           const created = await api('POST', '/v1/admin/orgs', { slug: slug.value, name: name.value });
-          message.textContent = `Created ${created.org.slug}. Its first admin token, shown once: ${created.token}`;
+          // Shown once by the API: it stays on screen, whatever happens next, until dismissed.
+          notices.prepend(
+            notice(
+              `Created ${created.org.slug}. Its first admin token, shown only now — keep it safe: `,
+              h('code.secret', { dataset: { token: created.org.slug } }, created.token),
+              ' ',
+              copyButton(created.token),
+            ),
+          );
+          slug.value = '';
+          name.value = '';
         } catch (failure) {
           message.textContent = (failure as Error).message;
         }
@@ -70,21 +104,8 @@ export function adminPage(): () => void {
   );
   mount(
     h('h1', {}, 'Organizations'),
-    h('div.panel', {}, form, message),
-    h(
-      'div.panel',
-      {},
-      h(
-        'table',
-        {},
-        h(
-          'thead',
-          {},
-          h('tr', {}, ...['Slug', 'Name', 'Status', 'Schema', 'Realtime', 'Updated', 'Error', ''].map((title) => h('th', {}, title))),
-        ),
-        rows,
-      ),
-    ),
+    h('div.panel', {}, form, message, notices),
+    h('div.panel', {}, table(['Slug', 'Name', 'Status', 'Schema', 'Realtime', 'Updated', 'Error', ''], rows)),
   );
   return realtime.subscribe(
     { topic: 'orgs' },

@@ -1,63 +1,162 @@
+import { TASK_STATUSES, TERMINAL_TASK_STATUSES, type TaskStatus, type TaskView } from '#libs/contracts';
 import { api } from '../api.js';
-import { badge, h, mount, time } from '../dom.js';
+import { badge, duration, h, mount, table, ticker, when } from '../dom.js';
 import { realtime } from '../realtime.js';
 
-const STATUSES = ['', 'SCHEDULED', 'QUEUED', 'CLAIMED', 'PROCESSING', 'SUCCESS', 'FAILED', 'CANCELLED'];
 const PAGE = 50;
+const TASK_TYPES = ['shell', 'sleep', 'noop'];
 
-/** The org's tasks, newest first: new ones appear and statuses change in place; older pages load on demand. */
-export function tasksPage(): () => void {
-  const status = h('select', { name: 'status' }, ...STATUSES.map((value) => h('option', { value }, value || 'any status')));
-  const type = h('input', { placeholder: 'type', name: 'type', size: 12 });
+/** How long a task ran (or has been running), or a dash before it started. */
+export function taskDuration(task: Pick<TaskView, 'startedAt' | 'finishedAt'>, now = Date.now()): string {
+  if (!task.startedAt) return '—';
+  return duration((task.finishedAt ? Date.parse(task.finishedAt) : now) - Date.parse(task.startedAt));
+}
+
+const newestFirst = (a: TaskView, b: TaskView) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id);
+
+/**
+ * The org's tasks, newest first, live: the list subscribes first and shows its snapshot,
+ * then applies every change, so no row can stay behind. Filters by type and by any set of
+ * statuses (kept in the URL), counts the listed tasks per status, loads older pages on demand.
+ */
+export function tasksPage(query: URLSearchParams): () => void {
+  const selected = new Set(
+    (query.get('status') ?? '').split(',').filter((status): status is TaskStatus => TASK_STATUSES.includes(status as TaskStatus)),
+  );
+  const type = h('input', {
+    type: 'search',
+    placeholder: 'type  ( / )',
+    name: 'type',
+    size: 14,
+    value: query.get('type') ?? '',
+    dataset: { search: '' },
+  });
+  const statusChips = TASK_STATUSES.map((status) =>
+    h(
+      `button.chip${selected.has(status) ? '.on' : ''}`,
+      { type: 'button', dataset: { filterStatus: status } },
+      status,
+      ' ',
+      h('span.count', {}, '0'),
+    ),
+  );
   const rows = h('tbody');
-  const more = h('button.secondary', { hidden: true }, 'Older tasks');
-  const newType = h('select', { name: 'new-type' }, ...['shell', 'sleep', 'noop'].map((value) => h('option', { value }, value)));
+  const summary = h('span.muted', { dataset: { summary: '' } });
+  const more = h('button.secondary', { hidden: true, type: 'button' }, 'Older tasks');
+  const newType = h('select', { name: 'new-type' }, ...TASK_TYPES.map((value) => h('option', { value }, value)));
   const newParams = h('textarea', { rows: 2, name: 'new-params', placeholder: '{"command": "echo", "args": ["hello"]}' });
   const formError = h('span.error');
-  let cursor: string | null = null;
+
+  const tasks = new Map<string, TaskView>();
+  /** Next page per status source (one source, `undefined`, when no status is chosen); null once exhausted. */
+  let cursors = new Map<TaskStatus | undefined, string | null>();
+  /** Ids changed by an event since a page request went out: that page may be older than the event, so it must not overwrite them. */
+  let touched = new Set<string>();
   let unsubscribe = () => {};
+  let frame = 0;
 
-  const row = (task: any) =>
+  const matches = (task: TaskView) => (!selected.size || selected.has(task.status)) && (!type.value || task.type === type.value);
+
+  const row = (task: TaskView) =>
     h(
-      'tr.clickable',
-      { dataset: { id: task.id }, onclick: () => (location.hash = `#/tasks/${task.id}`) },
-      h('td', {}, badge(task.status)),
-      h('td', {}, task.type),
-      h('td', {}, task.class ?? ''),
-      h('td.muted', {}, time(task.createdAt)),
-      h('td.muted', {}, task.id),
+      'tr',
+      { dataset: { id: task.id, status: task.status } },
+      h('td', {}, h('a.row-link', { href: `#/tasks/${task.id}` }, badge(task.status))),
+      h('td', {}, h('a', { href: `#/tasks/${task.id}` }, task.type)),
+      h('td.muted.hide-narrow', {}, task.class ?? ''),
+      h('td.muted', {}, when(task.createdAt)),
+      h('td.muted', { dataset: { duration: '' } }, taskDuration(task)),
+      h('td.muted.hide-narrow', {}, String(task.attempt)),
+      h('td.muted.mono.hide-narrow', {}, h('a', { href: `#/tasks/${task.id}` }, task.id)),
     );
-  const filters = () => ({ ...(status.value ? { status: status.value } : {}), ...(type.value ? { type: type.value } : {}) });
-  const matches = (task: any) => Object.entries(filters()).every(([field, value]) => task[field] === value);
 
-  async function load(reset: boolean) {
-    const query = new URLSearchParams({ ...filters(), limit: String(PAGE), ...(!reset && cursor ? { cursor } : {}) });
-    const page = await api('GET', `/v1/tasks?${query}`);
-    if (reset) rows.replaceChildren();
-    rows.append(...page.items.map(row));
-    cursor = page.nextCursor;
-    more.hidden = !cursor;
+  function render() {
+    frame = 0;
+    const listed = [...tasks.values()].filter(matches).sort(newestFirst);
+    rows.replaceChildren(...listed.map(row));
+    const counts = new Map<string, number>();
+    for (const task of listed) counts.set(task.status, (counts.get(task.status) ?? 0) + 1);
+    // Counts of every status among the loaded tasks of this type, so a chip shows what choosing it would add.
+    const ofType = [...tasks.values()].filter((task) => !type.value || task.type === type.value);
+    for (const chip of statusChips) {
+      chip.querySelector('.count')!.textContent = String(ofType.filter((task) => task.status === chip.dataset.filterStatus).length);
+    }
+    summary.textContent = `${listed.length} tasks listed`;
+    more.hidden = ![...cursors.values()].some(Boolean);
+  }
+  const schedule = () => (frame ||= requestAnimationFrame(render));
+
+  /** Loads the next page of every status source; a task an event already updated keeps the event's state. */
+  async function loadMore() {
+    touched = new Set();
+    const pages = await Promise.all(
+      [...cursors].map(async ([status, cursor]) => {
+        if (cursor === null) return [status, null, []] as const;
+        const params = new URLSearchParams({
+          limit: String(PAGE),
+          ...(status ? { status } : {}),
+          ...(type.value ? { type: type.value } : {}),
+          ...(cursor ? { cursor } : {}),
+        });
+        const page = await api<{ items: TaskView[]; nextCursor: string | null }>('GET', `/v1/tasks?${params}`);
+        return [status, page.nextCursor, page.items] as const;
+      }),
+    );
+    for (const [status, next, items] of pages) {
+      cursors.set(status, next);
+      for (const task of items) if (!touched.has(task.id)) tasks.set(task.id, task);
+    }
+    schedule();
   }
 
   function listen() {
     unsubscribe();
+    tasks.clear();
+    // Statuses change, types never do: the server filters by type only, so a task leaving a chosen status is seen leaving.
     unsubscribe = realtime.subscribe(
-      { topic: 'tasks', filter: filters() },
-      () => undefined,
+      { topic: 'tasks', filter: type.value ? { type: type.value } : {} },
+      (snapshot: { items: TaskView[]; nextCursor: string | null }) => {
+        tasks.clear();
+        if (selected.size === 0) {
+          for (const task of snapshot.items) tasks.set(task.id, task);
+          cursors = new Map([[undefined, snapshot.nextCursor]]);
+          schedule();
+        } else {
+          // The snapshot is the newest of every status; the chosen ones are paged per status, from here on.
+          cursors = new Map([...selected].map((status) => [status, '']));
+          void loadMore();
+        }
+      },
       (event) => {
         if (event.type !== 'task.updated') return;
-        const task = event.data;
-        const existing = rows.querySelector<HTMLElement>(`tr[data-id="${task.id}"]`);
-        if (existing) existing.replaceWith(row(task));
-        else if (matches(task)) rows.prepend(row(task));
+        const task = event.data as TaskView;
+        touched.add(task.id);
+        tasks.set(task.id, task);
+        schedule();
       },
     );
   }
 
-  const refresh = () => void load(true).then(listen);
-  status.addEventListener('change', refresh);
-  type.addEventListener('change', refresh);
-  more.addEventListener('click', () => void load(false));
+  function refilter() {
+    const params = new URLSearchParams({
+      ...(selected.size ? { status: [...selected].join(',') } : {}),
+      ...(type.value ? { type: type.value } : {}),
+    });
+    // The filters live in the URL, so a filtered list can be linked and reopened; replaceState does not re-route.
+    history.replaceState(null, '', `#/tasks${params.size ? `?${params}` : ''}`);
+    listen();
+  }
+
+  for (const chip of statusChips) {
+    chip.addEventListener('click', () => {
+      const status = chip.dataset.filterStatus as TaskStatus;
+      if (!selected.delete(status)) selected.add(status);
+      chip.classList.toggle('on', selected.has(status));
+      refilter();
+    });
+  }
+  type.addEventListener('change', refilter);
+  more.addEventListener('click', () => void loadMore());
 
   const create = h(
     'form.panel',
@@ -85,11 +184,26 @@ export function tasksPage(): () => void {
     h(
       'div.panel',
       {},
-      h('div.toolbar', {}, status, type),
-      h('table', {}, h('thead', {}, h('tr', {}, ...['Status', 'Type', 'Class', 'Created', 'Id'].map((title) => h('th', {}, title)))), rows),
-      more,
+      h('div.toolbar', {}, type, ...statusChips),
+      table(['Status', 'Type', 'Class', 'Created', 'Duration', 'Attempt', 'Id'], rows, ['Class', 'Attempt', 'Id']),
+      h('div.row.spaced', {}, more, summary),
     ),
   );
-  refresh();
-  return () => unsubscribe();
+  listen();
+  // Running durations and relative times move on their own.
+  const stopTicker = ticker();
+  const durations = setInterval(() => {
+    for (const element of rows.querySelectorAll<HTMLElement>('tr')) {
+      const task = tasks.get(element.dataset.id!);
+      if (task?.startedAt && !TERMINAL_TASK_STATUSES.includes(task.status)) {
+        element.querySelector('[data-duration]')!.textContent = taskDuration(task);
+      }
+    }
+  }, 1000);
+  return () => {
+    unsubscribe();
+    stopTicker();
+    clearInterval(durations);
+    cancelAnimationFrame(frame);
+  };
 }
