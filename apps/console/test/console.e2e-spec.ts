@@ -411,9 +411,12 @@ describe('operator console (headless Chromium, real API, worker and realtime)', 
       const runs = (await platform.request('GET', `/v1/schedules/${id}/runs`, { token: org.token })).body.items as { id: string }[];
       return runs.length ? runs : undefined;
     });
+    await page.reload();
+    await page.waitForSelector(`a[href="#/tasks/${made[0]!.id}"]`);
+    expect((await page.textContent('[data-fact=next-runs]'))!.split(' · ')).toHaveLength(3);
     await page.click('[data-toggle=every-second]');
     await page.waitForSelector('[data-schedule=every-second] [data-status=PAUSED]');
-    await page.waitForSelector(`a[href="#/tasks/${made[0]!.id}"]`);
+    expect(await page.textContent('[data-fact=next-runs]')).toBe('none while paused');
     await screenshots(page, 'schedule');
     await page.click('h1 a');
     await page.waitForSelector('tr[data-schedule=every-second] [data-status=PAUSED]');
@@ -421,7 +424,23 @@ describe('operator console (headless Chromium, real API, worker and realtime)', 
     await page.waitForSelector('tr[data-schedule=every-second] [data-status=ACTIVE]');
     await page.click('[data-toggle=every-second]');
     await page.waitForSelector('tr[data-schedule=every-second] [data-status=PAUSED]');
+
+    // A cron schedule's next ticks, from its pattern in its time zone.
+    const nightly = await platform.request('POST', '/v1/schedules', {
+      token: org.token,
+      body: { name: 'nightly', cron: '30 3 * * *', timezone: 'UTC', task: { type: 'noop' } },
+    });
+    await page.reload();
+    await page.waitForSelector('tr[data-schedule=nightly] [data-next-run] time');
+    expect(await page.textContent('tr[data-schedule=nightly] [data-next-run]')).toMatch(/^in \d+ (min|h \d+ min)$/);
     await screenshots(page, 'schedules');
+    await page.click('tr[data-schedule=nightly] a');
+    const runs = (await page.textContent('[data-fact=next-runs]'))!.split(' · ');
+    expect(runs).toHaveLength(3);
+    // Runs in the page: 03:30 UTC as the browser shows a time.
+    const expected = await page.evaluate(`new Date(Date.UTC(2000, 0, 1, 3, 30)).toLocaleTimeString()`);
+    for (const run of runs) expect(run).toContain(expected);
+    await platform.request('POST', `/v1/schedules/${nightly.body.id}/pause`, { token: org.token });
     await page.close();
   });
 

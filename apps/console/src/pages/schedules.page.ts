@@ -17,11 +17,36 @@ interface Schedule {
 const cadence = (schedule: Schedule) =>
   schedule.cron ? `cron ${schedule.cron}${schedule.timezone ? ` (${schedule.timezone})` : ''}` : `every ${duration(schedule.everyMs ?? 0)}`;
 
-/** When an interval schedule ticks next, from the newest task it made (cron ones are the server's to compute). */
-function nextRun(schedule: Schedule, newest?: TaskView): string {
-  if (schedule.paused) return 'paused';
-  if (!schedule.everyMs || !newest) return '—';
-  return time(new Date(Date.parse(newest.createdAt) + schedule.everyMs).toISOString());
+type CronParser = (typeof import('cron-parser'))['CronExpressionParser'];
+/** The cron parser the scheduler uses too; loaded only when a page shows a cron schedule (it brings a date library along). */
+const loadCronParser = async () => (await import('cron-parser')).CronExpressionParser;
+
+/** The next few ticks: from the cron pattern in its time zone, or every `everyMs` after the newest task the schedule made. */
+export function nextRuns(
+  schedule: Schedule,
+  CronExpressionParser: CronParser | undefined,
+  newest?: TaskView,
+  count = 3,
+  now = Date.now(),
+): Date[] {
+  if (schedule.paused) return [];
+  if (schedule.cron) {
+    if (!CronExpressionParser) return [];
+    try {
+      const times = CronExpressionParser.parse(schedule.cron, {
+        currentDate: new Date(now),
+        ...(schedule.timezone ? { tz: schedule.timezone } : {}),
+      });
+      return Array.from({ length: count }, () => times.next().toDate());
+    } catch {
+      return [];
+    }
+  }
+  const every = schedule.everyMs ?? 0;
+  if (!every) return [];
+  let next = (newest ? Date.parse(newest.createdAt) : now) + every;
+  while (next < now) next += every;
+  return Array.from({ length: count }, (_, index) => new Date(next + index * every));
 }
 
 /**
@@ -73,6 +98,7 @@ export function schedulesPage(id?: string): () => void {
         api<Schedule>('GET', `/v1/schedules/${id}`),
         api<{ items: TaskView[] }>('GET', `/v1/schedules/${id}/runs?limit=50`),
       ]);
+      const parser = schedule.cron ? await loadCronParser() : undefined;
       body.replaceChildren(
         h(
           'div.panel',
@@ -83,8 +109,16 @@ export function schedulesPage(id?: string): () => void {
             {},
             h('dt', {}, 'Runs'),
             h('dd', {}, cadence(schedule)),
-            h('dt', {}, 'Next run'),
-            h('dd', { dataset: { fact: 'next-run' } }, nextRun(schedule, runs.items[0])),
+            h('dt', {}, 'Next runs'),
+            h(
+              'dd',
+              { dataset: { fact: 'next-runs' } },
+              schedule.paused
+                ? 'none while paused'
+                : nextRuns(schedule, parser, runs.items[0])
+                    .map((at) => time(at.toISOString()))
+                    .join(' · ') || '—',
+            ),
             h('dt', {}, 'Task'),
             h('dd', {}, h('pre.json', {}, JSON.stringify(schedule.task, null, 2))),
             h('dt', {}, 'Created'),
@@ -118,12 +152,13 @@ export function schedulesPage(id?: string): () => void {
       return;
     }
     const schedules = await api<Schedule[]>('GET', '/v1/schedules');
+    const parser = schedules.some((schedule) => schedule.cron) ? await loadCronParser() : undefined;
     body.replaceChildren(
       h(
         'div.panel',
         {},
         table(
-          ['Name', 'Runs', 'Task', 'State', ''],
+          ['Name', 'Runs', 'Next run', 'Task', 'State', ''],
           h(
             'tbody',
             {},
@@ -133,6 +168,11 @@ export function schedulesPage(id?: string): () => void {
                 { dataset: { schedule: schedule.name } },
                 h('td', {}, h('a', { href: `#/schedules/${schedule.id}` }, schedule.name)),
                 h('td.muted', {}, cadence(schedule)),
+                h(
+                  'td.muted',
+                  { dataset: { nextRun: '' } },
+                  schedule.cron && !schedule.paused ? when(nextRuns(schedule, parser)[0]?.toISOString()) : schedule.paused ? '—' : '',
+                ),
                 h('td', {}, schedule.task.type),
                 h('td', {}, schedule.paused ? badge('PAUSED') : badge('ACTIVE')),
                 h('td', {}, actions(schedule)),

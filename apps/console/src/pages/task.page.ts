@@ -47,11 +47,17 @@ export function taskPage(id: string): () => void {
       type: 'button',
       hidden: true,
       onclick: async () => {
+        const { type, params, class: taskClass, priority, timeoutMs, maxAttempts, resources, secrets } = task!;
+        // The same work under the same terms: its limits, leases and secrets, not only its params.
         const copy = await api('POST', '/v1/tasks', {
-          type: task!.type,
-          params: task!.params,
-          class: task!.class,
-          priority: task!.priority,
+          type,
+          params,
+          class: taskClass,
+          priority,
+          timeoutMs,
+          maxAttempts,
+          resources,
+          secrets,
         });
         location.hash = `#/tasks/${copy.id}`;
       },
