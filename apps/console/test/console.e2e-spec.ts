@@ -526,7 +526,7 @@ describe('operator console (headless Chromium, real API, worker and realtime)', 
     await page.close();
   });
 
-  it('puts every page in a 390 px phone screen without sideways overflow; `/` focuses the search', async () => {
+  it('puts every page in a 390 px phone screen without sideways overflow; `/` focuses the search; dark follows the system', async () => {
     const page = await signedIn(org.token);
     await page.setViewportSize(PHONE);
     for (const hash of ['#/overview', '#/tasks', '#/workers', '#/pools', '#/schedules', '#/triggers', '#/webhooks', '#/tokens']) {
@@ -540,6 +540,17 @@ describe('operator console (headless Chromium, real API, worker and realtime)', 
     await page.click('main h1');
     await page.keyboard.press('/');
     expect(await page.evaluate(`document.activeElement.name`)).toBe('type');
+
+    // Dark when the system is.
+    const background = () => page.evaluate(`getComputedStyle(document.documentElement).backgroundColor`);
+    expect(await background()).toBe('rgb(247, 248, 250)');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    expect(await background()).toBe('rgb(13, 17, 23)');
+    await page.setViewportSize(DESKTOP);
+    await page.screenshot({ path: join(SCREENSHOTS, 'tasks-dark.png') });
+    await page.goto(`${platform.baseUrl}/console/#/overview`);
+    await page.waitForSelector('[data-chart=throughput] canvas');
+    await page.screenshot({ path: join(SCREENSHOTS, 'overview-dark.png') });
     await page.close();
   });
 
