@@ -371,7 +371,7 @@ describe('operator console (headless Chromium, real API, worker and realtime)', 
     await page.close();
   });
 
-  it('creates an API token shown once until dismissed, shows when each was last used, revokes after asking', async () => {
+  it('creates an API token shown once until dismissed, shows when each was last used, revokes after asking; a revoked session returns to sign-in', async () => {
     const page = await signedIn(org.token, '#/tokens');
     await page.fill('input[name=token-name]', 'console-ci');
     await page.selectOption('select[name=token-role]', 'viewer');
@@ -392,10 +392,19 @@ describe('operator console (headless Chromium, real API, worker and realtime)', 
     await page.waitForSelector('tr[data-token=console-ci] [data-last-used] time');
     await screenshots(page, 'tokens');
 
+    // Someone signed in with the token when it is revoked: their next request takes them to sign-in, and back after it.
+    const holder = await signedIn(secret, '#/tasks');
     await page.click('[data-revoke=console-ci]');
     await page.click('dialog.confirm [data-confirm]');
     await page.waitForSelector('tr[data-token=console-ci] [data-status=REVOKED]');
     expect((await platform.request('GET', '/v1/tasks?limit=1', { token: secret })).status).toBe(401);
+    await holder.goto(`${platform.baseUrl}/console/#/workers`);
+    await holder.waitForSelector('input[name=token]');
+    await holder.fill('input[name=token]', org.token);
+    await holder.click('button[type=submit]');
+    await holder.waitForSelector('h1:text("Workers")');
+    expect(holder.url()).toBe(`${platform.baseUrl}/console/#/workers`);
+    await holder.close();
     await page.close();
   });
 
