@@ -208,7 +208,7 @@ export function taskPage(id: string): () => void {
       after = page.next;
     }
     historyLoaded = true;
-    viewer.add(waiting.sort((a, b) => a.seq - b.seq));
+    viewer.add(waiting.splice(0).sort((a, b) => a.seq - b.seq));
   }
   const unsubscribe = realtime.subscribe(
     { topic: 'task', id },
