@@ -1,5 +1,6 @@
 import { api } from '../api.js';
-import { badge, confirmAction, copyButton, h, mount, notice, table, ticker, time, when } from '../dom.js';
+import { confirmAction, time } from '../dom.js';
+import { Badge, CopyButton, field, html, mountView, Table, useNotices, useRecords, When } from '../ui.js';
 
 interface TokenEntry {
   id: string;
@@ -11,101 +12,76 @@ interface TokenEntry {
   lastUsedAt: string | null;
 }
 
-/** The org's API tokens (admin role): create one (its secret shown once, until dismissed), see when each was last used, revoke. */
-export function tokensPage(): () => void {
-  const rows = h('tbody');
-  const notices = h('div');
-  const message = h('span.error');
-  const name = h('input', { placeholder: 'name, e.g. ci-pipeline', name: 'token-name', size: 20, required: true });
-  const role = h('select', { name: 'token-role' }, ...['viewer', 'member', 'admin'].map((value) => h('option', { value }, value)));
-  const expires = h('input', { type: 'date', name: 'token-expires', title: 'expires (optional)' });
+const loadTokens = () => api<TokenEntry[]>('GET', '/v1/tokens');
 
-  async function load() {
-    const tokens = await api<TokenEntry[]>('GET', '/v1/tokens');
-    rows.replaceChildren(
-      ...tokens.map((token) =>
-        h(
-          'tr',
-          { dataset: { token: token.name } },
-          h('td', {}, token.name, h('div.muted.mono', {}, token.id)),
-          h('td', {}, token.role),
-          h(
-            'td',
-            {},
-            token.revokedAt
-              ? badge('REVOKED')
-              : token.expiresAt && Date.parse(token.expiresAt) < Date.now()
-                ? badge('EXPIRED')
-                : badge('ACTIVE'),
-          ),
-          h('td.muted', { dataset: { lastUsed: '' } }, token.lastUsedAt ? when(token.lastUsedAt) : 'never'),
-          h('td.muted.hide-narrow', {}, time(token.createdAt)),
-          h('td.muted.hide-narrow', {}, token.expiresAt ? time(token.expiresAt) : 'never'),
-          h(
-            'td',
-            {},
-            token.revokedAt
-              ? ''
-              : h(
-                  'button.danger.small',
-                  {
-                    type: 'button',
-                    dataset: { revoke: token.name },
-                    onclick: async () => {
-                      if (!(await confirmAction(`Revoke ${token.name}? Everything using it stops working at once.`, 'Revoke'))) return;
-                      await act(() => api('DELETE', `/v1/tokens/${token.id}`));
-                    },
-                  },
-                  'Revoke',
-                ),
-          ),
-        ),
-      ),
-    );
-  }
-  const act = async (work: () => Promise<unknown>) => {
-    message.textContent = '';
-    try {
-      await work();
-    } catch (failure) {
-      message.textContent = (failure as Error).message;
+const stateOf = (token: TokenEntry) =>
+  token.revokedAt ? 'REVOKED' : token.expiresAt && Date.parse(token.expiresAt) < Date.now() ? 'EXPIRED' : 'ACTIVE';
+
+/** The org's API tokens (admin role): create one (its secret shown once, until dismissed), see when each was last used, revoke. */
+function Tokens() {
+  const { records: tokens = [], error, run } = useRecords(loadTokens);
+  const [notices, notify] = useNotices();
+
+  const create = (event: Event) => {
+    event.preventDefault();
+    const form = event.currentTarget as HTMLFormElement;
+    const expires = field(form, 'token-expires');
+    void run(async () => {
+      const created = await api('POST', '/v1/tokens', {
+        name: field(form, 'token-name'),
+        role: field(form, 'token-role'),
+        ...(expires ? { expiresAt: new Date(`${expires}T00:00:00`).toISOString() } : {}),
+      });
+      notify(
+        html`Token ${created.name} (${created.role}), shown only now — keep it safe:
+          <code class="secret" data-secret=${created.name}>${created.token}</code> <${CopyButton} text=${created.token} />`,
+      );
+      form.reset();
+    });
+  };
+  const revoke = async (token: TokenEntry) => {
+    if (await confirmAction(`Revoke ${token.name}? Everything using it stops working at once.`, 'Revoke')) {
+      await run(() => api('DELETE', `/v1/tokens/${token.id}`));
     }
-    await load();
   };
 
-  const form = h(
-    'form.row',
-    {
-      onsubmit: (event: Event) => {
-        event.preventDefault();
-        void act(async () => {
-          const created = await api('POST', '/v1/tokens', {
-            name: name.value,
-            role: role.value,
-            ...(expires.value ? { expiresAt: new Date(`${expires.value}T00:00:00`).toISOString() } : {}),
-          });
-          notices.prepend(
-            notice(
-              `Token ${created.name} (${created.role}), shown only now — keep it safe: `,
-              h('code.secret', { dataset: { secret: created.name } }, created.token),
-              ' ',
-              copyButton(created.token),
-            ),
-          );
-          name.value = '';
-        });
-      },
-    },
-    name,
-    role,
-    h('label.muted', {}, 'expires ', expires),
-    h('button', { type: 'submit' }, 'Create token'),
-  );
-  mount(
-    h('h1', {}, 'API tokens'),
-    h('div.panel', {}, form, message, notices),
-    h('div.panel', {}, table(['Name', 'Role', 'State', 'Last used', 'Created', 'Expires', ''], rows, ['Created', 'Expires'])),
-  );
-  void load().catch((failure: Error) => (message.textContent = failure.message));
-  return ticker();
+  return html`<h1>API tokens</h1>
+    <div class="panel">
+      <form class="row" onSubmit=${create}>
+        <input placeholder="name, e.g. ci-pipeline" name="token-name" size="20" required />
+        <select name="token-role">
+          ${['viewer', 'member', 'admin'].map((role) => html`<option value=${role}>${role}</option>`)}
+        </select>
+        <label class="muted">expires <input type="date" name="token-expires" title="expires (optional)" /></label>
+        <button type="submit">Create token</button>
+      </form>
+      <span class="error">${error}</span>
+      ${notices}
+    </div>
+    <div class="panel">
+      <${Table} titles=${['Name', 'Role', 'State', 'Last used', 'Created', 'Expires', '']} hideNarrow=${['Created', 'Expires']}>
+        ${tokens.map(
+          (token) =>
+            html`<tr data-token=${token.name} key=${token.id}>
+              <td>
+                ${token.name}
+                <div class="muted mono">${token.id}</div>
+              </td>
+              <td>${token.role}</td>
+              <td><${Badge} status=${stateOf(token)} /></td>
+              <td class="muted" data-last-used>${token.lastUsedAt ? html`<${When} at=${token.lastUsedAt} />` : 'never'}</td>
+              <td class="muted hide-narrow">${time(token.createdAt)}</td>
+              <td class="muted hide-narrow">${token.expiresAt ? time(token.expiresAt) : 'never'}</td>
+              <td>
+                ${
+                  !token.revokedAt &&
+                  html`<button class="danger small" type="button" data-revoke=${token.name} onClick=${() => revoke(token)}>Revoke</button>`
+                }
+              </td>
+            </tr>`,
+        )}
+      <//>
+    </div>`;
 }
+
+export const tokensPage = () => mountView(html`<${Tokens} />`);

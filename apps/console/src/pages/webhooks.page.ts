@@ -1,5 +1,6 @@
 import { api } from '../api.js';
-import { badge, confirmAction, duration, h, mount, table, ticker, time, when } from '../dom.js';
+import { confirmAction, duration, time } from '../dom.js';
+import { Badge, field, html, mountView, Table, useRecords, When } from '../ui.js';
 
 interface Webhook {
   id: string;
@@ -21,140 +22,89 @@ interface Delivery {
 }
 
 const EVENTS = ['task.succeeded', 'task.failed', 'task.cancelled'];
+const loadWebhooks = () => api<Webhook[]>('GET', '/v1/webhooks');
 
-/**
- * Webhooks: register (URL, events, signing secret) and delete; `#/webhooks/<id>` shows its
- * deliveries with status, attempts, the answer's code and time, and why one failed.
- */
-export function webhooksPage(id?: string): () => void {
-  const message = h('span.error');
-  const body = h('div');
-  const act = async (work: () => Promise<unknown>) => {
-    message.textContent = '';
-    try {
-      await work();
-    } catch (failure) {
-      message.textContent = (failure as Error).message;
-    }
-    await load();
+/** Every webhook, with a form to register one (URL, events, signing secret). */
+function Webhooks() {
+  const { records: webhooks = [], error, run } = useRecords(loadWebhooks);
+  const create = (event: Event) => {
+    event.preventDefault();
+    const form = event.currentTarget as HTMLFormElement;
+    const events = [...form.querySelectorAll<HTMLInputElement>('input[name=webhook-event]:checked')].map((box) => box.value);
+    void run(async () => {
+      await api('POST', '/v1/webhooks', { url: field(form, 'webhook-url'), secret: field(form, 'webhook-secret'), events });
+      form.reset();
+    });
   };
-
-  async function load() {
-    const webhooks = await api<Webhook[]>('GET', '/v1/webhooks');
-    if (id) {
-      const webhook = webhooks.find((candidate) => candidate.id === id);
-      if (!webhook) return void body.replaceChildren(h('p', { dataset: { notFound: '' } }, 'No such webhook.'));
-      const deliveries = await api<Delivery[]>('GET', `/v1/webhooks/${id}/deliveries?limit=100`);
-      body.replaceChildren(
-        h(
-          'div.panel',
-          {},
-          h('h2.mono.wrap', {}, webhook.url),
-          h('p.muted', {}, webhook.events.join(', '), ' · created ', time(webhook.createdAt)),
-        ),
-        h(
-          'div.panel',
-          {},
-          h('h2', {}, 'Deliveries'),
-          h(
-            'div.row',
-            {},
-            h('button.secondary.small', { type: 'button', dataset: { refresh: '' }, onclick: () => void load() }, 'Refresh'),
-          ),
-          table(
-            ['Status', 'Event', 'Attempts', 'Answer', 'Took', 'Last attempt', 'Task'],
-            h(
-              'tbody',
-              {},
-              ...deliveries.map((delivery) => {
-                const taskId = (delivery.payload as { data?: { id?: string } } | null)?.data?.id;
-                return h(
-                  'tr',
-                  { dataset: { delivery: delivery.id, status: delivery.status } },
-                  h('td', {}, badge(delivery.status)),
-                  h('td', {}, delivery.event),
-                  h('td', {}, String(delivery.attempts)),
-                  h(
-                    'td',
-                    {},
-                    delivery.responseCode === null ? '—' : String(delivery.responseCode),
-                    delivery.error ? h('div.error', {}, delivery.error) : '',
-                  ),
-                  h('td.muted', {}, delivery.durationMs === null ? '—' : duration(delivery.durationMs)),
-                  h('td.muted', {}, when(delivery.lastAttemptAt)),
-                  h('td.mono', {}, taskId ? h('a', { href: `#/tasks/${taskId}` }, taskId.slice(0, 8)) : ''),
-                );
-              }),
-            ),
-          ),
-        ),
-      );
-      return;
-    }
-    body.replaceChildren(
-      h(
-        'div.panel',
-        {},
-        table(
-          ['URL', 'Events', 'Created', ''],
-          h(
-            'tbody',
-            {},
-            ...webhooks.map((webhook) =>
-              h(
-                'tr',
-                { dataset: { webhook: webhook.url } },
-                h('td.mono.wrap', {}, h('a', { href: `#/webhooks/${webhook.id}` }, webhook.url)),
-                h('td', {}, webhook.events.join(', ')),
-                h('td.muted', {}, when(webhook.createdAt)),
-                h(
-                  'td',
-                  {},
-                  h(
-                    'button.danger.small',
-                    {
-                      type: 'button',
-                      onclick: async () => {
-                        if (!(await confirmAction(`Delete the webhook to ${webhook.url}?`, 'Delete'))) return;
-                        await act(() => api('DELETE', `/v1/webhooks/${webhook.id}`));
-                      },
-                    },
-                    'Delete',
-                  ),
-                ),
-              ),
-            ),
-          ),
-        ),
-      ),
-    );
-  }
-
-  const url = h('input', { placeholder: 'https://ci.example.com/hook', name: 'webhook-url', size: 30 });
-  const secret = h('input', { placeholder: 'signing secret (16+ characters)', name: 'webhook-secret', size: 24 });
-  const events = EVENTS.map((event) => h('input', { type: 'checkbox', value: event, checked: true, name: 'webhook-event' }));
-  const form = h(
-    'form.row',
-    {
-      onsubmit: (event: Event) => {
-        event.preventDefault();
-        void act(async () => {
-          await api('POST', '/v1/webhooks', {
-            url: url.value,
-            secret: secret.value,
-            events: events.filter((box) => box.checked).map((box) => box.value),
-          });
-          url.value = '';
-          secret.value = '';
-        });
-      },
-    },
-    url,
-    secret,
-    ...events.map((box) => h('label', {}, box, ' ', box.value)),
-    h('button', { type: 'submit' }, 'Add webhook'),
-  );
-  mount(h('h1', {}, id ? h('a', { href: '#/webhooks' }, 'Webhooks') : 'Webhooks'), h('div.panel', {}, id ? '' : form, message), body);
-  void load().catch((failure: Error) => (message.textContent = failure.message));
-  return ticker();
+  const remove = async (webhook: Webhook) => {
+    if (await confirmAction(`Delete the webhook to ${webhook.url}?`, 'Delete'))
+      await run(() => api('DELETE', `/v1/webhooks/${webhook.id}`));
+  };
+  return html`<h1>Webhooks</h1>
+    <div class="panel">
+      <form class="row" onSubmit=${create}>
+        <input placeholder="https://ci.example.com/hook" name="webhook-url" size="30" />
+        <input placeholder="signing secret (16+ characters)" name="webhook-secret" size="24" />
+        ${EVENTS.map((event) => html`<label><input type="checkbox" name="webhook-event" value=${event} checked /> ${event}</label>`)}
+        <button type="submit">Add webhook</button>
+      </form>
+      <span class="error">${error}</span>
+    </div>
+    <div class="panel">
+      <${Table} titles=${['URL', 'Events', 'Created', '']}>
+        ${webhooks.map(
+          (webhook) =>
+            html`<tr data-webhook=${webhook.url} key=${webhook.id}>
+              <td class="mono wrap"><a href=${`#/webhooks/${webhook.id}`}>${webhook.url}</a></td>
+              <td>${webhook.events.join(', ')}</td>
+              <td class="muted"><${When} at=${webhook.createdAt} /></td>
+              <td><button class="danger small" type="button" onClick=${() => remove(webhook)}>Delete</button></td>
+            </tr>`,
+        )}
+      <//>
+    </div>`;
 }
+
+/** One webhook's deliveries: status, attempts, the answer's code and time, why one failed, and the task it was about. */
+function WebhookDeliveries({ id }: { id: string }) {
+  const load = async () => {
+    const webhook = (await loadWebhooks()).find((candidate) => candidate.id === id);
+    return { webhook, deliveries: webhook ? await api<Delivery[]>('GET', `/v1/webhooks/${id}/deliveries?limit=100`) : [] };
+  };
+  const { records, error, reload } = useRecords(load, [id]);
+  const webhook = records?.webhook;
+  return html`<h1><a href="#/webhooks">Webhooks</a></h1>
+    <div class="panel">
+      <span class="error">${error}</span>
+      ${records && !webhook && html`<p data-not-found>No such webhook.</p>`}
+      ${
+        webhook &&
+        html`<h2 class="mono wrap">${webhook.url}</h2>
+          <p class="muted">${webhook.events.join(', ')} · created ${time(webhook.createdAt)}</p>`
+      }
+    </div>
+    ${
+      webhook &&
+      html`<div class="panel">
+        <h2>Deliveries</h2>
+        <div class="row"><button class="secondary small" type="button" data-refresh onClick=${reload}>Refresh</button></div>
+        <${Table} titles=${['Status', 'Event', 'Attempts', 'Answer', 'Took', 'Last attempt', 'Task']}>
+          ${records.deliveries.map((delivery) => {
+            const taskId = (delivery.payload as { data?: { id?: string } } | null)?.data?.id;
+            return html`<tr data-delivery=${delivery.id} data-status=${delivery.status} key=${delivery.id}>
+              <td><${Badge} status=${delivery.status} /></td>
+              <td>${delivery.event}</td>
+              <td>${delivery.attempts}</td>
+              <td>${delivery.responseCode ?? '—'}${delivery.error && html`<div class="error">${delivery.error}</div>`}</td>
+              <td class="muted">${delivery.durationMs === null ? '—' : duration(delivery.durationMs)}</td>
+              <td class="muted"><${When} at=${delivery.lastAttemptAt} /></td>
+              <td class="mono">${taskId && html`<a href=${`#/tasks/${taskId}`}>${taskId.slice(0, 8)}</a>`}</td>
+            </tr>`;
+          })}
+        <//>
+      </div>`
+    }`;
+}
+
+/** Webhooks: register and delete; `#/webhooks/<id>` shows one webhook's deliveries. */
+export const webhooksPage = (id?: string) => mountView(id ? html`<${WebhookDeliveries} id=${id} />` : html`<${Webhooks} />`);
