@@ -1,7 +1,8 @@
 import type { WorkerView } from '#libs/contracts';
+import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { h, mount, table, ticker, when } from '../dom.js';
 import { realtime } from '../realtime.js';
+import { html, mountView, Table, When } from '../ui.js';
 
 /** Offline workers silent for longer than this are from processes long gone: listed only on request. */
 const OLD_OFFLINE_MS = 10 * 60_000;
@@ -12,58 +13,56 @@ const OLD_OFFLINE_MS = 10 * 60_000;
  */
 const REFRESH_MS = 3000;
 
-/** Workers with live status dots (green ONLINE, yellow DRAINING, red OFFLINE), running count and last heartbeat. */
-export function workersPage(): () => void {
-  const rows = h('tbody');
-  const workers = new Map<string, WorkerView>();
-  const showOld = h('input', { type: 'checkbox', name: 'show-old' });
-  const oldCount = h('span.muted');
-  const isOld = (worker: WorkerView) => worker.status === 'OFFLINE' && Date.now() - Date.parse(worker.lastHeartbeatAt) > OLD_OFFLINE_MS;
+const isOld = (worker: WorkerView) => worker.status === 'OFFLINE' && Date.now() - Date.parse(worker.lastHeartbeatAt) > OLD_OFFLINE_MS;
 
-  const render = () => {
-    const all = [...workers.values()].sort((a, b) => b.lastHeartbeatAt.localeCompare(a.lastHeartbeatAt));
-    const old = all.filter(isOld);
-    oldCount.textContent = `show ${old.length} offline for over 10 min`;
-    rows.replaceChildren(
-      ...all
-        .filter((worker) => showOld.checked || !isOld(worker))
-        .map((worker) =>
-          h(
-            `tr.${worker.status}`,
-            { dataset: { id: worker.id, status: worker.status } },
-            h('td', {}, h(`span.dot.${worker.status}`), worker.status),
-            h('td.mono', {}, worker.id, h('div.muted', {}, `${worker.hostname} · pid ${worker.pid}`)),
-            h('td', { dataset: { running: '' } }, `${worker.running} / ${worker.concurrency}`),
-            h('td.muted', { dataset: { heartbeat: '' } }, when(worker.lastHeartbeatAt)),
-            h('td.muted.hide-narrow', {}, when(worker.startedAt)),
-          ),
-        ),
+/** Workers with live status dots (green ONLINE, yellow DRAINING, red OFFLINE), running count and last heartbeat. */
+function Workers() {
+  const [workers, setWorkers] = useState(new Map<string, WorkerView>());
+  const [showOld, setShowOld] = useState(false);
+  useEffect(() => {
+    const replaceAll = (list: WorkerView[]) => setWorkers(new Map(list.map((worker) => [worker.id, worker])));
+    const unsubscribe = realtime.subscribe({ topic: 'worker' }, replaceAll, (event) =>
+      setWorkers((current) => new Map(current).set(event.data.id, event.data)),
     );
-  };
-  showOld.addEventListener('change', render);
-  mount(
-    h('h1', {}, 'Workers'),
-    h(
-      'div.panel',
-      {},
-      h('div.toolbar', {}, h('label', {}, showOld, ' ', oldCount)),
-      table(['Status', 'Worker', 'Running', 'Last heartbeat', 'Started'], rows, ['Started']),
-    ),
-  );
-  const replaceAll = (list: WorkerView[]) => {
-    workers.clear();
-    for (const worker of list) workers.set(worker.id, worker);
-    render();
-  };
-  const unsubscribe = realtime.subscribe({ topic: 'worker' }, replaceAll, (event) => {
-    workers.set(event.data.id, event.data);
-    render();
-  });
-  const refresh = setInterval(() => void api<WorkerView[]>('GET', '/v1/workers').then(replaceAll, () => undefined), REFRESH_MS);
-  const stopTicker = ticker();
-  return () => {
-    unsubscribe();
-    clearInterval(refresh);
-    stopTicker();
-  };
+    const refresh = setInterval(() => void api<WorkerView[]>('GET', '/v1/workers').then(replaceAll, () => undefined), REFRESH_MS);
+    return () => {
+      unsubscribe();
+      clearInterval(refresh);
+    };
+  }, []);
+  const all = [...workers.values()].sort((a, b) => b.lastHeartbeatAt.localeCompare(a.lastHeartbeatAt));
+  const old = all.filter(isOld).length;
+  return html`<h1>Workers</h1>
+    <div class="panel">
+      <div class="toolbar">
+        <label>
+          <input
+            type="checkbox"
+            name="show-old"
+            checked=${showOld}
+            onChange=${(event: Event) => setShowOld((event.target as HTMLInputElement).checked)}
+          />
+          ${' '}show ${old} offline for over 10 min
+        </label>
+      </div>
+      <${Table} titles=${['Status', 'Worker', 'Running', 'Last heartbeat', 'Started']} hideNarrow=${['Started']}>
+        ${all
+          .filter((worker) => showOld || !isOld(worker))
+          .map(
+            (worker) =>
+              html`<tr class=${worker.status} data-id=${worker.id} data-status=${worker.status} key=${worker.id}>
+                <td><span class=${`dot ${worker.status}`}></span>${worker.status}</td>
+                <td class="mono">
+                  ${worker.id}
+                  <div class="muted">${worker.hostname} · pid ${worker.pid}</div>
+                </td>
+                <td data-running>${worker.running} / ${worker.concurrency}</td>
+                <td class="muted" data-heartbeat><${When} at=${worker.lastHeartbeatAt} /></td>
+                <td class="muted hide-narrow"><${When} at=${worker.startedAt} /></td>
+              </tr>`,
+          )}
+      <//>
+    </div>`;
 }
+
+export const workersPage = () => mountView(html`<${Workers} />`);
