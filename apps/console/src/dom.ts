@@ -20,9 +20,6 @@ export function h<K extends keyof HTMLElementTagNameMap>(
   return element;
 }
 
-/** A status badge (`SUCCESS`, `ONLINE`, `READY`, ...), coloured by status. */
-export const badge = (status: string) => h(`span.status.${status}`, { dataset: { status } }, status);
-
 /** A readable local time, or a dash. */
 export const time = (iso?: string | null) => (iso ? new Date(iso).toLocaleString() : '—');
 
@@ -44,10 +41,6 @@ export function relative(iso?: string | null, now = Date.now()): string {
   return delta > 0 ? `${duration(delta).replace(/ \d+ s$/, '')} ago` : `in ${duration(-delta).replace(/ \d+ s$/, '')}`;
 }
 
-/** A time shown relative to now, with the exact time on hover; `ticker` keeps it current. */
-export const when = (iso?: string | null) =>
-  h('time', { dateTime: iso ?? '', title: time(iso), dataset: { relative: iso ?? '' } }, relative(iso));
-
 /** Refreshes every relative time on the page once a second; returns the stop. */
 export function ticker(): () => void {
   const timer = setInterval(() => {
@@ -57,38 +50,6 @@ export function ticker(): () => void {
     }
   }, 1000);
   return () => clearInterval(timer);
-}
-
-/**
- * A table with its column titles, in a box that scrolls sideways on its own, so a narrow
- * screen never does; columns named in `hideNarrow` are left out on a phone (their cells carry `.hide-narrow` too).
- */
-export const table = (titles: string[], body: HTMLTableSectionElement, hideNarrow: string[] = []) =>
-  h(
-    'div.table-wrap',
-    {},
-    h(
-      'table',
-      {},
-      h('thead', {}, h('tr', {}, ...titles.map((title) => h(hideNarrow.includes(title) ? 'th.hide-narrow' : 'th', {}, title)))),
-      body,
-    ),
-  );
-
-/** A button that copies `text` to the clipboard and says so. */
-export function copyButton(text: string, label = 'Copy'): HTMLButtonElement {
-  const button = h('button.secondary.small', { type: 'button', dataset: { copy: text } }, label);
-  button.addEventListener('click', async () => {
-    try {
-      await navigator.clipboard.writeText(text);
-      button.textContent = 'Copied';
-    } catch {
-      // No clipboard (an insecure origin): select the text for the user instead.
-      window.prompt('Copy:', text);
-    }
-    setTimeout(() => (button.textContent = label), 1500);
-  });
-  return button;
 }
 
 /**
@@ -115,16 +76,4 @@ export function confirmAction(message: string, confirmLabel: string): Promise<bo
     document.body.append(dialog);
     dialog.showModal();
   });
-}
-
-/** A message that stays until its owner dismisses it (a secret shown once must not vanish on its own). */
-export function notice(...children: Child[]): HTMLDivElement {
-  const box: HTMLDivElement = h('div.notice', { role: 'status' }, h('div.grow', {}, ...children));
-  box.append(h('button.secondary.small', { type: 'button', dataset: { dismiss: '' }, onclick: () => box.remove() }, 'Dismiss'));
-  return box;
-}
-
-/** Replaces the page's content. */
-export function mount(...children: Node[]): void {
-  document.getElementById('page')!.replaceChildren(...children);
 }

@@ -70,7 +70,7 @@ async function route(): Promise<void> {
     if (location.hash && location.hash !== '#/sign-out') sessionStorage.setItem(INTENDED_KEY, location.hash);
     document.getElementById('nav')!.replaceChildren();
     document.getElementById('who')!.replaceChildren();
-    signInPage(() => {
+    leave = signInPage(() => {
       realtime.connect(session.token!);
       const intended = sessionStorage.getItem(INTENDED_KEY);
       sessionStorage.removeItem(INTENDED_KEY);

@@ -1,8 +1,9 @@
 import type { TaskView } from '#libs/contracts';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 import { api } from '../api.js';
-import { h, mount } from '../dom.js';
 import { realtime } from '../realtime.js';
+import { html, mountView } from '../ui.js';
 
 const MINUTE = 60_000;
 const WINDOW_MINUTES = 60;
@@ -71,121 +72,142 @@ export function taskSeries(tasks: Iterable<TaskView>, now = Date.now()): Series 
 
 const styleOf = (name: string) => getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#888';
 
+interface ChartSpec {
+  name: string;
+  title: string;
+  options: () => Omit<uPlot.Options, 'width' | 'height'>;
+  data: (s: Series) => uPlot.AlignedData;
+  /** A figure of the data, on the panel as `data-total`, so a test (or a person) can tell that it moved. */
+  total: (s: Series) => number;
+}
+
+const axes = (unit: string): uPlot.Axis[] => {
+  const stroke = styleOf('--muted');
+  const grid = { stroke: styleOf('--line') };
+  return [
+    { stroke, grid },
+    { stroke, grid, label: unit, size: 50 },
+  ];
+};
+const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+const present = (values: (number | null)[]) => values.filter((value) => value !== null).length;
+
+const CHARTS: ChartSpec[] = [
+  {
+    name: 'throughput',
+    title: 'Finished per minute',
+    options: () => ({
+      series: [
+        {},
+        { label: 'succeeded', stroke: styleOf('--ok'), fill: 'rgba(31,157,85,0.15)' },
+        { label: 'failed', stroke: styleOf('--bad') },
+      ],
+      axes: axes('tasks'),
+    }),
+    data: (s) => [s.minutes, s.succeeded, s.failed],
+    total: (s) => sum(s.succeeded) + sum(s.failed),
+  },
+  {
+    name: 'durations',
+    title: 'Run time (s), by minute finished',
+    options: () => ({
+      series: [
+        {},
+        { label: 'p50', stroke: styleOf('--accent') },
+        { label: 'p95', stroke: styleOf('--warn') },
+        { label: 'p99', stroke: styleOf('--bad') },
+      ],
+      axes: axes('s'),
+    }),
+    data: (s) => [s.minutes, s.p50, s.p95, s.p99],
+    total: (s) => present(s.p50),
+  },
+  {
+    name: 'failure-rate',
+    title: 'Failure rate (%)',
+    options: () => ({ series: [{}, { label: 'failed', stroke: styleOf('--bad') }], axes: axes('%'), scales: { y: { range: [0, 100] } } }),
+    data: (s) => [s.minutes, s.failureRate],
+    total: (s) => present(s.failureRate),
+  },
+  {
+    name: 'queue-depth',
+    title: 'Waiting to start',
+    options: () => ({
+      series: [{}, { label: 'waiting', stroke: styleOf('--accent'), fill: 'rgba(47,111,235,0.12)' }],
+      axes: axes('tasks'),
+    }),
+    data: (s) => [s.minutes, s.waiting],
+    total: (s) => sum(s.waiting),
+  },
+];
+
+/** One uPlot chart, sized to its panel, given new data on every render; uPlot owns the box it draws in. */
+function Chart({ spec, series }: { spec: ChartSpec; series: Series }) {
+  const box = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | undefined>(undefined);
+  useEffect(() => () => plot.current?.destroy(), []);
+  useEffect(() => {
+    const width = Math.max(200, box.current!.clientWidth);
+    const data = spec.data(series);
+    if (!plot.current) plot.current = new uPlot({ ...spec.options(), width, height: 200 }, data, box.current!);
+    else {
+      if (plot.current.width !== width) plot.current.setSize({ width, height: 200 });
+      plot.current.setData(data);
+    }
+  });
+  return html`<div class="panel chart" data-chart=${spec.name} data-total=${spec.total(series)}>
+    <h2>${spec.title}</h2>
+    <div class="plot" ref=${box}></div>
+  </div>`;
+}
+
 /**
  * The org at a glance, over the last hour, live: throughput, run-time percentiles, failure
  * rate and queue depth per minute (uPlot). It subscribes to the task list first, reads the
  * hour's history, then applies every change, redrawing every couple of seconds.
  */
-export function overviewPage(): () => void {
-  const tasks = new Map<string, TaskView>();
-  let touched = new Set<string>();
-  const note = h('p.muted', { dataset: { historyNote: '' } });
-  const axisStroke = styleOf('--muted');
-  const grid = { stroke: styleOf('--line') };
-  const axes = (unit: string): uPlot.Axis[] => [
-    { stroke: axisStroke, grid },
-    { stroke: axisStroke, grid, label: unit, size: 50 },
-  ];
-  const charts: {
-    name: string;
-    panel: HTMLDivElement;
-    plot?: uPlot;
-    options: Omit<uPlot.Options, 'width' | 'height'>;
-    data: (s: Series) => uPlot.AlignedData;
-    total: (s: Series) => number;
-  }[] = [
-    {
-      name: 'throughput',
-      panel: h('div.panel.chart', { dataset: { chart: 'throughput' } }, h('h2', {}, 'Finished per minute')),
-      options: {
-        series: [
-          {},
-          { label: 'succeeded', stroke: styleOf('--ok'), fill: 'rgba(31,157,85,0.15)' },
-          { label: 'failed', stroke: styleOf('--bad') },
-        ],
-        axes: axes('tasks'),
-      },
-      data: (s) => [s.minutes, s.succeeded, s.failed],
-      total: (s) => s.succeeded.reduce((a, b) => a + b, 0) + s.failed.reduce((a, b) => a + b, 0),
-    },
-    {
-      name: 'durations',
-      panel: h('div.panel.chart', { dataset: { chart: 'durations' } }, h('h2', {}, 'Run time (s), by minute finished')),
-      options: {
-        series: [
-          {},
-          { label: 'p50', stroke: styleOf('--accent') },
-          { label: 'p95', stroke: styleOf('--warn') },
-          { label: 'p99', stroke: styleOf('--bad') },
-        ],
-        axes: axes('s'),
-      },
-      data: (s) => [s.minutes, s.p50, s.p95, s.p99],
-      total: (s) => s.p50.filter((value) => value !== null).length,
-    },
-    {
-      name: 'failure-rate',
-      panel: h('div.panel.chart', { dataset: { chart: 'failure-rate' } }, h('h2', {}, 'Failure rate (%)')),
-      options: { series: [{}, { label: 'failed', stroke: styleOf('--bad') }], axes: axes('%'), scales: { y: { range: [0, 100] } } },
-      data: (s) => [s.minutes, s.failureRate],
-      total: (s) => s.failureRate.filter((value) => value !== null).length,
-    },
-    {
-      name: 'queue-depth',
-      panel: h('div.panel.chart', { dataset: { chart: 'queue-depth' } }, h('h2', {}, 'Waiting to start')),
-      options: { series: [{}, { label: 'waiting', stroke: styleOf('--accent'), fill: 'rgba(47,111,235,0.12)' }], axes: axes('tasks') },
-      data: (s) => [s.minutes, s.waiting],
-      total: (s) => s.waiting.reduce((a, b) => a + b, 0),
-    },
-  ];
-
-  function draw() {
-    const series = taskSeries(tasks.values());
-    for (const chart of charts) {
-      const data = chart.data(series);
-      chart.panel.dataset.total = String(chart.total(series));
-      const width = Math.max(200, chart.panel.clientWidth - 34);
-      if (!chart.plot) chart.plot = new uPlot({ ...chart.options, width, height: 200 }, data, chart.panel);
-      else {
-        if (chart.plot.width !== width) chart.plot.setSize({ width, height: 200 });
-        chart.plot.setData(data);
+function Overview() {
+  const [series, setSeries] = useState(() => taskSeries([]));
+  const [note, setNote] = useState('');
+  useEffect(() => {
+    const tasks = new Map<string, TaskView>();
+    let touched = new Set<string>();
+    const draw = () => setSeries(taskSeries(tasks.values()));
+    /** Reads the last hour's tasks, newest first; a task an event already updated keeps the event's state. */
+    async function loadHistory() {
+      touched = new Set();
+      const since = Date.now() - WINDOW_MINUTES * MINUTE;
+      let cursor: string | null = null;
+      for (let page = 0; page < HISTORY_PAGES; page++) {
+        const query = new URLSearchParams({ limit: '200', ...(cursor ? { cursor } : {}) });
+        const answer: { items: TaskView[]; nextCursor: string | null } = await api('GET', `/v1/tasks?${query}`);
+        for (const task of answer.items) if (!touched.has(task.id)) tasks.set(task.id, task);
+        cursor = answer.nextCursor;
+        if (!cursor || Date.parse(answer.items.at(-1)!.createdAt) < since) break;
+        if (page === HISTORY_PAGES - 1) setNote(`Only the newest ${HISTORY_PAGES * 200} tasks of the hour are counted.`);
       }
+      draw();
     }
-  }
-
-  /** Reads the last hour's tasks, newest first; a task an event already updated keeps the event's state. */
-  async function loadHistory() {
-    touched = new Set();
-    const since = Date.now() - WINDOW_MINUTES * MINUTE;
-    let cursor: string | null = null;
-    for (let page = 0; page < HISTORY_PAGES; page++) {
-      const query = new URLSearchParams({ limit: '200', ...(cursor ? { cursor } : {}) });
-      const answer: { items: TaskView[]; nextCursor: string | null } = await api('GET', `/v1/tasks?${query}`);
-      for (const task of answer.items) if (!touched.has(task.id)) tasks.set(task.id, task);
-      cursor = answer.nextCursor;
-      if (!cursor || Date.parse(answer.items.at(-1)!.createdAt) < since) break;
-      if (page === HISTORY_PAGES - 1) note.textContent = `Only the newest ${HISTORY_PAGES * 200} tasks of the hour are counted.`;
-    }
-    draw();
-  }
-
-  mount(h('h1', {}, 'Overview · last hour'), note, h('div.charts', {}, ...charts.map((chart) => chart.panel)));
-  const unsubscribe = realtime.subscribe(
-    { topic: 'tasks' },
-    () => void loadHistory().catch((failure: Error) => (note.textContent = failure.message)),
-    (event) => {
-      if (event.type !== 'task.updated') return;
-      touched.add(event.data.id);
-      tasks.set(event.data.id, event.data);
-    },
-  );
-  const redraw = setInterval(draw, REDRAW_MS);
-  const resize = () => draw();
-  window.addEventListener('resize', resize);
-  return () => {
-    unsubscribe();
-    clearInterval(redraw);
-    window.removeEventListener('resize', resize);
-    for (const chart of charts) chart.plot?.destroy();
-  };
+    const unsubscribe = realtime.subscribe(
+      { topic: 'tasks' },
+      () => void loadHistory().catch((failure: Error) => setNote(failure.message)),
+      (event) => {
+        if (event.type !== 'task.updated') return;
+        touched.add(event.data.id);
+        tasks.set(event.data.id, event.data);
+      },
+    );
+    const redraw = setInterval(draw, REDRAW_MS);
+    window.addEventListener('resize', draw);
+    return () => {
+      unsubscribe();
+      clearInterval(redraw);
+      window.removeEventListener('resize', draw);
+    };
+  }, []);
+  return html`<h1>Overview · last hour</h1>
+    <p class="muted" data-history-note>${note}</p>
+    <div class="charts">${CHARTS.map((spec) => html`<${Chart} key=${spec.name} spec=${spec} series=${series} />`)}</div>`;
 }
+
+export const overviewPage = () => mountView(html`<${Overview} />`);

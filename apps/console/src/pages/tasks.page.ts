@@ -1,7 +1,9 @@
 import { TASK_STATUSES, TERMINAL_TASK_STATUSES, type TaskStatus, type TaskView } from '#libs/contracts';
+import { useEffect, useReducer, useRef, useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { badge, duration, h, mount, table, ticker, when } from '../dom.js';
+import { duration } from '../dom.js';
 import { realtime } from '../realtime.js';
+import { Badge, field, html, mountView, Table, When } from '../ui.js';
 
 const PAGE = 50;
 const TASK_TYPES = ['shell', 'sleep', 'noop'];
@@ -14,196 +16,183 @@ export function taskDuration(task: Pick<TaskView, 'startedAt' | 'finishedAt'>, n
 
 const newestFirst = (a: TaskView, b: TaskView) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id);
 
+function StartTask() {
+  const [error, setError] = useState('');
+  const start = async (event: Event) => {
+    event.preventDefault();
+    const form = event.currentTarget as HTMLFormElement;
+    setError('');
+    try {
+      const params = field(form, 'new-params').trim();
+      const task = await api('POST', '/v1/tasks', { type: field(form, 'new-type'), params: params ? JSON.parse(params) : {} });
+      location.hash = `#/tasks/${task.id}`;
+    } catch (failure) {
+      setError((failure as Error).message);
+    }
+  };
+  return html`<form class="panel" onSubmit=${start}>
+    <h2>Start a task</h2>
+    <div class="row">
+      <select name="new-type">
+        ${TASK_TYPES.map((type) => html`<option value=${type}>${type}</option>`)}
+      </select>
+      <button type="submit">Start</button>
+      <span class="error">${error}</span>
+    </div>
+    <textarea rows="2" name="new-params" placeholder='{"command": "echo", "args": ["hello"]}'></textarea>
+  </form>`;
+}
+
 /**
  * The org's tasks, newest first, live: the list subscribes first and shows its snapshot,
  * then applies every change, so no row can stay behind. Filters by type and by any set of
  * statuses (kept in the URL), counts the listed tasks per status, loads older pages on demand.
  */
-export function tasksPage(query: URLSearchParams): () => void {
-  const selected = new Set(
-    (query.get('status') ?? '').split(',').filter((status): status is TaskStatus => TASK_STATUSES.includes(status as TaskStatus)),
+function Tasks({ query }: { query: URLSearchParams }) {
+  const [selected, setSelected] = useState(
+    () =>
+      new Set(
+        (query.get('status') ?? '').split(',').filter((status): status is TaskStatus => TASK_STATUSES.includes(status as TaskStatus)),
+      ),
   );
-  const type = h('input', {
-    type: 'search',
-    placeholder: 'type  ( / )',
-    name: 'type',
-    size: 14,
-    value: query.get('type') ?? '',
-    dataset: { search: '' },
-  });
-  const statusChips = TASK_STATUSES.map((status) =>
-    h(
-      `button.chip${selected.has(status) ? '.on' : ''}`,
-      { type: 'button', dataset: { filterStatus: status } },
-      status,
-      ' ',
-      h('span.count', {}, '0'),
-    ),
-  );
-  const rows = h('tbody');
-  const summary = h('span.muted', { dataset: { summary: '' } });
-  const more = h('button.secondary', { hidden: true, type: 'button' }, 'Older tasks');
-  const newType = h('select', { name: 'new-type' }, ...TASK_TYPES.map((value) => h('option', { value }, value)));
-  const newParams = h('textarea', { rows: 2, name: 'new-params', placeholder: '{"command": "echo", "args": ["hello"]}' });
-  const formError = h('span.error');
-
-  const tasks = new Map<string, TaskView>();
+  const [type, setType] = useState(query.get('type') ?? '');
+  const [error, setError] = useState('');
+  /** Tasks by id; changed in place by events, then one re-render per frame. */
+  const tasks = useRef(new Map<string, TaskView>()).current;
   /** Next page per status source (one source, `undefined`, when no status is chosen); null once exhausted. */
-  let cursors = new Map<TaskStatus | undefined, string | null>();
+  const cursors = useRef(new Map<TaskStatus | undefined, string | null>());
   /** Ids changed by an event since a page request went out: that page may be older than the event, so it must not overwrite them. */
-  let touched = new Set<string>();
-  let unsubscribe = () => {};
-  let frame = 0;
-
-  const matches = (task: TaskView) => (!selected.size || selected.has(task.status)) && (!type.value || task.type === type.value);
-
-  const row = (task: TaskView) =>
-    h(
-      'tr',
-      { dataset: { id: task.id, status: task.status } },
-      h('td', {}, h('a.row-link', { href: `#/tasks/${task.id}` }, badge(task.status))),
-      h('td', {}, h('a', { href: `#/tasks/${task.id}` }, task.type)),
-      h('td.muted.hide-narrow', {}, task.class ?? ''),
-      h('td.muted', {}, when(task.createdAt)),
-      h('td.muted', { dataset: { duration: '' } }, taskDuration(task)),
-      h('td.muted.hide-narrow', {}, String(task.attempt)),
-      h('td.muted.mono.hide-narrow', {}, h('a', { href: `#/tasks/${task.id}` }, task.id)),
-    );
-
-  function render() {
-    frame = 0;
-    const listed = [...tasks.values()].filter(matches).sort(newestFirst);
-    rows.replaceChildren(...listed.map(row));
-    const counts = new Map<string, number>();
-    for (const task of listed) counts.set(task.status, (counts.get(task.status) ?? 0) + 1);
-    // Counts of every status among the loaded tasks of this type, so a chip shows what choosing it would add.
-    const ofType = [...tasks.values()].filter((task) => !type.value || task.type === type.value);
-    for (const chip of statusChips) {
-      chip.querySelector('.count')!.textContent = String(ofType.filter((task) => task.status === chip.dataset.filterStatus).length);
-    }
-    summary.textContent = `${listed.length} tasks listed`;
-    more.hidden = ![...cursors.values()].some(Boolean);
-  }
-  const schedule = () => (frame ||= requestAnimationFrame(render));
+  const touched = useRef(new Set<string>());
+  const [, redraw] = useReducer((count: number) => count + 1, 0);
+  const frame = useRef(0);
+  const schedule = () => {
+    frame.current ||= requestAnimationFrame(() => {
+      frame.current = 0;
+      redraw(undefined);
+    });
+  };
 
   /** Loads the next page of every status source; a task an event already updated keeps the event's state. */
-  async function loadMore() {
-    touched = new Set();
-    const pages = await Promise.all(
-      [...cursors].map(async ([status, cursor]) => {
-        if (cursor === null) return [status, null, []] as const;
-        const params = new URLSearchParams({
-          limit: String(PAGE),
-          ...(status ? { status } : {}),
-          ...(type.value ? { type: type.value } : {}),
-          ...(cursor ? { cursor } : {}),
-        });
-        const page = await api<{ items: TaskView[]; nextCursor: string | null }>('GET', `/v1/tasks?${params}`);
-        return [status, page.nextCursor, page.items] as const;
-      }),
-    );
-    for (const [status, next, items] of pages) {
-      cursors.set(status, next);
-      for (const task of items) if (!touched.has(task.id)) tasks.set(task.id, task);
+  const loadMore = async () => {
+    touched.current = new Set();
+    try {
+      const pages = await Promise.all(
+        [...cursors.current].map(async ([status, cursor]) => {
+          if (cursor === null) return [status, null, []] as const;
+          const params = new URLSearchParams({
+            limit: String(PAGE),
+            ...(status ? { status } : {}),
+            ...(type ? { type } : {}),
+            ...(cursor ? { cursor } : {}),
+          });
+          const page = await api<{ items: TaskView[]; nextCursor: string | null }>('GET', `/v1/tasks?${params}`);
+          return [status, page.nextCursor, page.items] as const;
+        }),
+      );
+      for (const [status, next, items] of pages) {
+        cursors.current.set(status, next);
+        for (const task of items) if (!touched.current.has(task.id)) tasks.set(task.id, task);
+      }
+    } catch (failure) {
+      setError((failure as Error).message);
     }
     schedule();
-  }
+  };
 
-  function listen() {
-    unsubscribe();
+  useEffect(() => {
+    const params = new URLSearchParams({ ...(selected.size ? { status: [...selected].join(',') } : {}), ...(type ? { type } : {}) });
+    // The filters live in the URL, so a filtered list can be linked and reopened; replaceState does not re-route.
+    history.replaceState(null, '', `#/tasks${params.size ? `?${params}` : ''}`);
     tasks.clear();
     // Statuses change, types never do: the server filters by type only, so a task leaving a chosen status is seen leaving.
-    unsubscribe = realtime.subscribe(
-      { topic: 'tasks', filter: type.value ? { type: type.value } : {} },
+    const unsubscribe = realtime.subscribe(
+      { topic: 'tasks', filter: type ? { type } : {} },
       (snapshot: { items: TaskView[]; nextCursor: string | null }) => {
         tasks.clear();
         if (selected.size === 0) {
           for (const task of snapshot.items) tasks.set(task.id, task);
-          cursors = new Map([[undefined, snapshot.nextCursor]]);
+          cursors.current = new Map([[undefined, snapshot.nextCursor]]);
           schedule();
         } else {
           // The snapshot is the newest of every status; the chosen ones are paged per status, from here on.
-          cursors = new Map([...selected].map((status) => [status, '']));
+          cursors.current = new Map([...selected].map((status) => [status, '']));
           void loadMore();
         }
       },
       (event) => {
         if (event.type !== 'task.updated') return;
-        const task = event.data as TaskView;
-        touched.add(task.id);
-        tasks.set(task.id, task);
+        touched.current.add(event.data.id);
+        tasks.set(event.data.id, event.data);
         schedule();
       },
     );
-  }
+    // Running durations move on their own.
+    const ticking = setInterval(
+      () => [...tasks.values()].some((task) => task.startedAt && !TERMINAL_TASK_STATUSES.includes(task.status)) && redraw(undefined),
+      1000,
+    );
+    return () => {
+      unsubscribe();
+      clearInterval(ticking);
+      cancelAnimationFrame(frame.current);
+      frame.current = 0;
+    };
+  }, [selected, type]);
 
-  function refilter() {
-    const params = new URLSearchParams({
-      ...(selected.size ? { status: [...selected].join(',') } : {}),
-      ...(type.value ? { type: type.value } : {}),
-    });
-    // The filters live in the URL, so a filtered list can be linked and reopened; replaceState does not re-route.
-    history.replaceState(null, '', `#/tasks${params.size ? `?${params}` : ''}`);
-    listen();
-  }
-
-  for (const chip of statusChips) {
-    chip.addEventListener('click', () => {
-      const status = chip.dataset.filterStatus as TaskStatus;
-      if (!selected.delete(status)) selected.add(status);
-      chip.classList.toggle('on', selected.has(status));
-      refilter();
-    });
-  }
-  type.addEventListener('change', refilter);
-  more.addEventListener('click', () => void loadMore());
-
-  const create = h(
-    'form.panel',
-    {
-      onsubmit: async (event: Event) => {
-        event.preventDefault();
-        formError.textContent = '';
-        try {
-          const params = newParams.value.trim() ? JSON.parse(newParams.value) : {};
-          const task = await api('POST', '/v1/tasks', { type: newType.value, params });
-          location.hash = `#/tasks/${task.id}`;
-        } catch (failure) {
-          formError.textContent = (failure as Error).message;
-        }
-      },
-    },
-    h('h2', {}, 'Start a task'),
-    h('div.row', {}, newType, h('button', { type: 'submit' }, 'Start'), formError),
-    newParams,
-  );
-
-  mount(
-    h('h1', {}, 'Tasks'),
-    create,
-    h(
-      'div.panel',
-      {},
-      h('div.toolbar', {}, type, ...statusChips),
-      table(['Status', 'Type', 'Class', 'Created', 'Duration', 'Attempt', 'Id'], rows, ['Class', 'Attempt', 'Id']),
-      h('div.row.spaced', {}, more, summary),
-    ),
-  );
-  listen();
-  // Running durations and relative times move on their own.
-  const stopTicker = ticker();
-  const durations = setInterval(() => {
-    for (const element of rows.querySelectorAll<HTMLElement>('tr')) {
-      const task = tasks.get(element.dataset.id!);
-      if (task?.startedAt && !TERMINAL_TASK_STATUSES.includes(task.status)) {
-        element.querySelector('[data-duration]')!.textContent = taskDuration(task);
-      }
-    }
-  }, 1000);
-  return () => {
-    unsubscribe();
-    stopTicker();
-    clearInterval(durations);
-    cancelAnimationFrame(frame);
+  const toggle = (status: TaskStatus) => {
+    const next = new Set(selected);
+    if (!next.delete(status)) next.add(status);
+    setSelected(next);
   };
+  const ofType = [...tasks.values()].filter((task) => !type || task.type === type);
+  const listed = ofType.filter((task) => !selected.size || selected.has(task.status)).sort(newestFirst);
+  const link = (task: TaskView, content: unknown) => html`<a href=${`#/tasks/${task.id}`}>${content}</a>`;
+
+  return html`<h1>Tasks</h1>
+    <${StartTask} />
+    <div class="panel">
+      <div class="toolbar">
+        <input
+          type="search"
+          placeholder="type  ( / )"
+          name="type"
+          size="14"
+          value=${type}
+          data-search
+          onChange=${(event: Event) => setType((event.target as HTMLInputElement).value.trim())}
+        />
+        ${TASK_STATUSES.map(
+          (status) =>
+            html`<button
+              class=${`chip${selected.has(status) ? ' on' : ''}`}
+              type="button"
+              data-filter-status=${status}
+              onClick=${() => toggle(status)}
+            >
+              ${status} <span class="count">${ofType.filter((task) => task.status === status).length}</span>
+            </button>`,
+        )}
+      </div>
+      <${Table} titles=${['Status', 'Type', 'Class', 'Created', 'Duration', 'Attempt', 'Id']} hideNarrow=${['Class', 'Attempt', 'Id']}>
+        ${listed.map(
+          (task) =>
+            html`<tr data-id=${task.id} data-status=${task.status} key=${task.id}>
+              <td>${link(task, html`<${Badge} status=${task.status} />`)}</td>
+              <td>${link(task, task.type)}</td>
+              <td class="muted hide-narrow">${task.class ?? ''}</td>
+              <td class="muted"><${When} at=${task.createdAt} /></td>
+              <td class="muted" data-duration>${taskDuration(task)}</td>
+              <td class="muted hide-narrow">${task.attempt}</td>
+              <td class="muted mono hide-narrow">${link(task, task.id)}</td>
+            </tr>`,
+        )}
+      <//>
+      <div class="row spaced">
+        ${[...cursors.current.values()].some(Boolean) && html`<button class="secondary" type="button" onClick=${loadMore}>Older tasks</button>`}
+        <span class="muted" data-summary>${listed.length} tasks listed</span>
+        <span class="error">${error}</span>
+      </div>
+    </div>`;
 }
+
+export const tasksPage = (query: URLSearchParams) => mountView(html`<${Tasks} query=${query} />`);
