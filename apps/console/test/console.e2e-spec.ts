@@ -285,6 +285,39 @@ describe('operator console (headless Chromium, real API, worker and realtime)', 
     await page.close();
   });
 
+  it('opens a link to a pool, schedule, webhook, task, filtered list or org in a new tab, after sign-in', async () => {
+    await platform.request('POST', '/v1/pools', { token: org.token, body: { name: 'linked-pool', kind: 'sandbox' } });
+    const schedule = await platform.request('POST', '/v1/schedules', {
+      token: org.token,
+      body: { name: 'linked-schedule', everyMs: 3_600_000, task: { type: 'noop' } },
+    });
+    await platform.request('POST', `/v1/schedules/${schedule.body.id}/pause`, { token: org.token });
+    const webhook = await platform.request('POST', '/v1/webhooks', {
+      token: org.token,
+      body: { url: `${receiverUrl}?linked`, events: ['task.failed'], secret: WEBHOOK_SECRET },
+    });
+    const task = await createTask({ type: 'noop' });
+    const links: [string, string, string][] = [
+      ['#/pools/linked-pool', '[data-pool=linked-pool]', org.token],
+      [`#/schedules/${schedule.body.id}`, '[data-schedule=linked-schedule]', org.token],
+      [`#/webhooks/${webhook.body.id}`, `h2:text("${receiverUrl}?linked")`, org.token],
+      [`#/tasks/${task.id}`, '[data-fact=status] [data-status=SUCCESS]', org.token],
+      ['#/tasks?status=SUCCESS', `tr[data-id="${task.id}"]`, org.token],
+      ['#/admin/console-demo', 'tr.selected[data-slug=console-demo]', TEST_ADMIN_TOKEN],
+    ];
+    for (const [hash, shows, token] of links) {
+      const page = await browser.newPage({ viewport: DESKTOP });
+      page.on('pageerror', (error) => uncaught.push(error.message));
+      await page.goto(`${platform.baseUrl}/console/${hash}`);
+      await page.fill('input[name=token]', token);
+      await page.click('button[type=submit]');
+      await page.waitForSelector(shows);
+      expect(decodeURIComponent(new URL(page.url()).hash)).toBe(decodeURIComponent(hash));
+      if (hash === '#/pools/linked-pool') await screenshots(page, 'pool');
+      await page.close();
+    }
+  });
+
   it('keeps the workers page live: running count and heartbeat move; long-offline workers are hidden unless asked for', async () => {
     // A worker of a process gone half an hour ago, as the registry keeps it for a while.
     const keys = platform.api.get(RedisKeys);
