@@ -51,7 +51,7 @@ function Organizations({ selected }: { selected?: string }) {
       const created = await api('POST', '/v1/admin/orgs', { slug: field(form, 'slug'), name: field(form, 'name') });
       // Shown once by the API: it stays on screen, whatever happens next, until dismissed.
       notify(
-        html`Created ${created.org.slug}. Its first admin token, shown only now — keep it safe:
+        html`Created ${created.org.slug}. Its first admin token, shown only now — keep it safe:${' '}
           <code class="secret" data-token=${created.org.slug}>${created.token}</code> <${CopyButton} text=${created.token} />`,
       );
       form.reset();

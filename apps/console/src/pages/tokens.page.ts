@@ -33,7 +33,7 @@ function Tokens() {
         ...(expires ? { expiresAt: new Date(`${expires}T00:00:00`).toISOString() } : {}),
       });
       notify(
-        html`Token ${created.name} (${created.role}), shown only now — keep it safe:
+        html`Token ${created.name} (${created.role}), shown only now — keep it safe:${' '}
           <code class="secret" data-secret=${created.name}>${created.token}</code> <${CopyButton} text=${created.token} />`,
       );
       form.reset();
