@@ -22,6 +22,12 @@ export async function api<T = any>(method: string, path: string, body?: unknown)
   });
   const text = await response.text();
   const answer = text ? JSON.parse(text) : undefined;
+  if (response.status === 401 && session.identity) {
+    // The token was revoked or expired while signed in: back to sign-in, which returns here after.
+    session.token = null;
+    session.identity = undefined;
+    window.dispatchEvent(new HashChangeEvent('hashchange'));
+  }
   if (!response.ok) {
     const message = Array.isArray(answer?.message) ? answer.message.join('; ') : (answer?.message ?? response.statusText);
     throw new ApiError(response.status, message);

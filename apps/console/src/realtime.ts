@@ -18,15 +18,24 @@ export class Realtime {
     socket.on('connect_error', () => setOffline(true));
   }
 
-  /** Subscribes; `onSnapshot` gets the current state (again after a gap too long to replay), then `onEvent` every change. Returns the unsubscribe. */
-  subscribe(request: SubscribeRequest, onSnapshot: (snapshot: any) => void, onEvent: (event: PlatformEvent<any>) => void): () => void {
+  /**
+   * Subscribes; `onSnapshot` gets the current state (again after a gap too long to replay),
+   * then `onEvent` every change; `onError` hears why a subscription was refused or ended.
+   * Returns the unsubscribe.
+   */
+  subscribe(
+    request: SubscribeRequest,
+    onSnapshot: (snapshot: any) => void,
+    onEvent: (event: PlatformEvent<any>) => void,
+    onError: (error: Error & { code?: string }) => void = () => undefined,
+  ): () => void {
     const subscription = this.client!.subscribe(request);
     void (async () => {
       for await (const message of subscription) {
         if (message.kind === 'snapshot') onSnapshot(message.snapshot);
         else onEvent(message.event);
       }
-    })().catch(() => undefined);
+    })().catch(onError);
     return () => subscription.close();
   }
 }

@@ -27,6 +27,12 @@ describe('loadPlatformConfig', () => {
     expect(config.REDIS_URL).toBe('redis://cache:6379');
   });
 
+  it('lets shell tasks run echo alone when TASK_SHELL_ALLOW is unset, and nothing when it says none', () => {
+    expect(loadPlatformConfig({}).TASK_SHELL_ALLOW).toBe('echo');
+    expect(loadPlatformConfig({ TASK_SHELL_ALLOW: 'none' }).TASK_SHELL_ALLOW).toBe('');
+    expect(loadPlatformConfig({ TASK_SHELL_ALLOW: 'sh,/usr/bin/seq' }).TASK_SHELL_ALLOW).toBe('sh,/usr/bin/seq');
+  });
+
   it('treats an empty variable as unset', () => {
     expect(loadPlatformConfig({ DATABASE_URL: '', PORT: '' }).DATABASE_URL).toBeUndefined();
   });

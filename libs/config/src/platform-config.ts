@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { Type } from 'class-transformer';
+import { Transform, Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
 import { IsCidrList } from './is-cidr-list.js';
 import { IsConnectionUrl } from './is-connection-url.js';
@@ -374,13 +374,16 @@ export class PlatformConfig {
 
   /**
    * Executables the `shell` task type may run, comma-separated: bare names (resolved once,
-   * at worker start, on the worker's own PATH) or absolute paths; empty allows none.
+   * at worker start, on the worker's own PATH) or absolute paths; `none` allows none.
+   * Unset allows `echo` alone, so a first shell task works and can do nothing but print
+   * its arguments.
    */
+  @Transform(({ value }: { value: unknown }) => (value === 'none' ? '' : value))
   @IsString({ message: 'must be executable names or absolute paths separated by commas' })
   @Matches(/^(([\w.+-]+|\/[\w.+/-]+)(,([\w.+-]+|\/[\w.+/-]+))*)?$/, {
     message: 'must be executable names or absolute paths separated by commas',
   })
-  TASK_SHELL_ALLOW = '';
+  TASK_SHELL_ALLOW = 'echo';
 
   /** Redis for queues and live state; unset uses REDIS_PROBE_URL if it answers, else starts redis-server. */
   @IsOptional()

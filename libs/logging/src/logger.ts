@@ -1,11 +1,32 @@
 import type { LoggerService } from '@nestjs/common';
 import { pino, type DestinationStream, type Logger } from 'pino';
+import pretty from 'pino-pretty';
 import type { LogLevel } from '#libs/config';
 
 export type { Logger } from 'pino';
 
-/** The process-wide structured JSON logger; `component` names the process (api, worker, platform). */
-export function createLogger(component: string, level: LogLevel, destination?: DestinationStream): Logger {
+/**
+ * Where a process logs when told nothing else: readable, coloured lines when `output` is a
+ * terminal (someone is reading), JSON lines otherwise (a collector is). Undefined means stdout, as JSON.
+ */
+export function defaultLogDestination(output: NodeJS.WritableStream & { isTTY?: boolean } = process.stdout): DestinationStream | undefined {
+  if (!output.isTTY) return undefined;
+  return pretty({
+    destination: output,
+    sync: true,
+    colorize: true,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname,component',
+    messageFormat: '{component} · {msg}',
+  });
+}
+
+/** The process-wide structured logger; `component` names the process (api, worker, platform). JSON unless stdout is a terminal. */
+export function createLogger(
+  component: string,
+  level: LogLevel,
+  destination: DestinationStream | undefined = defaultLogDestination(),
+): Logger {
   return pino({ level, base: { component, pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, destination);
 }
 

@@ -1,95 +1,198 @@
+import { TASK_STATUSES, TERMINAL_TASK_STATUSES, type TaskStatus, type TaskView } from '#libs/contracts';
+import { useEffect, useReducer, useRef, useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { badge, h, mount, time } from '../dom.js';
+import { duration } from '../dom.js';
 import { realtime } from '../realtime.js';
+import { Badge, field, html, mountView, Table, When } from '../ui.js';
 
-const STATUSES = ['', 'SCHEDULED', 'QUEUED', 'CLAIMED', 'PROCESSING', 'SUCCESS', 'FAILED', 'CANCELLED'];
 const PAGE = 50;
+const TASK_TYPES = ['shell', 'sleep', 'noop'];
 
-/** The org's tasks, newest first: new ones appear and statuses change in place; older pages load on demand. */
-export function tasksPage(): () => void {
-  const status = h('select', { name: 'status' }, ...STATUSES.map((value) => h('option', { value }, value || 'any status')));
-  const type = h('input', { placeholder: 'type', name: 'type', size: 12 });
-  const rows = h('tbody');
-  const more = h('button.secondary', { hidden: true }, 'Older tasks');
-  const newType = h('select', { name: 'new-type' }, ...['shell', 'sleep', 'noop'].map((value) => h('option', { value }, value)));
-  const newParams = h('textarea', { rows: 2, name: 'new-params', placeholder: '{"command": "echo", "args": ["hello"]}' });
-  const formError = h('span.error');
-  let cursor: string | null = null;
-  let unsubscribe = () => {};
+/** How long a task ran (or has been running), or a dash before it started. */
+export function taskDuration(task: Pick<TaskView, 'startedAt' | 'finishedAt'>, now = Date.now()): string {
+  if (!task.startedAt) return '—';
+  return duration((task.finishedAt ? Date.parse(task.finishedAt) : now) - Date.parse(task.startedAt));
+}
 
-  const row = (task: any) =>
-    h(
-      'tr.clickable',
-      { dataset: { id: task.id }, onclick: () => (location.hash = `#/tasks/${task.id}`) },
-      h('td', {}, badge(task.status)),
-      h('td', {}, task.type),
-      h('td', {}, task.class ?? ''),
-      h('td.muted', {}, time(task.createdAt)),
-      h('td.muted', {}, task.id),
-    );
-  const filters = () => ({ ...(status.value ? { status: status.value } : {}), ...(type.value ? { type: type.value } : {}) });
-  const matches = (task: any) => Object.entries(filters()).every(([field, value]) => task[field] === value);
+const newestFirst = (a: TaskView, b: TaskView) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id);
 
-  async function load(reset: boolean) {
-    const query = new URLSearchParams({ ...filters(), limit: String(PAGE), ...(!reset && cursor ? { cursor } : {}) });
-    const page = await api('GET', `/v1/tasks?${query}`);
-    if (reset) rows.replaceChildren();
-    rows.append(...page.items.map(row));
-    cursor = page.nextCursor;
-    more.hidden = !cursor;
-  }
+function StartTask() {
+  const [error, setError] = useState('');
+  const start = async (event: Event) => {
+    event.preventDefault();
+    const form = event.currentTarget as HTMLFormElement;
+    setError('');
+    try {
+      const params = field(form, 'new-params').trim();
+      const task = await api('POST', '/v1/tasks', { type: field(form, 'new-type'), params: params ? JSON.parse(params) : {} });
+      location.hash = `#/tasks/${task.id}`;
+    } catch (failure) {
+      setError((failure as Error).message);
+    }
+  };
+  return html`<form class="panel" onSubmit=${start}>
+    <h2>Start a task</h2>
+    <div class="row">
+      <select name="new-type">
+        ${TASK_TYPES.map((type) => html`<option value=${type}>${type}</option>`)}
+      </select>
+      <button type="submit">Start</button>
+      <span class="error">${error}</span>
+    </div>
+    <textarea rows="2" name="new-params" placeholder='{"command": "echo", "args": ["hello"]}'></textarea>
+  </form>`;
+}
 
-  function listen() {
-    unsubscribe();
-    unsubscribe = realtime.subscribe(
-      { topic: 'tasks', filter: filters() },
-      () => undefined,
-      (event) => {
-        if (event.type !== 'task.updated') return;
-        const task = event.data;
-        const existing = rows.querySelector<HTMLElement>(`tr[data-id="${task.id}"]`);
-        if (existing) existing.replaceWith(row(task));
-        else if (matches(task)) rows.prepend(row(task));
-      },
-    );
-  }
+/**
+ * The org's tasks, newest first, live: the list subscribes first and shows its snapshot,
+ * then applies every change, so no row can stay behind. Filters by type and by any set of
+ * statuses (kept in the URL), counts the listed tasks per status, loads older pages on demand.
+ */
+function Tasks({ query }: { query: URLSearchParams }) {
+  const [selected, setSelected] = useState(
+    () =>
+      new Set(
+        (query.get('status') ?? '').split(',').filter((status): status is TaskStatus => TASK_STATUSES.includes(status as TaskStatus)),
+      ),
+  );
+  const [type, setType] = useState(query.get('type') ?? '');
+  const [error, setError] = useState('');
+  /** Tasks by id; changed in place by events, then one re-render per frame. */
+  const tasks = useRef(new Map<string, TaskView>()).current;
+  /** Next page per status source (one source, `undefined`, when no status is chosen); null once exhausted. */
+  const cursors = useRef(new Map<TaskStatus | undefined, string | null>());
+  /** Ids changed by an event since a page request went out: that page may be older than the event, so it must not overwrite them. */
+  const touched = useRef(new Set<string>());
+  const [, redraw] = useReducer((count: number) => count + 1, 0);
+  const frame = useRef(0);
+  const schedule = () => {
+    frame.current ||= requestAnimationFrame(() => {
+      frame.current = 0;
+      redraw(undefined);
+    });
+  };
 
-  const refresh = () => void load(true).then(listen);
-  status.addEventListener('change', refresh);
-  type.addEventListener('change', refresh);
-  more.addEventListener('click', () => void load(false));
+  /** Loads the next page of every status source; a task an event already updated keeps the event's state. */
+  const loadMore = async () => {
+    touched.current = new Set();
+    try {
+      const pages = await Promise.all(
+        [...cursors.current].map(async ([status, cursor]) => {
+          if (cursor === null) return [status, null, []] as const;
+          const params = new URLSearchParams({
+            limit: String(PAGE),
+            ...(status ? { status } : {}),
+            ...(type ? { type } : {}),
+            ...(cursor ? { cursor } : {}),
+          });
+          const page = await api<{ items: TaskView[]; nextCursor: string | null }>('GET', `/v1/tasks?${params}`);
+          return [status, page.nextCursor, page.items] as const;
+        }),
+      );
+      for (const [status, next, items] of pages) {
+        cursors.current.set(status, next);
+        for (const task of items) if (!touched.current.has(task.id)) tasks.set(task.id, task);
+      }
+    } catch (failure) {
+      setError((failure as Error).message);
+    }
+    schedule();
+  };
 
-  const create = h(
-    'form.panel',
-    {
-      onsubmit: async (event: Event) => {
-        event.preventDefault();
-        formError.textContent = '';
-        try {
-          const params = newParams.value.trim() ? JSON.parse(newParams.value) : {};
-          const task = await api('POST', '/v1/tasks', { type: newType.value, params });
-          location.hash = `#/tasks/${task.id}`;
-        } catch (failure) {
-          formError.textContent = (failure as Error).message;
+  useEffect(() => {
+    const params = new URLSearchParams({ ...(selected.size ? { status: [...selected].join(',') } : {}), ...(type ? { type } : {}) });
+    // The filters live in the URL, so a filtered list can be linked and reopened; replaceState does not re-route.
+    history.replaceState(null, '', `#/tasks${params.size ? `?${params}` : ''}`);
+    tasks.clear();
+    // Statuses change, types never do: the server filters by type only, so a task leaving a chosen status is seen leaving.
+    const unsubscribe = realtime.subscribe(
+      { topic: 'tasks', filter: type ? { type } : {} },
+      (snapshot: { items: TaskView[]; nextCursor: string | null }) => {
+        tasks.clear();
+        if (selected.size === 0) {
+          for (const task of snapshot.items) tasks.set(task.id, task);
+          cursors.current = new Map([[undefined, snapshot.nextCursor]]);
+          schedule();
+        } else {
+          // The snapshot is the newest of every status; the chosen ones are paged per status, from here on.
+          cursors.current = new Map([...selected].map((status) => [status, '']));
+          void loadMore();
         }
       },
-    },
-    h('h2', {}, 'Start a task'),
-    h('div.row', {}, newType, h('button', { type: 'submit' }, 'Start'), formError),
-    newParams,
-  );
+      (event) => {
+        if (event.type !== 'task.updated') return;
+        touched.current.add(event.data.id);
+        tasks.set(event.data.id, event.data);
+        schedule();
+      },
+    );
+    // Running durations move on their own.
+    const ticking = setInterval(
+      () => [...tasks.values()].some((task) => task.startedAt && !TERMINAL_TASK_STATUSES.includes(task.status)) && redraw(undefined),
+      1000,
+    );
+    return () => {
+      unsubscribe();
+      clearInterval(ticking);
+      cancelAnimationFrame(frame.current);
+      frame.current = 0;
+    };
+  }, [selected, type]);
 
-  mount(
-    h('h1', {}, 'Tasks'),
-    create,
-    h(
-      'div.panel',
-      {},
-      h('div.toolbar', {}, status, type),
-      h('table', {}, h('thead', {}, h('tr', {}, ...['Status', 'Type', 'Class', 'Created', 'Id'].map((title) => h('th', {}, title)))), rows),
-      more,
-    ),
-  );
-  refresh();
-  return () => unsubscribe();
+  const toggle = (status: TaskStatus) => {
+    const next = new Set(selected);
+    if (!next.delete(status)) next.add(status);
+    setSelected(next);
+  };
+  const ofType = [...tasks.values()].filter((task) => !type || task.type === type);
+  const listed = ofType.filter((task) => !selected.size || selected.has(task.status)).sort(newestFirst);
+  const link = (task: TaskView, content: unknown) => html`<a href=${`#/tasks/${task.id}`}>${content}</a>`;
+
+  return html`<h1>Tasks</h1>
+    <${StartTask} />
+    <div class="panel">
+      <div class="toolbar">
+        <input
+          type="search"
+          placeholder="type  ( / )"
+          name="type"
+          size="14"
+          value=${type}
+          data-search
+          onChange=${(event: Event) => setType((event.target as HTMLInputElement).value.trim())}
+        />
+        ${TASK_STATUSES.map(
+          (status) =>
+            html`<button
+              class=${`chip${selected.has(status) ? ' on' : ''}`}
+              type="button"
+              data-filter-status=${status}
+              onClick=${() => toggle(status)}
+            >
+              ${status} <span class="count">${ofType.filter((task) => task.status === status).length}</span>
+            </button>`,
+        )}
+      </div>
+      <${Table} titles=${['Status', 'Type', 'Class', 'Created', 'Duration', 'Attempt', 'Id']} hideNarrow=${['Class', 'Attempt', 'Id']}>
+        ${listed.map(
+          (task) =>
+            html`<tr data-id=${task.id} data-status=${task.status} key=${task.id}>
+              <td>${link(task, html`<${Badge} status=${task.status} />`)}</td>
+              <td>${link(task, task.type)}</td>
+              <td class="muted hide-narrow">${task.class ?? ''}</td>
+              <td class="muted"><${When} at=${task.createdAt} /></td>
+              <td class="muted" data-duration>${taskDuration(task)}</td>
+              <td class="muted hide-narrow">${task.attempt}</td>
+              <td class="muted mono hide-narrow">${link(task, task.id)}</td>
+            </tr>`,
+        )}
+      <//>
+      <div class="row spaced">
+        ${[...cursors.current.values()].some(Boolean) && html`<button class="secondary" type="button" onClick=${loadMore}>Older tasks</button>`}
+        <span class="muted" data-summary>${listed.length} tasks listed</span>
+        <span class="error">${error}</span>
+      </div>
+    </div>`;
 }
+
+export const tasksPage = (query: URLSearchParams) => mountView(html`<${Tasks} query=${query} />`);

@@ -1,47 +1,68 @@
+import type { WorkerView } from '#libs/contracts';
+import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { h, mount, time } from '../dom.js';
 import { realtime } from '../realtime.js';
+import { html, mountView, Table, When } from '../ui.js';
 
-/** Workers with live status dots (green ONLINE, yellow DRAINING, red OFFLINE). */
-export function workersPage(): () => void {
-  const rows = h('tbody');
-  const workers = new Map<string, any>();
-  const render = () =>
-    rows.replaceChildren(
-      ...[...workers.values()].map((worker) =>
-        h(
-          'tr',
-          { dataset: { id: worker.id } },
-          h('td', {}, h(`span.dot.${worker.status}`), worker.status),
-          h('td', {}, worker.id),
-          h('td.muted', {}, time(worker.lastHeartbeatAt)),
-          h('td', {}, `${worker.running} / ${worker.concurrency}`),
-        ),
-      ),
+/** Offline workers silent for longer than this are from processes long gone: listed only on request. */
+const OLD_OFFLINE_MS = 10 * 60_000;
+/**
+ * Workers announce a change of status as an event, but not each heartbeat (that would be an
+ * event per worker every few seconds for every org): the running count and the heartbeat
+ * time are re-read at this pace while the page is open.
+ */
+const REFRESH_MS = 3000;
+
+const isOld = (worker: WorkerView) => worker.status === 'OFFLINE' && Date.now() - Date.parse(worker.lastHeartbeatAt) > OLD_OFFLINE_MS;
+
+/** Workers with live status dots (green ONLINE, yellow DRAINING, red OFFLINE), running count and last heartbeat. */
+function Workers() {
+  const [workers, setWorkers] = useState(new Map<string, WorkerView>());
+  const [showOld, setShowOld] = useState(false);
+  useEffect(() => {
+    const replaceAll = (list: WorkerView[]) => setWorkers(new Map(list.map((worker) => [worker.id, worker])));
+    const unsubscribe = realtime.subscribe({ topic: 'worker' }, replaceAll, (event) =>
+      setWorkers((current) => new Map(current).set(event.data.id, event.data)),
     );
-  mount(
-    h('h1', {}, 'Workers'),
-    h(
-      'div.panel',
-      {},
-      h(
-        'table',
-        {},
-        h('thead', {}, h('tr', {}, ...['Status', 'Worker', 'Last heartbeat', 'Running'].map((title) => h('th', {}, title)))),
-        rows,
-      ),
-    ),
-  );
-  void api('GET', '/v1/workers').then((list: any[]) => {
-    for (const worker of list) workers.set(worker.id, worker);
-    render();
-  });
-  return realtime.subscribe(
-    { topic: 'worker' },
-    () => undefined,
-    (event) => {
-      workers.set(event.data.id, event.data);
-      render();
-    },
-  );
+    const refresh = setInterval(() => void api<WorkerView[]>('GET', '/v1/workers').then(replaceAll, () => undefined), REFRESH_MS);
+    return () => {
+      unsubscribe();
+      clearInterval(refresh);
+    };
+  }, []);
+  const all = [...workers.values()].sort((a, b) => b.lastHeartbeatAt.localeCompare(a.lastHeartbeatAt));
+  const old = all.filter(isOld).length;
+  return html`<h1>Workers</h1>
+    <div class="panel">
+      <div class="toolbar">
+        <label>
+          <input
+            type="checkbox"
+            name="show-old"
+            checked=${showOld}
+            onChange=${(event: Event) => setShowOld((event.target as HTMLInputElement).checked)}
+          />
+          ${' '}show ${old} offline for over 10 min
+        </label>
+      </div>
+      <${Table} titles=${['Status', 'Worker', 'Running', 'Last heartbeat', 'Started']} hideNarrow=${['Started']}>
+        ${all
+          .filter((worker) => showOld || !isOld(worker))
+          .map(
+            (worker) =>
+              html`<tr class=${worker.status} data-id=${worker.id} data-status=${worker.status} key=${worker.id}>
+                <td><span class=${`dot ${worker.status}`}></span>${worker.status}</td>
+                <td class="mono">
+                  ${worker.id}
+                  <div class="muted">${worker.hostname} · pid ${worker.pid}</div>
+                </td>
+                <td data-running>${worker.running} / ${worker.concurrency}</td>
+                <td class="muted" data-heartbeat><${When} at=${worker.lastHeartbeatAt} /></td>
+                <td class="muted hide-narrow"><${When} at=${worker.startedAt} /></td>
+              </tr>`,
+          )}
+      <//>
+    </div>`;
 }
+
+export const workersPage = () => mountView(html`<${Workers} />`);
