@@ -105,7 +105,12 @@ export function postgresChangeOf(event: PlatformEvent): PostgresChange | undefin
 }
 
 /** The `postgres_changes` message payload for the bindings `ids`, as Supabase Realtime sends it. */
-export function postgresChangesPayload(ids: number[], change: PostgresChange, columns: ChangeColumn[]): Record<string, unknown> {
+export function postgresChangesPayload(
+  ids: number[],
+  change: PostgresChange,
+  columns: ChangeColumn[],
+  identity: string[] = [],
+): Record<string, unknown> {
   const data: Record<string, unknown> = {
     schema: change.schema,
     table: change.table,
@@ -115,6 +120,12 @@ export function postgresChangesPayload(ids: number[], change: PostgresChange, co
     errors: null,
   };
   if (change.type !== 'DELETE') data.record = change.record ?? {};
-  if (change.type !== 'INSERT') data.old_record = change.old_record ?? {};
+  // pgoutput sends no old row for an UPDATE that kept its key: its key is then the new row's, as Supabase reports it.
+  if (change.type !== 'INSERT') data.old_record = change.old_record ?? keyOf(change.record, identity);
   return { ids, data };
+}
+
+function keyOf(record: Record<string, unknown> | null, identity: string[]): Record<string, unknown> {
+  if (!record) return {};
+  return Object.fromEntries(identity.filter((column) => column in record).map((column) => [column, record[column]]));
 }

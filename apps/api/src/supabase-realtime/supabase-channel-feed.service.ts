@@ -162,7 +162,7 @@ export class SupabaseChannelFeed implements OnApplicationShutdown {
         if (channel.closed) return;
         // A change committed before `since` but stored just after it was seen before the client left.
         const wanted = channel.replaySince === undefined ? events : events.filter((event) => Date.parse(event.at) >= channel.replaySince!);
-        budget -= await this.deliver(wanted, [channel], budget);
+        budget -= await this.deliver(wanted, [channel], budget, channel.replaySince !== undefined);
         if (events.length > 0) channel.lastId = events.at(-1)!.id;
         if (events.length < REPLAY_PAGE) break;
       }
@@ -182,9 +182,10 @@ export class SupabaseChannelFeed implements OnApplicationShutdown {
 
   /**
    * Sends each event to the channels it concerns, in stream order; returns how many
-   * messages went out. `budget` (a replay's limit) caps them, false for none.
+   * messages went out. `budget` (a replay's limit) caps them, false for none; `historic`
+   * marks a replay from `since`, whose broadcasts say so and whose old presence diffs are left out.
    */
-  private async deliver(events: PlatformEvent[], channels: JoinedChannel[], budget: number | false): Promise<number> {
+  private async deliver(events: PlatformEvent[], channels: JoinedChannel[], budget: number | false, historic = false): Promise<number> {
     if (events.length === 0 || channels.length === 0) return 0;
     const deliveries: (Delivery | { event: PlatformEvent; channel: JoinedChannel; message: () => void })[] = [];
     for (const event of events) {
@@ -204,14 +205,14 @@ export class SupabaseChannelFeed implements OnApplicationShutdown {
             type: 'broadcast',
             event: data.event,
             payload: data.payload,
-            ...(budget === false ? {} : { meta: { replayed: true, id: event.id } }),
+            ...(historic ? { meta: { replayed: true, id: event.id } } : {}),
           };
           deliveries.push({
             event,
             channel,
             message: () => channel.send({ join_ref: null, ref: null, topic: channel.topic, event: 'broadcast', payload }),
           });
-        } else if (event.type === EventType.channelPresence && budget === false) {
+        } else if (event.type === EventType.channelPresence && !historic) {
           const payload = event.data as ChannelPresenceData;
           deliveries.push({
             event,
@@ -237,7 +238,7 @@ export class SupabaseChannelFeed implements OnApplicationShutdown {
           ref: null,
           topic: channel.topic,
           event: 'postgres_changes',
-          payload: postgresChangesPayload(delivery.ids, delivery.change, columns),
+          payload: postgresChangesPayload(delivery.ids, delivery.change, columns, channel.identities.get(delivery.change.table)),
         });
       } else continue;
       sent++;

@@ -29,6 +29,8 @@ export interface JoinedChannel {
   bindings: ChannelBinding[];
   /** Columns of each bound table, for the `columns` of its payloads. */
   columns: Map<string, ChangeColumn[]>;
+  /** Replica identity columns of each bound table, which an UPDATE's `old_record` carries at least. */
+  identities: Map<string, string[]>;
   broadcastSelf: boolean;
   /** With `config.broadcast.replay`: only changes at or after this Unix-ms time are replayed, at most `replayLimit`. */
   replaySince?: number;

@@ -222,8 +222,11 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
       }
       const claims = claimsOf(credential.principal);
       const columns = new Map<string, ChangeColumn[]>();
+      const identities = new Map<string, string[]>();
       const bindings: ChannelBinding[] = [];
-      for (const [index, raw] of requested.entries()) bindings.push(await this.binding(index + 1, raw, credential.principal, columns));
+      for (const [index, raw] of requested.entries()) {
+        bindings.push(await this.binding(index + 1, raw, credential.principal, columns, identities));
+      }
       const broadcast = isObject(config.broadcast) ? config.broadcast : {};
       const presence = isObject(config.presence) ? config.presence : {};
       const replay = broadcast.replay;
@@ -259,6 +262,7 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
         claimsKey: JSON.stringify(claims),
         bindings,
         columns,
+        identities,
         broadcastSelf: broadcast.self === true,
         replaySince,
         replayLimit,
@@ -308,7 +312,13 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
     return credential;
   }
 
-  private async binding(id: number, raw: unknown, principal: OrgPrincipal, columns: Map<string, ChangeColumn[]>): Promise<ChannelBinding> {
+  private async binding(
+    id: number,
+    raw: unknown,
+    principal: OrgPrincipal,
+    columns: Map<string, ChangeColumn[]>,
+    identities: Map<string, string[]>,
+  ): Promise<ChannelBinding> {
     if (!isObject(raw)) throw new JoinRefused(`binding ${id} must be { event, schema, table?, filter? }`);
     const { event, schema, table, filter } = raw;
     if (typeof event !== 'string' || !CHANGE_EVENTS.has(event))
@@ -356,6 +366,7 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
       }
     }
     columns.set(name, known);
+    identities.set(name, replicaIdentity);
     return { id, event: event as ChannelBinding['event'], table: name, conditions };
   }
 
