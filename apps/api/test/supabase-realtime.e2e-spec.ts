@@ -372,7 +372,10 @@ describe('Supabase Realtime protocol (supabase-js against real API processes)', 
   it('refuses a bad apikey, closes a channel when its token expires, and accepts an access_token refresh of the same token', async () => {
     const refused = await new Promise<number>((resolve) => {
       const socket = new WebSocket(`${apis[0]!.url.replace('http', 'ws')}/realtime/v1/websocket?apikey=plat_org_nope&vsn=2.0.0`);
-      socket.on('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0));
+      socket.on('unexpected-response', (request, response) => {
+        resolve(response.statusCode ?? 0);
+        request.destroy();
+      });
       socket.on('error', () => undefined);
     });
     expect(refused).toBe(401);

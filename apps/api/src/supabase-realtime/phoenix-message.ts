@@ -78,7 +78,17 @@ function decodeBroadcastPush(data: Buffer): PhoenixMessage {
   const ref = take(refLength);
   const topic = take(topicLength);
   const event = take(eventLength);
-  const metadata = metaLength > 0 ? (JSON.parse(take(metaLength)) as Record<string, unknown>) : {};
+  let metadata: Record<string, unknown> = {};
+  if (metaLength > 0) {
+    try {
+      metadata = JSON.parse(take(metaLength)) as Record<string, unknown>;
+    } catch (error) {
+      if (error instanceof MalformedFrameError) throw error;
+      throw new MalformedFrameError('the broadcast metadata must be JSON');
+    }
+    if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))
+      throw new MalformedFrameError('the broadcast metadata is an object');
+  }
   const body = data.subarray(offset);
   let userPayload: unknown;
   if (encoding === BINARY_ENCODING) userPayload = { base64: body.toString('base64') };

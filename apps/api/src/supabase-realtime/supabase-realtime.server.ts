@@ -152,8 +152,8 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
       try {
         message = decodeFrame(vsn, data, isBinary);
       } catch (error) {
-        if (error instanceof MalformedFrameError) return socket.close(1003, error.message);
-        throw error;
+        // A frame that is no Phoenix message ends the connection, never the process.
+        return socket.close(1003, error instanceof MalformedFrameError ? error.message : 'malformed frame');
       }
       this.handle(connection, message).catch((error: unknown) => {
         this.logger.error({ err: error, topic: message.topic, event: message.event }, 'Supabase realtime message failed');
