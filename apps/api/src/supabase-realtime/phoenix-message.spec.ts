@@ -1,4 +1,4 @@
-import { decodeFrame, encodeFrame, MalformedFrameError } from './phoenix-message.js';
+import { decodeFrame, encodeFrame, encodeFrameWithPayload, MalformedFrameError } from './phoenix-message.js';
 
 /** realtime-js' binary user broadcast push, built the way its serializer builds it. */
 function broadcastPush(joinRef: string, ref: string, topic: string, event: string, payload: unknown): Buffer {
@@ -15,6 +15,13 @@ describe('Phoenix serializers', () => {
     expect(JSON.parse(encodeFrame('2.0.0', message))).toEqual(['1', '2', 'realtime:room', 'phx_join', { config: {} }]);
     expect(decodeFrame('1.0.0', Buffer.from(JSON.stringify(message)), false)).toEqual(message);
     expect(decodeFrame('2.0.0', Buffer.from(encodeFrame('2.0.0', message)), false)).toEqual(message);
+  });
+
+  it('writes a pre-encoded payload exactly as the whole message would be written', () => {
+    const { payload, ...head } = message;
+    for (const vsn of ['1.0.0', '2.0.0'] as const) {
+      expect(JSON.parse(encodeFrameWithPayload(vsn, head, JSON.stringify(payload)))).toEqual(JSON.parse(encodeFrame(vsn, message)));
+    }
   });
 
   it('reads the binary broadcast push of vsn 2.0.0', () => {

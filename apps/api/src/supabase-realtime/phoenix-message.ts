@@ -113,3 +113,10 @@ export function encodeFrame(vsn: PhoenixVsn, message: PhoenixMessage): string {
   if (vsn === '2.0.0') return JSON.stringify([message.join_ref, message.ref, message.topic, message.event, message.payload]);
   return JSON.stringify(message);
 }
+
+/** A server frame whose payload is already JSON: many channels share one encoded change. */
+export function encodeFrameWithPayload(vsn: PhoenixVsn, head: Omit<PhoenixMessage, 'payload'>, payloadJson: string): string {
+  const [joinRef, ref, topic, event] = [head.join_ref, head.ref, head.topic, head.event].map((value) => JSON.stringify(value));
+  if (vsn === '2.0.0') return `[${joinRef},${ref},${topic},${event},${payloadJson}]`;
+  return `{"join_ref":${joinRef},"ref":${ref},"topic":${topic},"event":${event},"payload":${payloadJson}}`;
+}

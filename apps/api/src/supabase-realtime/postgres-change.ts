@@ -105,6 +105,11 @@ export function postgresChangeOf(event: PlatformEvent): PostgresChange | undefin
 }
 
 /** The `postgres_changes` message payload for the bindings `ids`, as Supabase Realtime sends it. */
+/** The `data` of a `postgres_changes` payload as JSON, and the payload around it, so channels of the same table share one encoding. */
+export function postgresChangesPayloadJson(ids: number[], dataJson: string): string {
+  return `{"ids":${JSON.stringify(ids)},"data":${dataJson}}`;
+}
+
 export function postgresChangesPayload(
   ids: number[],
   change: PostgresChange,

@@ -76,11 +76,14 @@ export class RowVisibility {
   /** For each record, whether the caller's SELECT policies let it see that row. */
   async visible(claims: OrgClaims, table: string, records: Record<string, unknown>[]): Promise<boolean[]> {
     if (records.length === 0) return [];
+    // A table without row-level security (or that the role cannot read) needs no query while its policies are cached.
+    const known = this.cached(claims.org_id, table);
+    const settled = known && settledAnswer(known);
+    if (settled !== undefined) return records.map(() => settled);
     return this.database.asCaller(claims, async (client) => {
       const policies = await this.policiesOf(claims.org_id, table, client);
-      if (!policies.readable) return records.map(() => false);
-      if (!policies.rowSecurity) return records.map(() => true);
-      if (policies.permissive.length === 0) return records.map(() => false);
+      const answer = settledAnswer(policies);
+      if (answer !== undefined) return records.map(() => answer);
       const restrictive = policies.restrictive.map((qual) => ` AND (${qual})`).join('');
       await client.query(`SET LOCAL statement_timeout = ${CHECK_TIMEOUT_MS}`);
       // Each record becomes a row of the table's type, named like the table, so the policy expressions read its columns as they would the table's.
@@ -96,10 +99,15 @@ export class RowVisibility {
     });
   }
 
+  private cached(orgId: string, table: string): TablePolicies | undefined {
+    const cached = this.policies.get(`${orgId}\u0000${table}`);
+    return cached && Date.now() - cached.readAt < POLICY_CACHE_MS ? cached : undefined;
+  }
+
   private async policiesOf(orgId: string, table: string, client: pg.PoolClient): Promise<TablePolicies> {
     const key = `${orgId}\u0000${table}`;
-    const cached = this.policies.get(key);
-    if (cached && Date.now() - cached.readAt < POLICY_CACHE_MS) return cached;
+    const cached = this.cached(orgId, table);
+    if (cached) return cached;
     const { rows } = await client.query<{ readable: boolean; row_security: boolean; permissive: boolean | null; qual: string | null }>(
       `SELECT has_table_privilege(c.oid, 'SELECT') AS readable, c.relrowsecurity AS row_security, p.polpermissive AS permissive, pg_get_expr(p.polqual, p.polrelid) AS qual
          FROM pg_class c
@@ -118,4 +126,12 @@ export class RowVisibility {
     this.policies.set(key, policies);
     return policies;
   }
+}
+
+/** The same answer for every row, when the policies alone decide it. */
+function settledAnswer(policies: TablePolicies): boolean | undefined {
+  if (!policies.readable) return false;
+  if (!policies.rowSecurity) return true;
+  if (policies.permissive.length === 0) return false;
+  return undefined;
 }

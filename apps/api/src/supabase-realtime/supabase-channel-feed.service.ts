@@ -6,7 +6,7 @@ import { EventType, PLATFORM_OWNED_TABLES, Topic, type PlatformEvent } from '#li
 import { PROCESS_LOGGER, type Logger } from '#libs/logging';
 import { compareStreamIds, OrgEventStream } from '#libs/realtime';
 import { RedisConnection } from '#libs/redis';
-import { postgresChangeOf, postgresChangesPayload, type PostgresChange } from './postgres-change.js';
+import { postgresChangeOf, postgresChangesPayload, postgresChangesPayloadJson, type PostgresChange } from './postgres-change.js';
 import { rowMatches } from './postgres-changes-filter.js';
 import { RowVisibility } from './row-visibility.service.js';
 import type { JoinedChannel } from './supabase-channel.js';
@@ -225,6 +225,8 @@ export class SupabaseChannelFeed implements OnApplicationShutdown {
     }
     await this.checkVisibility(deliveries.filter((delivery): delivery is Delivery => 'change' in delivery && !delivery.visible));
     let sent = 0;
+    // One encoding of each change per table shape (columns and identity), whatever the number of channels.
+    const encoded = new Map<string, string>();
     for (const delivery of deliveries) {
       const { event, channel } = delivery;
       if (channel.closed || compareStreamIds(event.id, channel.lastId) <= 0) continue;
@@ -232,14 +234,17 @@ export class SupabaseChannelFeed implements OnApplicationShutdown {
       channel.lastId = event.id;
       if ('message' in delivery) delivery.message();
       else if (delivery.visible) {
-        const columns = channel.columns.get(delivery.change.table) ?? [];
-        channel.send({
-          join_ref: channel.joinRef,
-          ref: null,
-          topic: channel.topic,
-          event: 'postgres_changes',
-          payload: postgresChangesPayload(delivery.ids, delivery.change, columns, channel.identities.get(delivery.change.table)),
-        });
+        const { table } = delivery.change;
+        const key = `${event.id}\u0000${channel.shapes.get(table) ?? ''}`;
+        let data = encoded.get(key);
+        if (data === undefined) {
+          const payload = postgresChangesPayload([], delivery.change, channel.columns.get(table) ?? [], channel.identities.get(table));
+          encoded.set(key, (data = JSON.stringify(payload.data)));
+        }
+        channel.sendEncoded(
+          { join_ref: channel.joinRef, ref: null, topic: channel.topic, event: 'postgres_changes' },
+          postgresChangesPayloadJson(delivery.ids, data),
+        );
       } else continue;
       sent++;
     }

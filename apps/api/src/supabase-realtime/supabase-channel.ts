@@ -31,6 +31,8 @@ export interface JoinedChannel {
   columns: Map<string, ChangeColumn[]>;
   /** Replica identity columns of each bound table, which an UPDATE's `old_record` carries at least. */
   identities: Map<string, string[]>;
+  /** Per bound table, a key of its columns and identity: channels with equal keys share one encoded change. */
+  shapes: Map<string, string>;
   broadcastSelf: boolean;
   /** With `config.broadcast.replay`: only changes at or after this Unix-ms time are replayed, at most `replayLimit`. */
   replaySince?: number;
@@ -42,6 +44,8 @@ export interface JoinedChannel {
   pending: PlatformEvent[];
   closed: boolean;
   send(message: PhoenixMessage): void;
+  /** Sends a message whose payload is JSON already. */
+  sendEncoded(head: Omit<PhoenixMessage, 'payload'>, payloadJson: string): void;
   /** Closes the whole connection: it fell too far behind. */
   overflow(reason: string): void;
 }

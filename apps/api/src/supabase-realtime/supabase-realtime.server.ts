@@ -9,7 +9,15 @@ import { EventType, PLATFORM_OWNED_TABLES, Topic } from '#libs/contracts';
 import { PROCESS_LOGGER, type Logger } from '#libs/logging';
 import { OrgEventStream } from '#libs/realtime';
 import { ChannelPresenceStore, PRESENCE_LEASE_MS } from './channel-presence.store.js';
-import { decodeFrame, encodeFrame, MalformedFrameError, PHOENIX_VSNS, type PhoenixMessage, type PhoenixVsn } from './phoenix-message.js';
+import {
+  decodeFrame,
+  encodeFrame,
+  encodeFrameWithPayload,
+  MalformedFrameError,
+  PHOENIX_VSNS,
+  type PhoenixMessage,
+  type PhoenixVsn,
+} from './phoenix-message.js';
 import { isVirtualTable, VIRTUAL_TABLES, type ChangeColumn } from './postgres-change.js';
 import { InvalidFilterError, parseFilter } from './postgres-changes-filter.js';
 import { RowVisibility, TableNotVisibleError } from './row-visibility.service.js';
@@ -168,12 +176,16 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
   }
 
   private send(connection: Connection, message: PhoenixMessage): void {
+    this.sendFrame(connection, () => encodeFrame(connection.vsn, message));
+  }
+
+  private sendFrame(connection: Connection, frame: () => string): void {
     if (connection.socket.readyState !== connection.socket.OPEN) return;
     if (connection.socket.bufferedAmount > SEND_BUFFER_MAX_BYTES) {
       connection.socket.close(CLOSE_TRY_AGAIN_LATER, 'slow consumer: rejoin with config.broadcast.replay');
       return;
     }
-    connection.socket.send(encodeFrame(connection.vsn, message));
+    connection.socket.send(frame());
   }
 
   private reply(connection: Connection, to: PhoenixMessage, status: 'ok' | 'error', response: Record<string, unknown>): void {
@@ -263,6 +275,7 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
         bindings,
         columns,
         identities,
+        shapes: new Map([...columns].map(([table, known]) => [table, JSON.stringify([known, identities.get(table)])])),
         broadcastSelf: broadcast.self === true,
         replaySince,
         replayLimit,
@@ -273,6 +286,7 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
         credential,
         presenceKey: typeof presence.key === 'string' && presence.key !== '' ? presence.key : randomUUID(),
         send: (out) => this.send(connection, out),
+        sendEncoded: (head, payloadJson) => this.sendFrame(connection, () => encodeFrameWithPayload(connection.vsn, head, payloadJson)),
         overflow: (reason) => {
           this.logger.info({ reason, topic }, 'Supabase realtime client must rejoin');
           connection.socket.close(CLOSE_TRY_AGAIN_LATER, reason);
