@@ -158,7 +158,7 @@ describe('Supabase Realtime protocol (supabase-js against real API processes)', 
           .channel(`room-${vsn}`, { config: { broadcast: { self: true, ack: true } } })
           .on('broadcast', { event: 'say' }, ({ payload }) => heardA.push(payload)),
       );
-      await subscribed(b.channel(`room-${vsn}`).on('broadcast', { event: 'say' }, ({ payload }) => heardB.push(payload)));
+      const channelB = await subscribed(b.channel(`room-${vsn}`).on('broadcast', { event: 'say' }, ({ payload }) => heardB.push(payload)));
       expect(await channelA.send({ type: 'broadcast', event: 'say', payload: { n: 1 } })).toBe('ok');
       const rest = await fetch(`${apis[0]!.url}/realtime/v1/api/broadcast`, {
         method: 'POST',
@@ -166,9 +166,14 @@ describe('Supabase Realtime protocol (supabase-js against real API processes)', 
         body: JSON.stringify({ messages: [{ topic: `room-${vsn}`, event: 'say', payload: { n: 2 } }] }),
       });
       expect(rest.status).toBe(202);
-      await waitFor('both broadcasts on both clients', () => (heardA.length >= 2 && heardB.length >= 2 ? true : undefined));
-      expect(heardA).toEqual([{ n: 1 }, { n: 2 }]);
-      expect(heardB).toEqual([{ n: 1 }, { n: 2 }]);
+      expect(await channelB.httpSend('say', { n: 3 })).toEqual({ success: true });
+      // B has self off: its own message reaches A only; A's next one (self on) is the barrier for both.
+      expect(await channelB.send({ type: 'broadcast', event: 'say', payload: { n: 4 } })).toBe('ok');
+      await waitFor("B's message on A", () => (heardA.length >= 4 ? true : undefined));
+      expect(await channelA.send({ type: 'broadcast', event: 'say', payload: { n: 5 } })).toBe('ok');
+      await waitFor('the barrier on both clients', () => (heardA.length >= 5 && heardB.some((p: any) => p.n === 5) ? true : undefined));
+      expect(heardA).toEqual([1, 2, 3, 4, 5].map((n) => ({ n })));
+      expect(heardB).toEqual([1, 2, 3, 5].map((n) => ({ n })));
     });
   });
 

@@ -1,4 +1,4 @@
-import { Body, Controller, HttpCode, HttpStatus, Post } from '@nestjs/common';
+import { BadRequestException, Body, Controller, HttpCode, HttpStatus, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { OrgPrincipal } from '#libs/auth';
 import { EventType, Topic } from '#libs/contracts';
@@ -29,5 +29,28 @@ export class SupabaseBroadcastController {
         data: { event: message.event, payload: message.payload } satisfies ChannelBroadcastData,
       })),
     );
+  }
+
+  /** supabase-js' `channel.httpSend(event, payload)`: one message, the payload as the body. */
+  @Post('broadcast/:topic/events/:event')
+  @HttpCode(HttpStatus.ACCEPTED)
+  @ApiOperation({ summary: "Broadcasts one message (the JSON body) to the caller's org channel, as supabase-js httpSend() sends it." })
+  async send(
+    @CurrentOrg() principal: OrgPrincipal,
+    @Param('topic') topic: string,
+    @Param('event') event: string,
+    @Body() payload: unknown,
+  ): Promise<void> {
+    if (topic.length < 1 || topic.length > 200) throw new BadRequestException('topic must be 1 to 200 characters');
+    if (event.length < 1 || event.length > 255) throw new BadRequestException('event must be 1 to 255 characters');
+    if (typeof payload !== 'object' || payload === null || Array.isArray(payload))
+      throw new BadRequestException('the body must be a JSON object');
+    const data: ChannelBroadcastData = { event, payload };
+    await this.stream.append(principal.orgId, {
+      topic: Topic.channel(topic),
+      type: EventType.channelBroadcast,
+      at: new Date().toISOString(),
+      data,
+    });
   }
 }
