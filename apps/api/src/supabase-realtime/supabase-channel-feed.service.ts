@@ -39,6 +39,13 @@ interface OrgReading {
   channels: Set<JoinedChannel>;
 }
 
+/** A broadcast or presence diff for one channel. */
+interface Message {
+  event: PlatformEvent;
+  channel: JoinedChannel;
+  message: () => void;
+}
+
 interface Delivery {
   event: PlatformEvent;
   channel: JoinedChannel;
@@ -187,7 +194,7 @@ export class SupabaseChannelFeed implements OnApplicationShutdown {
    */
   private async deliver(events: PlatformEvent[], channels: JoinedChannel[], budget: number | false, historic = false): Promise<number> {
     if (events.length === 0 || channels.length === 0) return 0;
-    const deliveries: (Delivery | { event: PlatformEvent; channel: JoinedChannel; message: () => void })[] = [];
+    const deliveries: (Delivery | Message)[] = [];
     for (const event of events) {
       const change = postgresChangeOf(event);
       for (const channel of channels) {
@@ -224,9 +231,26 @@ export class SupabaseChannelFeed implements OnApplicationShutdown {
       }
     }
     await this.checkVisibility(deliveries.filter((delivery): delivery is Delivery => 'change' in delivery && !delivery.visible));
-    let sent = 0;
+    let sent: number;
     // One encoding of each change per table shape (columns and identity), whatever the number of channels.
     const encoded = new Map<string, string>();
+    // A connection's frames of one batch go out in one write, not one each.
+    const connections = new Set(deliveries.map((delivery) => delivery.channel.connection));
+    connections.forEach((connection) => connection.cork());
+    try {
+      sent = this.send(deliveries, budget, encoded);
+    } finally {
+      connections.forEach((connection) => connection.uncork());
+    }
+    // Events in between concerned none of these channels: they are past them all the same.
+    const last = events.at(-1)!.id;
+    for (const channel of channels)
+      if (!channel.closed && compareStreamIds(last, channel.lastId) > 0 && budget === false) channel.lastId = last;
+    return sent;
+  }
+
+  private send(deliveries: (Delivery | Message)[], budget: number | false, encoded: Map<string, string>): number {
+    let sent = 0;
     for (const delivery of deliveries) {
       const { event, channel } = delivery;
       if (channel.closed || compareStreamIds(event.id, channel.lastId) <= 0) continue;
@@ -248,10 +272,6 @@ export class SupabaseChannelFeed implements OnApplicationShutdown {
       } else continue;
       sent++;
     }
-    // Events in between concerned none of these channels: they are past them all the same.
-    const last = events.at(-1)!.id;
-    for (const channel of channels)
-      if (!channel.closed && compareStreamIds(last, channel.lastId) > 0 && budget === false) channel.lastId = last;
     return sent;
   }
 

@@ -46,6 +46,8 @@ export interface JoinedChannel {
   send(message: PhoenixMessage): void;
   /** Sends a message whose payload is JSON already. */
   sendEncoded(head: Omit<PhoenixMessage, 'payload'>, payloadJson: string): void;
+  /** The channel's connection: frames written between cork() and uncork() leave in one write. */
+  connection: { cork(): void; uncork(): void };
   /** Closes the whole connection: it fell too far behind. */
   overflow(reason: string): void;
 }

@@ -59,6 +59,7 @@ interface ServerChannel extends JoinedChannel {
 interface Connection {
   id: string;
   socket: WebSocket;
+  transport: JoinedChannel['connection'];
   vsn: PhoenixVsn;
   credential: Credential;
   source: string;
@@ -153,7 +154,10 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
   }
 
   private open(socket: WebSocket, vsn: PhoenixVsn, credential: Credential, source: string): void {
-    const connection: Connection = { id: randomUUID(), socket, vsn, credential, source, channels: new Map() };
+    // ws writes each frame as it is sent; corking the TCP socket around a batch makes one write of many frames.
+    const tcp = (socket as unknown as { _socket: { cork(): void; uncork(): void } })._socket;
+    const transport = { cork: () => tcp.cork(), uncork: () => tcp.uncork() };
+    const connection: Connection = { id: randomUUID(), socket, transport, vsn, credential, source, channels: new Map() };
     this.connections.add(connection);
     socket.on('message', (data: Buffer, isBinary: boolean) => {
       let message: PhoenixMessage;
@@ -285,6 +289,7 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
         closed: false,
         credential,
         presenceKey: typeof presence.key === 'string' && presence.key !== '' ? presence.key : randomUUID(),
+        connection: connection.transport,
         send: (out) => this.send(connection, out),
         sendEncoded: (head, payloadJson) => this.sendFrame(connection, () => encodeFrameWithPayload(connection.vsn, head, payloadJson)),
         overflow: (reason) => {
