@@ -25,9 +25,16 @@ describe('Supabase Realtime protocol (supabase-js against real API processes)', 
 
   const startApi = async () => {
     const port = await findFreePort();
-    const process = spawnPlatformProcess('api', { ...platform.env, PORT: String(port), REALTIME_RELAY_POLL_MS: '200' });
+    // Short slot leases: a killed process's presences end within seconds.
+    const process = spawnPlatformProcess('api', {
+      ...platform.env,
+      PORT: String(port),
+      REALTIME_RELAY_POLL_MS: '200',
+      REALTIME_SLOT_TTL_MS: '3000',
+    });
     await process.waitForOutput(/API listening on/);
     apis.push({ process, url: `http://127.0.0.1:${port}` });
+    return apis.length - 1;
   };
 
   /** A supabase-js client exactly as an app makes one, with the `ws` transport Node 20 needs. */
@@ -149,7 +156,7 @@ describe('Supabase Realtime protocol (supabase-js against real API processes)', 
       expect(existsSync(gate)).toBe(true);
     });
 
-    it('broadcasts with self and ack, and through the REST endpoint', async () => {
+    it('broadcasts with self on and off and ack, over the socket, the REST endpoint and httpSend', async () => {
       const [a, b] = [supabase(org.token, vsn), supabase(org.token, vsn, 1)];
       const heardA: unknown[] = [];
       const heardB: unknown[] = [];
@@ -285,7 +292,7 @@ describe('Supabase Realtime protocol (supabase-js against real API processes)', 
     expect(seenByB.map((change) => change.new.name)).toEqual(['marker']);
   });
 
-  it('gives a viewer only the rows row-level security shows it, DELETEs included, with one check per batch and caller', async () => {
+  it('gives a viewer only the rows row-level security shows it, DELETEs judged on their old row', async () => {
     await sql(`CREATE TABLE public.notes (id int PRIMARY KEY, audience text, body text);
       ALTER TABLE public.notes REPLICA IDENTITY FULL;
       ALTER TABLE public.notes ENABLE ROW LEVEL SECURITY;
@@ -374,7 +381,27 @@ describe('Supabase Realtime protocol (supabase-js against real API processes)', 
     await b.removeAllChannels();
   });
 
-  it('refuses a bad apikey, closes a channel when its token expires, and accepts an access_token refresh of the same token', async () => {
+  it('ends the presences of an API process that died, with a leave on the processes that remain', async () => {
+    const doomed = await startApi();
+    const [a, b] = [supabase(org.token, '2.0.0', doomed), supabase(org.token, '1.0.0', 0)];
+    const channelA = a.channel('wake', { config: { presence: { key: 'ghost' } } }).on('presence', { event: 'sync' }, () => undefined);
+    const channelB = b.channel('wake', { config: { presence: { key: 'watcher' } } }).on('presence', { event: 'sync' }, () => undefined);
+    const left: string[] = [];
+    channelB.on('presence', { event: 'leave' }, ({ key }) => left.push(key));
+    await subscribed(channelA);
+    await subscribed(channelB);
+    expect(await channelA.track({ at: 'doomed' })).toBe('ok');
+    expect(await channelB.track({ at: 'survivor' })).toBe('ok');
+    const keysOf = (channel: RealtimeChannel) => Object.keys(channel.presenceState()).sort().join(',');
+    await waitFor('both presences', () => (keysOf(channelB) === 'ghost,watcher' ? true : undefined));
+    const [{ process }] = apis.splice(doomed, 1);
+    process.child.kill('SIGKILL');
+    await process.waitForExit(20_000);
+    await waitFor('the dead process presence to leave', () => (keysOf(channelB) === 'watcher' ? true : undefined), 30_000);
+    expect(left).toEqual(['ghost']);
+  });
+
+  it('refuses a bad apikey and a foreign access_token, closes a channel when its token expires or is switched to another, and accepts a refresh of the same token', async () => {
     const refused = await new Promise<number>((resolve) => {
       const socket = new WebSocket(`${apis[0]!.url.replace('http', 'ws')}/realtime/v1/websocket?apikey=plat_org_nope&vsn=2.0.0`);
       socket.on('unexpected-response', (request, response) => {
@@ -406,6 +433,31 @@ describe('Supabase Realtime protocol (supabase-js against real API processes)', 
     );
     await waitFor('the channel to close at expiry', () => (closed ? true : undefined), 15_000);
     expect(system.at(-1)).toMatchObject({ status: 'error', message: expect.stringMatching(/expired/) });
+
+    // A join may not carry another org's token, and a refresh to another API token closes the channel.
+    const elsewhere = supabase(org.token);
+    await elsewhere.realtime.setAuth(other.token);
+    await expect(
+      subscribed(elsewhere.channel('foreign').on('postgres_changes', { event: '*', schema: 'public', table: 'items' }, () => undefined)),
+    ).rejects.toThrow(/another org's/);
+    const switched = supabase(org.token);
+    const switchedSystem: { status: string; message: string }[] = [];
+    let switchedClosed = false;
+    await new Promise<void>((resolve, reject) =>
+      switched
+        .channel('switched')
+        .on('postgres_changes', { event: '*', schema: 'public', table: 'items' }, () => undefined)
+        .on('system', {}, (payload) => switchedSystem.push(payload))
+        .subscribe((status, error) => {
+          if (status === 'SUBSCRIBED') resolve();
+          if (status === 'CLOSED') switchedClosed = true;
+          if (status === 'CHANNEL_ERROR') reject(error);
+        }),
+    );
+    const member = await createToken(apis[0]!.url, org.token, 'member', 'switch-target');
+    await switched.realtime.setAuth(member.token);
+    await waitFor('the channel to close on a token switch', () => (switchedClosed ? true : undefined));
+    expect(switchedSystem.at(-1)).toMatchObject({ status: 'error', message: expect.stringMatching(/another API token/) });
 
     const client = supabase(org.token);
     const changes: Change[] = [];

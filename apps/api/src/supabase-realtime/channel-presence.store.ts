@@ -6,9 +6,6 @@ import { eventJson, LUA_APPEND_EVENT } from '#libs/realtime';
 import { RedisConnection, RedisKeys } from '#libs/redis';
 import type { ChannelPresenceData } from './supabase-channel-feed.service.js';
 
-/** How long a tracked presence lives without its API process renewing it: a process that died loses its presences after this. */
-export const PRESENCE_LEASE_MS = 30_000;
-
 /** Phoenix presence state: metas per presence key. */
 export type PresenceState = Record<string, { metas: Record<string, unknown>[] }>;
 
@@ -28,6 +25,28 @@ end
 append_event(KEYS[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], '{"joins":' .. ARGV[7] .. ',"leaves":' .. ARGV[8] .. '}')
 return 1`;
 
+/**
+ * KEYS: presence hash, org stream. ARGV: now (ms), stream max len, event type, topic, at.
+ * Drops the entries whose lease ran out (their API process died) and appends one leave
+ * diff for them, in one step: clients that hold them hear they left.
+ */
+const REAP_PRESENCES = `${LUA_APPEND_EVENT}
+local entries = redis.call('HGETALL', KEYS[1])
+local leaves = {}
+local any = false
+for i = 1, #entries, 2 do
+  local entry = cjson.decode(entries[i + 1])
+  if entry['until'] < tonumber(ARGV[1]) then
+    redis.call('HDEL', KEYS[1], entries[i])
+    leaves[entry.key] = leaves[entry.key] or { metas = {} }
+    table.insert(leaves[entry.key].metas, { phx_ref = entries[i] })
+    any = true
+  end
+end
+if not any then return 0 end
+append_event(KEYS[2], ARGV[2], ARGV[3], ARGV[4], ARGV[5], cjson.encode({ joins = {}, leaves = leaves }))
+return 1`;
+
 interface PresenceEntry {
   key: string;
   meta: Record<string, unknown>;
@@ -36,6 +55,7 @@ interface PresenceEntry {
 
 interface PresenceScripts {
   changePresence(...args: (string | number)[]): Promise<number>;
+  reapPresences(...args: (string | number)[]): Promise<number>;
 }
 
 /**
@@ -54,6 +74,7 @@ export class ChannelPresenceStore {
   ) {
     this.redis = connection.client as Redis & PresenceScripts;
     this.redis.defineCommand('changePresence', { numberOfKeys: 2, lua: CHANGE_PRESENCE });
+    this.redis.defineCommand('reapPresences', { numberOfKeys: 2, lua: REAP_PRESENCES });
   }
 
   private key(orgId: string, channel: string): string {
@@ -62,7 +83,7 @@ export class ChannelPresenceStore {
 
   /** Tracks (or updates) one presence and appends its join. */
   async track(orgId: string, channel: string, ref: string, key: string, meta: Record<string, unknown>): Promise<void> {
-    const entry: PresenceEntry = { key, meta: { ...meta, phx_ref: ref }, until: Date.now() + PRESENCE_LEASE_MS };
+    const entry: PresenceEntry = { key, meta: { ...meta, phx_ref: ref }, until: Date.now() + this.leaseMs };
     const joins: ChannelPresenceData['joins'] = { [key]: { metas: [entry.meta] } };
     await this.change(orgId, channel, ref, eventJson(entry), eventJson(joins), '{}');
   }
@@ -76,13 +97,34 @@ export class ChannelPresenceStore {
   /** Keeps this process's presences alive. */
   async renew(presences: { orgId: string; channel: string; ref: string; key: string; meta: Record<string, unknown> }[]): Promise<void> {
     if (presences.length === 0) return;
-    const until = Date.now() + PRESENCE_LEASE_MS;
+    const until = Date.now() + this.leaseMs;
     const pipeline = this.redis.pipeline();
     for (const presence of presences) {
       const entry: PresenceEntry = { key: presence.key, meta: { ...presence.meta, phx_ref: presence.ref }, until };
       pipeline.hset(this.key(presence.orgId, presence.channel), presence.ref, eventJson(entry));
     }
     await pipeline.exec();
+  }
+
+  /**
+   * How long a tracked presence lives without its API process renewing it: the lease of
+   * a realtime socket's slot, so a process that died loses its presences as its slots.
+   */
+  get leaseMs(): number {
+    return this.config.REALTIME_SLOT_TTL_MS;
+  }
+
+  /** Ends the presences whose process stopped renewing them, with a leave diff. */
+  async reap(orgId: string, channel: string): Promise<void> {
+    await this.redis.reapPresences(
+      this.key(orgId, channel),
+      this.keys.orgEvents(orgId),
+      Date.now(),
+      this.config.EVENT_STREAM_MAX_LENGTH,
+      EventType.channelPresence,
+      Topic.channel(channel),
+      new Date().toISOString(),
+    );
   }
 
   /** Every live presence of the channel, in presence_state shape. */

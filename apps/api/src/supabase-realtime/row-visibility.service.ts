@@ -6,6 +6,8 @@ import type { ChangeColumn } from './postgres-change.js';
 
 /** How long a table's policies are reused before the catalog is read again (policy DDL takes effect within this). */
 const POLICY_CACHE_MS = 5_000;
+/** Tables whose policies are kept at most; past it the cache starts over (it refills on the next change). */
+const POLICY_CACHE_ENTRIES = 10_000;
 /** Longest one visibility check may run; a policy slower than this hides the batch rather than stall delivery. */
 const CHECK_TIMEOUT_MS = 5_000;
 
@@ -123,6 +125,7 @@ export class RowVisibility {
       restrictive: rows.filter((row) => row.permissive === false).map((row) => row.qual ?? 'true'),
       readAt: Date.now(),
     };
+    if (this.policies.size >= POLICY_CACHE_ENTRIES) this.policies.clear();
     this.policies.set(key, policies);
     return policies;
   }

@@ -8,7 +8,7 @@ import { Authenticator, claimsOf, CredentialCache, LoginFailureLimiter, type Cre
 import { EventType, PLATFORM_OWNED_TABLES, Topic } from '#libs/contracts';
 import { PROCESS_LOGGER, type Logger } from '#libs/logging';
 import { OrgEventStream } from '#libs/realtime';
-import { ChannelPresenceStore, PRESENCE_LEASE_MS } from './channel-presence.store.js';
+import { ChannelPresenceStore } from './channel-presence.store.js';
 import {
   decodeFrame,
   encodeFrame,
@@ -52,6 +52,7 @@ interface Credential {
 interface ServerChannel extends JoinedChannel {
   credential: Credential;
   presenceKey: string;
+  presenceEnabled: boolean;
   tracked?: { ref: string; key: string; meta: Record<string, unknown> };
   expiry?: NodeJS.Timeout;
 }
@@ -100,7 +101,7 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
     this.httpServer = this.adapterHost.httpAdapter.getHttpServer() as Server;
     this.httpServer.on('upgrade', this.onUpgrade);
     this.stopListening = this.cache.onRevocation((revocation) => this.revoked(revocation));
-    this.renewal = setInterval(() => this.renewPresences(), PRESENCE_LEASE_MS / 3);
+    this.renewal = setInterval(() => this.renewPresences(), this.presence.leaseMs / 3);
     this.renewal.unref();
   }
 
@@ -288,6 +289,7 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
         pending: [],
         closed: false,
         credential,
+        presenceEnabled: presence.enabled === true,
         presenceKey: typeof presence.key === 'string' && presence.key !== '' ? presence.key : randomUUID(),
         connection: connection.transport,
         send: (out) => this.send(connection, out),
@@ -495,5 +497,15 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
       ),
     );
     this.presence.renew(presences).catch((error: unknown) => this.logger.warn({ err: error }, 'renewing presences failed'));
+    // Whichever process has the channel joined ends the presences of a process that died.
+    const watched = new Map<string, { orgId: string; name: string }>();
+    for (const connection of this.connections) {
+      for (const channel of connection.channels.values()) {
+        if (channel.presenceEnabled) watched.set(`${channel.orgId}\u0000${channel.name}`, { orgId: channel.orgId, name: channel.name });
+      }
+    }
+    for (const { orgId, name } of watched.values()) {
+      this.presence.reap(orgId, name).catch((error: unknown) => this.logger.warn({ err: error }, 'ending stale presences failed'));
+    }
   }
 }
