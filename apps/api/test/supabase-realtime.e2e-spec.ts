@@ -401,6 +401,46 @@ describe('Supabase Realtime protocol (supabase-js against real API processes)', 
     expect(left).toEqual(['ghost']);
   });
 
+  it('caps connections per token across API processes (REALTIME_SOCKETS_PER_TOKEN) and frees a slot when a connection closes', async () => {
+    const capped = await createToken(apis[0]!.url, org.token, 'viewer', 'capped');
+    const open = (api: number) =>
+      new Promise<WebSocket | { status: number; body: string }>((resolve) => {
+        const socket = new WebSocket(`${apis[api]!.url.replace('http', 'ws')}/realtime/v1/websocket?apikey=${capped.token}&vsn=1.0.0`);
+        socket.on('open', () => resolve(socket));
+        socket.on('unexpected-response', (request, response) => {
+          let body = '';
+          response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          response.on('end', () => {
+            resolve({ status: response.statusCode ?? 0, body });
+            request.destroy();
+          });
+        });
+        socket.on('error', () => undefined);
+      });
+    const held: WebSocket[] = [];
+    try {
+      // The default cap is 20, split over both processes.
+      for (let i = 0; i < 20; i++) {
+        const socket = await open(i % 2);
+        expect(socket).toBeInstanceOf(WebSocket);
+        held.push(socket as WebSocket);
+      }
+      expect(await open(0)).toEqual({ status: 429, body: expect.stringContaining('REALTIME_SOCKETS_PER_TOKEN') });
+      const closing = held.pop()!;
+      await new Promise((resolve) => {
+        closing.once('close', resolve);
+        closing.close();
+      });
+      const again = await waitFor('the freed slot', async () => {
+        const socket = await open(1);
+        return socket instanceof WebSocket ? socket : undefined;
+      });
+      held.push(again);
+    } finally {
+      for (const socket of held) socket.close();
+    }
+  });
+
   it('refuses a bad apikey and a foreign access_token, closes a channel when its token expires or is switched to another, and accepts a refresh of the same token', async () => {
     const refused = await new Promise<number>((resolve) => {
       const socket = new WebSocket(`${apis[0]!.url.replace('http', 'ws')}/realtime/v1/websocket?apikey=plat_org_nope&vsn=2.0.0`);

@@ -3,6 +3,7 @@ import { AuthModule } from '#libs/auth';
 import { RealtimeModule } from '#libs/realtime';
 import { RegistryModule } from '#libs/registry';
 import { ChannelPresenceStore } from './channel-presence.store.js';
+import { ConnectionSlots } from './connection-slots.store.js';
 import { RowVisibility } from './row-visibility.service.js';
 import { SupabaseBroadcastController } from './supabase-broadcast.controller.js';
 import { SupabaseChannelFeed } from './supabase-channel-feed.service.js';
@@ -12,6 +13,6 @@ import { SupabaseRealtimeServer } from './supabase-realtime.server.js';
 @Module({
   imports: [AuthModule, RealtimeModule, RegistryModule],
   controllers: [SupabaseBroadcastController],
-  providers: [SupabaseRealtimeServer, SupabaseChannelFeed, RowVisibility, ChannelPresenceStore],
+  providers: [SupabaseRealtimeServer, SupabaseChannelFeed, RowVisibility, ChannelPresenceStore, ConnectionSlots],
 })
 export class SupabaseRealtimeModule {}

@@ -9,6 +9,7 @@ import { EventType, PLATFORM_OWNED_TABLES, Topic } from '#libs/contracts';
 import { PROCESS_LOGGER, type Logger } from '#libs/logging';
 import { OrgEventStream } from '#libs/realtime';
 import { ChannelPresenceStore } from './channel-presence.store.js';
+import { ConnectionLimitExceeded, ConnectionSlots, type ConnectionSlot } from './connection-slots.store.js';
 import {
   decodeFrame,
   encodeFrame,
@@ -39,6 +40,7 @@ const CHANNEL_NAME_MAX = 200;
 /** Close code for a client that fell behind (RFC 6455: try again later). */
 const CLOSE_TRY_AGAIN_LATER = 1013;
 const MAX_TIMER_MS = 2 ** 31 - 1;
+const STATUS_TEXT: Record<number, string> = { 401: 'Unauthorized', 429: 'Too Many Requests', 503: 'Service Unavailable' };
 const CHANGE_EVENTS = new Set(['*', 'INSERT', 'UPDATE', 'DELETE']);
 
 /** A join refused with a reason the client sees. */
@@ -59,6 +61,7 @@ interface ServerChannel extends JoinedChannel {
 
 interface Connection {
   id: string;
+  slot: ConnectionSlot;
   socket: WebSocket;
   transport: JoinedChannel['connection'];
   vsn: PhoenixVsn;
@@ -93,6 +96,7 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
     private readonly feed: SupabaseChannelFeed,
     private readonly visibility: RowVisibility,
     private readonly presence: ChannelPresenceStore,
+    private readonly slots: ConnectionSlots,
     private readonly stream: OrgEventStream,
     @Inject(PROCESS_LOGGER) private readonly logger: Logger,
   ) {}
@@ -123,23 +127,47 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
     if (url.pathname !== SUPABASE_REALTIME_PATH && url.pathname !== `${SUPABASE_REALTIME_PATH}/`) return;
     const refuse = (status: number, message: string) => {
       socket.end(
-        `HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 429 ? 'Too Many Requests' : 'Bad Request'}\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n${message}`,
+        `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Bad Request'}\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n${message}`,
       );
     };
     const vsn = (url.searchParams.get('vsn') ?? '1.0.0') as PhoenixVsn;
     if (!PHOENIX_VSNS.includes(vsn)) return refuse(400, `unsupported vsn ${vsn}: use 1.0.0 or 2.0.0`);
     const source = request.socket.remoteAddress ?? 'unknown';
     const token = url.searchParams.get('apikey') ?? '';
-    this.authenticate(token, source).then(
-      (credential) => {
-        if (!credential) return refuse(401, token ? 'invalid, expired or revoked apikey' : 'missing apikey');
-        this.server.handleUpgrade(request, socket, head, (ws) => this.open(ws, vsn, credential, source));
+    this.admit(token, source).then(
+      (admitted) => {
+        if ('refused' in admitted) return refuse(admitted.refused.status, admitted.refused.message);
+        if (socket.destroyed) return void this.release(admitted.slot);
+        this.server.handleUpgrade(request, socket, head, (ws) => this.open(ws, vsn, admitted.credential, admitted.slot, source));
       },
       (error: Error) => {
         this.logger.warn({ err: error }, 'Supabase realtime handshake failed');
-        refuse(429, error.message);
+        refuse(503, 'the connection could not be set up; try again');
       },
     );
+  }
+
+  /** The connection's credential and slot, or why it is refused (401 bad token, 429 blocked or over a cap). */
+  private async admit(
+    token: string,
+    source: string,
+  ): Promise<{ credential: Credential; slot: ConnectionSlot } | { refused: { status: number; message: string } }> {
+    if (await this.limiter.isBlocked(source))
+      return { refused: { status: 429, message: 'too many failed logins from this address; try again later' } };
+    const credential = await this.authenticate(token, source);
+    if (!credential) return { refused: { status: 401, message: token ? 'invalid, expired or revoked apikey' : 'missing apikey' } };
+    try {
+      return { credential, slot: await this.slots.admit(credential.principal, randomUUID()) };
+    } catch (error) {
+      if (error instanceof ConnectionLimitExceeded) return { refused: { status: 429, message: `${error.message}: limit ${error.limit}` } };
+      throw error;
+    }
+  }
+
+  private release(slot: ConnectionSlot): void {
+    this.slots
+      .release(slot)
+      .catch((error: unknown) => this.logger.warn({ err: error }, 'releasing a connection slot failed; its lease ends it'));
   }
 
   /** An org credential for the token, or undefined (a failed login) when it is none. */
@@ -154,11 +182,11 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
     return { principal: verified.principal, expiresAt: verified.expiresAt };
   }
 
-  private open(socket: WebSocket, vsn: PhoenixVsn, credential: Credential, source: string): void {
+  private open(socket: WebSocket, vsn: PhoenixVsn, credential: Credential, slot: ConnectionSlot, source: string): void {
     // ws writes each frame as it is sent; corking the TCP socket around a batch makes one write of many frames.
     const tcp = (socket as unknown as { _socket: { cork(): void; uncork(): void } })._socket;
     const transport = { cork: () => tcp.cork(), uncork: () => tcp.uncork() };
-    const connection: Connection = { id: randomUUID(), socket, transport, vsn, credential, source, channels: new Map() };
+    const connection: Connection = { id: slot.id, slot, socket, transport, vsn, credential, source, channels: new Map() };
     this.connections.add(connection);
     socket.on('message', (data: Buffer, isBinary: boolean) => {
       let message: PhoenixMessage;
@@ -175,6 +203,7 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
     });
     socket.on('close', () => {
       this.connections.delete(connection);
+      this.release(slot);
       for (const channel of connection.channels.values()) this.leave(connection, channel);
     });
     socket.on('error', () => socket.terminate());
@@ -497,6 +526,9 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
       ),
     );
     this.presence.renew(presences).catch((error: unknown) => this.logger.warn({ err: error }, 'renewing presences failed'));
+    this.slots
+      .renew([...this.connections].map((connection) => connection.slot))
+      .catch((error: unknown) => this.logger.warn({ err: error }, 'renewing connection slots failed'));
     // Whichever process has the channel joined ends the presences of a process that died.
     const watched = new Map<string, { orgId: string; name: string }>();
     for (const connection of this.connections) {
