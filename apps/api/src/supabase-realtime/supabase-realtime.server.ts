@@ -354,7 +354,11 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
 
   /** The join's own access_token if it carries one (it must be of the connection's org), else the apikey's credential. */
   private async joinCredential(connection: Connection, accessToken: unknown): Promise<Credential> {
-    if (accessToken === undefined || accessToken === null || accessToken === '') return connection.credential;
+    if (accessToken === undefined || accessToken === null || accessToken === '') {
+      const { expiresAt } = connection.credential;
+      if (expiresAt !== undefined && expiresAt <= Date.now()) throw new JoinRefused('the apikey expired: join with a fresh access_token');
+      return connection.credential;
+    }
     if (typeof accessToken !== 'string') throw new JoinRefused('access_token must be a string');
     const credential = await this.authenticate(accessToken, connection.source);
     if (!credential) throw new JoinRefused('invalid, expired or revoked access_token');
