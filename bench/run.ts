@@ -11,6 +11,7 @@ import { orgProvisioningBenchmark } from './benchmarks/org-provisioning.bench.js
 import { realtimeBenchmark } from './benchmarks/realtime.bench.js';
 import { relaysBenchmark } from './benchmarks/relays.bench.js';
 import { resourcesBenchmark } from './benchmarks/resources.bench.js';
+import { supabaseRealtimeBenchmark } from './benchmarks/supabase-realtime.bench.js';
 import { tasksBenchmark } from './benchmarks/tasks.bench.js';
 import type { Benchmark, BenchResult } from './measure.js';
 
@@ -23,6 +24,7 @@ const BENCHMARKS: Benchmark[] = [
   documentsBenchmark,
   noisyNeighbourBenchmark,
   relaysBenchmark,
+  supabaseRealtimeBenchmark,
 ];
 
 // `npm run bench` runs them all; `npm run bench -- <name> ...` runs the named ones.

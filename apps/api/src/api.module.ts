@@ -12,6 +12,7 @@ import { SchedulingHttpModule } from './schedules/scheduling-http.module.js';
 import { ResourcesHttpModule } from './resources/resources-http.module.js';
 import { SecretsHttpModule } from './secrets/secrets-http.module.js';
 import { RealtimeGatewayModule } from './realtime/realtime-gateway.module.js';
+import { SupabaseRealtimeModule } from './supabase-realtime/supabase-realtime.module.js';
 import { TasksHttpModule } from './tasks/tasks-http.module.js';
 import { TokensModule } from './tokens/tokens.module.js';
 import { TriggersHttpModule } from './triggers/triggers-http.module.js';
@@ -38,6 +39,7 @@ export class ApiModule {
         TriggersHttpModule,
         ResourcesHttpModule,
         RealtimeGatewayModule,
+        SupabaseRealtimeModule,
         SecretsHttpModule,
         AuditHttpModule,
         ConfigHttpModule,

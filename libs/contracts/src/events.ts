@@ -27,6 +27,10 @@ export const EventType = {
   documentUpdated: 'document.updated',
   documentDeleted: 'document.deleted',
   auditRecorded: 'audit.recorded',
+  /** A message broadcast on a Supabase Realtime channel (stored so every API process delivers it and a rejoin can replay it). */
+  channelBroadcast: 'channel.broadcast',
+  /** Presence joins and leaves on a Supabase Realtime channel. */
+  channelPresence: 'channel.presence',
 } as const;
 export type EventType = (typeof EventType)[keyof typeof EventType];
 
@@ -40,6 +44,8 @@ export const Topic = {
   config: (key: string) => `config:${key}`,
   document: (collection: string, id: string) => `document:${collection}:${id}`,
   audit: 'audit',
+  /** A Supabase Realtime channel (its broadcasts and presence), by the name the client gave it. */
+  channel: (name: string) => `channel:${name}`,
 };
 
 /** The org id under which platform-wide events (workers, org instances) are streamed. */
