@@ -177,6 +177,8 @@ export async function startBenchPlatformProcesses(
     settings: controlPlane.settings,
     async stop() {
       await stopProcesses();
+      // BENCH_PLATFORM_OUTPUT=1 shows what the processes logged (at warn and above), to find why a run failed.
+      if (process.env.BENCH_PLATFORM_OUTPUT) for (const child of processes) process.stderr.write(child.output().slice(-20_000));
       await controlPlane.drop();
     },
   };
