@@ -1,5 +1,5 @@
 import { findFreePort } from '#libs/runtime';
-import { forkBenchChild } from '../bench-children.js';
+import { cpuMs, forkBenchChild } from '../bench-children.js';
 import type { BenchEnvironment } from '../bench-environment.js';
 import { startBenchPlatformProcesses } from '../bench-platform.js';
 import { compared, interleave, percentile, round, spread, type Benchmark } from '../measure.js';
@@ -15,6 +15,8 @@ const TASK_CONCURRENCY = 16;
 interface Outcome {
   rate: number;
   latencies: number[];
+  /** CPU the server process spent per request, in µs: steadier than rates on a busy machine. */
+  cpuUs?: number;
 }
 
 /**
@@ -30,14 +32,17 @@ export const httpApiBenchmark: Benchmark = {
     const barePort = await findFreePort();
     const bare = await forkBenchChild('bare-http.process.js', [String(barePort)]);
     const load = await forkBenchChild('load-generator.process.js');
-    const get = (url: string, count: number) => () =>
-      load.request<Outcome>({ kind: 'http', url, method: 'GET', count, concurrency: CONCURRENCY, expect: [200] });
+    const get = (url: string, pid: number, count: number) => async () => {
+      const cpuBefore = await cpuMs(pid);
+      const outcome = await load.request<Outcome>({ kind: 'http', url, method: 'GET', count, concurrency: CONCURRENCY, expect: [200] });
+      return { ...outcome, cpuUs: (1000 * ((await cpuMs(pid)) - cpuBefore)) / count };
+    };
     const apiUrl = `${platform.baseUrl}/health/live`;
     const bareUrl = `http://127.0.0.1:${barePort}/health/live`;
     try {
-      await get(apiUrl, WARMUP_REQUESTS)();
-      await get(bareUrl, WARMUP_REQUESTS)();
-      const health = await interleave(ROUNDS, get(apiUrl, REQUESTS_PER_ROUND), get(bareUrl, REQUESTS_PER_ROUND));
+      await get(apiUrl, platform.apiPid, WARMUP_REQUESTS)();
+      await get(bareUrl, bare.pid, WARMUP_REQUESTS)();
+      const health = await interleave(ROUNDS, get(apiUrl, platform.apiPid, REQUESTS_PER_ROUND), get(bareUrl, bare.pid, REQUESTS_PER_ROUND));
 
       const org = await platform.createOrg('bench-http');
       const createTasks = (count: number) => () =>
@@ -61,6 +66,14 @@ export const httpApiBenchmark: Benchmark = {
           health.a.map((r) => r.rate),
           'node_http.bare',
           health.b.map((r) => r.rate),
+          { samples: ROUNDS * REQUESTS_PER_ROUND, concurrency: CONCURRENCY },
+        ),
+        compared(
+          'http.health_live.cpu_per_request',
+          'µs',
+          health.a.map((r) => r.cpuUs!),
+          'node_http.bare.cpu_per_request',
+          health.b.map((r) => r.cpuUs!),
           { samples: ROUNDS * REQUESTS_PER_ROUND, concurrency: CONCURRENCY },
         ),
         {
