@@ -8,8 +8,8 @@ import { serveBenchRequests } from './bench-children.js';
  * chunks the epoch-ms stamps the task printed (`L<ms>` lines).
  */
 
-/** Sockets connecting at once while the crowd is built. */
-const CONNECT_BATCH = 50;
+/** Longest a socket may take to connect on a busy machine. */
+const CONNECT_TIMEOUT_MS = 60_000;
 const SUBSCRIBE_TIMEOUT_MS = 60_000;
 const LOG_STAMP = /L(\d{13})/g;
 
@@ -55,11 +55,19 @@ async function subscribe(socket: Socket, payload: unknown): Promise<void> {
   if (!answer.ok) throw new Error(`subscribe refused: ${JSON.stringify(answer)}`);
 }
 
-async function connect({ url, token, count, subscriptions }: { url: string; token: string; count: number; subscriptions: unknown[] }) {
-  for (let start = 0; start < count; start += CONNECT_BATCH) {
+/** Connects `count` sockets, `batch` at a time, each making `subscriptions` in order. */
+async function connect(request: { url: string; token: string; count: number; subscriptions: unknown[]; batch: number }) {
+  const { url, token, count, subscriptions, batch: size } = request;
+  for (let start = 0; start < count; start += size) {
     const batch = await Promise.all(
-      Array.from({ length: Math.min(CONNECT_BATCH, count - start) }, async () => {
-        const socket = io(url, { auth: { token }, transports: ['websocket'], reconnection: false, forceNew: true });
+      Array.from({ length: Math.min(size, count - start) }, async () => {
+        const socket = io(url, {
+          auth: { token },
+          transports: ['websocket'],
+          reconnection: false,
+          forceNew: true,
+          timeout: CONNECT_TIMEOUT_MS,
+        });
         socket.on('event', onEvent);
         await new Promise<void>((resolve, reject) => {
           socket.once('connect', resolve);

@@ -9,6 +9,8 @@ import { compared, percentile, round, spread, type Benchmark, type BenchResult }
 
 /** Sockets per client process. */
 const SOCKETS_PER_CLIENT = 250;
+/** Sockets connecting and subscribing at once, over all client processes. */
+const CONNECTING = 200;
 const ROUNDS = 3;
 /** Tasks created one by one, this far apart, for the latency figure (each makes several transitions). */
 const LATENCY_TASKS = 20;
@@ -65,7 +67,16 @@ class Crowd {
     const processes = Math.max(1, Math.ceil(sockets / SOCKETS_PER_CLIENT));
     const clients = await forkBenchChildren(processes, 'socket-clients.process.js');
     const share = (index: number) => Math.floor(sockets / processes) + (index < sockets % processes ? 1 : 0);
-    await Promise.all(clients.map((client, index) => client.request({ kind: 'connect', url, token, count: share(index), subscriptions })));
+    // At most CONNECTING sockets handshake at once over all processes, so a large crowd does not time itself out.
+    const batch = Math.max(1, Math.floor(CONNECTING / processes));
+    try {
+      await Promise.all(
+        clients.map((client, index) => client.request({ kind: 'connect', url, token, count: share(index), subscriptions, batch })),
+      );
+    } catch (error) {
+      await Promise.all(clients.map((client) => client.stop()));
+      throw error;
+    }
     return new Crowd(clients, sockets);
   }
 
@@ -155,13 +166,20 @@ async function startPlatformSide(environment: BenchEnvironment, sockets: number)
     TASK_SHELL_ALLOW: 'sh',
     REALTIME_RELAY_POLL_MS: '200',
   });
-  const org = await platform.createOrg(`bench-realtime-${sockets}`);
   const load = await forkBenchChild('load-generator.process.js');
   let crowd: Crowd | undefined;
-  const bytesPerSocket = await bytesPerSocketWhile(platform.apiPid, sockets, async () => {
-    crowd = await Crowd.connect(`${platform.baseUrl}/realtime`, org.token, sockets, [{ topic: 'tasks' }]);
-  });
-  return { platform, org, crowd: crowd!, load, bytesPerSocket };
+  try {
+    const org = await platform.createOrg(`bench-realtime-${sockets}`);
+    const bytesPerSocket = await bytesPerSocketWhile(platform.apiPid, sockets, async () => {
+      crowd = await Crowd.connect(`${platform.baseUrl}/realtime`, org.token, sockets, [{ topic: 'tasks' }]);
+    });
+    return { platform, org, crowd: crowd!, load, bytesPerSocket };
+  } catch (error) {
+    await crowd?.close();
+    await load.stop();
+    await platform.stop();
+    throw error;
+  }
 }
 
 async function startBareSide(environment: BenchEnvironment, sockets: number): Promise<BareSide> {
@@ -170,10 +188,17 @@ async function startBareSide(environment: BenchEnvironment, sockets: number): Pr
   const server = await forkBenchChild('bare-realtime.process.js', [String(port), environment.redisUrl, key]);
   const load = await forkBenchChild('load-generator.process.js');
   let crowd: Crowd | undefined;
-  const bytesPerSocket = await bytesPerSocketWhile(server.pid, sockets, async () => {
-    crowd = await Crowd.connect(`http://127.0.0.1:${port}/realtime`, 'none', sockets, [{ topic: 'bench' }]);
-  });
-  return { server, crowd: crowd!, load, redisUrl: environment.redisUrl, key, bytesPerSocket };
+  try {
+    const bytesPerSocket = await bytesPerSocketWhile(server.pid, sockets, async () => {
+      crowd = await Crowd.connect(`http://127.0.0.1:${port}/realtime`, 'none', sockets, [{ topic: 'bench' }]);
+    });
+    return { server, crowd: crowd!, load, redisUrl: environment.redisUrl, key, bytesPerSocket };
+  } catch (error) {
+    await crowd?.close();
+    await load.stop();
+    await server.stop();
+    throw error;
+  }
 }
 
 /** `count` noop tasks over HTTP (`concurrency` at once, `gapMs` apart), until every socket saw each one SUCCEED. */
