@@ -47,6 +47,8 @@ type AdminCalls = Pick<BenchPlatform, 'call' | 'createOrg' | 'sql'>;
  */
 async function benchControlPlane(environment: BenchEnvironment, logLevel: string, env: Record<string, string>) {
   const admin = new pg.Client({ connectionString: environment.postgresUrl });
+  // Postgres stopping under an idle admin connection (a run failing elsewhere) must not hide that run's own error.
+  admin.on('error', () => undefined);
   await admin.connect();
   const controlDatabase = `bench_${randomBytes(4).toString('hex')}`;
   await admin.query(`CREATE DATABASE ${controlDatabase}`);
