@@ -12,8 +12,11 @@ const SOCKETS_PER_CLIENT = 250;
 /** Sockets connecting and subscribing at once, over all client processes. */
 const CONNECTING = 200;
 const ROUNDS = 3;
-/** Tasks created one by one, this far apart, for the latency figure (each makes several transitions). */
-const LATENCY_TASKS = 20;
+/**
+ * Tasks created one by one, this far apart, for the latency figure (each makes several
+ * transitions): 20 for 1,000 sockets, fewer for larger crowds so a run stays within minutes.
+ */
+const latencyTasks = (sockets: number) => Math.max(5, Math.round(20_000 / sockets));
 const LATENCY_GAP_MS = 50;
 /** Tasks created at once, at this concurrency, for the fan-out figure. */
 const FANOUT_TASKS = 40;
@@ -254,9 +257,9 @@ async function transitionFigures(platform: PlatformSide, bare: BareSide, fanout:
   const oursFanout: Round[] = [];
   const baseFanout: Round[] = [];
   for (let i = 0; i < ROUNDS; i++) {
-    const round = await platformRound(platform, LATENCY_TASKS, 1, LATENCY_GAP_MS);
+    const round = await platformRound(platform, latencyTasks(sockets), 1, LATENCY_GAP_MS);
     ours.push(round);
-    base.push(await bareRound(bare, round, LATENCY_TASKS));
+    base.push(await bareRound(bare, round, latencyTasks(sockets)));
     if (fanout) {
       const burst = await platformRound(platform, FANOUT_TASKS, FANOUT_CONCURRENCY, 0);
       oursFanout.push(burst);
