@@ -47,6 +47,8 @@ type AdminCalls = Pick<BenchPlatform, 'call' | 'createOrg' | 'sql'>;
  */
 async function benchControlPlane(environment: BenchEnvironment, logLevel: string, env: Record<string, string>) {
   const admin = new pg.Client({ connectionString: environment.postgresUrl });
+  // Postgres stopping under an idle admin connection (a run failing elsewhere) must not hide that run's own error.
+  admin.on('error', () => undefined);
   await admin.connect();
   const controlDatabase = `bench_${randomBytes(4).toString('hex')}`;
   await admin.query(`CREATE DATABASE ${controlDatabase}`);
@@ -117,7 +119,24 @@ export async function startBenchPlatform(environment: BenchEnvironment, env: Rec
 }
 
 /** The platform as a deployment runs it: the API and the worker as built child processes of their own. */
-export type BenchPlatformProcesses = Pick<BenchPlatform, 'call' | 'createOrg' | 'sql' | 'stop'>;
+export type BenchPlatformProcesses = Pick<BenchPlatform, 'call' | 'createOrg' | 'sql' | 'stop'> & {
+  /** Where the API listens (127.0.0.1). */
+  baseUrl: string;
+  /** Process ids of the API and the worker, to read their memory. */
+  apiPid: number;
+  workerPid: number;
+  /** The settings both processes were started with. */
+  settings: Record<string, string>;
+};
+
+/**
+ * With BENCH_CPU_PROF set to a folder, the API runs under `node --cpu-prof` and writes its
+ * profile there when it stops (`node dist/bench/profile-top.js <file>` prints the top functions).
+ */
+function profiling(): string[] {
+  const folder = process.env.BENCH_CPU_PROF;
+  return folder ? ['--cpu-prof', `--cpu-prof-dir=${folder}`] : [];
+}
 
 /**
  * Starts the built API and worker (`npm run build` first) as child processes with a
@@ -132,22 +151,36 @@ export async function startBenchPlatformProcesses(
   // Logging at `warn`, as the in-process bench platform is silent: a line per request would measure the log pipe.
   const controlPlane = await benchControlPlane(environment, 'warn', { PORT: String(port), ...env });
   const processes: PlatformProcess[] = [
-    spawnPlatformProcess('api', controlPlane.settings),
+    spawnPlatformProcess('api', controlPlane.settings, [], profiling()),
     spawnPlatformProcess('worker', controlPlane.settings),
   ];
   const baseUrl = `http://127.0.0.1:${port}`;
   // Up once it answers; the worker is up once it provisions the benchmark's org.
+  const stopProcesses = async () => {
+    for (const child of processes) child.child.kill('SIGTERM');
+    await Promise.all(processes.map((child) => child.waitForExit(30_000)));
+  };
   for (;;) {
     const live = await httpJson(`${baseUrl}/health/live`, 'GET', {}).catch(() => undefined);
     if (live?.status === 200) break;
-    if (processes[0]!.child.exitCode !== null) throw new Error(`the API exited: ${processes[0]!.output()}`);
+    if (processes[0]!.child.exitCode !== null) {
+      // Leave nothing behind, so the error seen is this one and not a torn-down database's.
+      await stopProcesses();
+      await controlPlane.drop();
+      throw new Error(`the API exited: ${processes[0]!.output()}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, POLL_MS * 20));
   }
   return {
     ...controlPlane.adminCalls(baseUrl),
+    baseUrl,
+    apiPid: processes[0]!.child.pid!,
+    workerPid: processes[1]!.child.pid!,
+    settings: controlPlane.settings,
     async stop() {
-      for (const child of processes) child.child.kill('SIGTERM');
-      await Promise.all(processes.map((child) => child.waitForExit(30_000)));
+      await stopProcesses();
+      // BENCH_PLATFORM_OUTPUT=1 shows what the processes logged (at warn and above), to find why a run failed.
+      if (process.env.BENCH_PLATFORM_OUTPUT) for (const child of processes) process.stderr.write(child.output().slice(-20_000));
       await controlPlane.drop();
     },
   };

@@ -2,6 +2,9 @@
 export interface BenchResult {
   name: string;
   value: number;
+  min?: number;
+  max?: number;
+  rounds?: number;
   unit: string;
   samples: number;
   baseline?: { name: string; value: number; unit: string; min?: number; max?: number };
@@ -45,4 +48,47 @@ export async function throughput(count: number, concurrency: number, call: () =>
 /** Rounds to 3 significant digits for printing and JSON. */
 export function round(value: number): number {
   return Number(value.toPrecision(3));
+}
+
+/** A figure measured once per round: the median of the rounds, with their min and max. */
+export function spread(perRound: number[]): { value: number; min: number; max: number; rounds: number } {
+  return { value: round(median(perRound)), min: round(Math.min(...perRound)), max: round(Math.max(...perRound)), rounds: perRound.length };
+}
+
+/**
+ * Runs `rounds` rounds of A then B (A B A B ...), so drift on a shared machine falls on both
+ * alike; returns what each round of each measured.
+ */
+export async function interleave<A, B>(rounds: number, a: () => Promise<A>, b: () => Promise<B>): Promise<{ a: A[]; b: B[] }> {
+  const results = { a: [] as A[], b: [] as B[] };
+  for (let i = 0; i < rounds; i++) {
+    results.a.push(await a());
+    results.b.push(await b());
+  }
+  return results;
+}
+
+/**
+ * One figure against its baseline, each a median over rounds with min and max, and the
+ * ratio of the medians (`floor` keeps a 0 ms baseline from dividing by zero).
+ */
+export function compared(
+  name: string,
+  unit: string,
+  ours: number[],
+  baselineName: string,
+  bare: number[],
+  extra: Omit<Partial<BenchResult>, 'name' | 'unit' | 'value'> & { samples: number },
+  floor = 1e-9,
+): BenchResult {
+  const figure = spread(ours);
+  const base = spread(bare);
+  return {
+    name,
+    ...figure,
+    unit,
+    ...extra,
+    baseline: { name: baselineName, value: base.value, min: base.min, max: base.max, unit },
+    ratio: round(median(ours) / Math.max(median(bare), floor)),
+  };
 }

@@ -27,10 +27,16 @@ export interface PlatformProcess {
 /**
  * Runs a built entry point (`npm run build` first) as a real child process, with only
  * PATH and HOME inherited plus `env`, so the developer's own settings cannot leak in;
- * `args` are its command-line arguments (the ops CLI's command).
+ * `args` are its command-line arguments (the ops CLI's command), `nodeOptions` options for
+ * node itself (`--cpu-prof`, which NODE_OPTIONS refuses).
  */
-export function spawnPlatformProcess(entry: PlatformEntry, env: Record<string, string>, args: string[] = []): PlatformProcess {
-  const child = spawn(process.execPath, [fromProjectRoot(ENTRY_SCRIPTS[entry]), ...args], {
+export function spawnPlatformProcess(
+  entry: PlatformEntry,
+  env: Record<string, string>,
+  args: string[] = [],
+  nodeOptions: string[] = [],
+): PlatformProcess {
+  const child = spawn(process.execPath, [...nodeOptions, fromProjectRoot(ENTRY_SCRIPTS[entry]), ...args], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
