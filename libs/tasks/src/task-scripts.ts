@@ -1,9 +1,9 @@
 import { LUA_HASH_JSON } from '#libs/redis';
-import { LUA_APPEND_EVENT } from '#libs/realtime';
+import { LUA_APPEND_EVENT } from '#libs/event-stream';
 
 /**
  * Lua scripts of the task tier. Each changes a task, appends its event to the org's
- * event stream (through the one append snippet of `#libs/realtime`) and records the
+ * event stream (through the one append snippet of `#libs/event-stream`) and records the
  * hand-off that must follow in the org's task outbox, in one atomic step: a process that
  * dies right after a script leaves nothing the reconciler cannot finish. Every key they
  * touch carries the org's hash tag, so a script stays on one Redis Cluster slot.
