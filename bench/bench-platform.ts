@@ -130,8 +130,8 @@ export type BenchPlatformProcesses = Pick<BenchPlatform, 'call' | 'createOrg' | 
 };
 
 /**
- * With BENCH_CPU_PROF set to a folder, the API runs under `node --cpu-prof` and writes its
- * profile there when it stops (`node dist/bench/profile-top.js <file>` prints the top functions).
+ * With BENCH_CPU_PROF set to a folder, the API and the worker run under `node --cpu-prof` and
+ * write their profiles there when they stop (`node dist/bench/profile-top.js <file>` prints the top functions).
  */
 function profiling(): string[] {
   const folder = process.env.BENCH_CPU_PROF;
@@ -152,7 +152,7 @@ export async function startBenchPlatformProcesses(
   const controlPlane = await benchControlPlane(environment, 'warn', { PORT: String(port), ...env });
   const processes: PlatformProcess[] = [
     spawnPlatformProcess('api', controlPlane.settings, [], profiling()),
-    spawnPlatformProcess('worker', controlPlane.settings),
+    spawnPlatformProcess('worker', controlPlane.settings, [], profiling()),
   ];
   const baseUrl = `http://127.0.0.1:${port}`;
   // Up once it answers; the worker is up once it provisions the benchmark's org.

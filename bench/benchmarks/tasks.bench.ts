@@ -1,50 +1,112 @@
-import { spawn } from 'node:child_process';
-import { Queue, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { fromProjectRoot } from '#libs/config';
 import type { BenchEnvironment } from '../bench-environment.js';
 import { startBenchPlatformProcesses, type BenchPlatformProcesses } from '../bench-platform.js';
-import { median, round, throughput, type Benchmark } from '../measure.js';
+import { median, round, type Benchmark, type BenchResult } from '../measure.js';
+import type { BareBullmqCommand } from './bare-bullmq.process.js';
+import type { CreateTasksCommand, CreateTasksReport } from './task-load.generator.js';
 
-const CONCURRENCY = 16;
-const WARMUP_TASKS = 300;
-const TASKS_PER_ROUND = 1500;
+/** Task slots of the platform's worker and of the bare worker alike. */
+const WORKER_CONCURRENCY = 16;
+/** Requests (platform) or adds (bare) the load generator keeps in flight. */
+const IN_FLIGHT = 64;
+const WARMUP_TASKS = 500;
+const TASKS_PER_ROUND = 2000;
 const ROUNDS = 3;
+/**
+ * `tasks.e2e` is measured with tasks spread over this many orgs each round;
+ * BENCH_TASKS_ORG_COUNTS (comma-separated, e.g. `1` for a quick profiling run) overrides it.
+ */
+const ORG_COUNTS = (process.env.BENCH_TASKS_ORG_COUNTS ?? '1,10,100').split(',').map(Number);
+/** Orgs provisioned at once while setting up. */
+const PROVISION_CONCURRENCY = 10;
 const LOG_LINES = 200_000;
 const POLL_MS = 20;
 
-/** Tasks created over HTTP (API and worker in processes of their own) until their history rows are all in the org database. */
-async function endToEnd(platform: BenchPlatformProcesses, org: { token: string; database: string }, count: number): Promise<number> {
-  const [{ n: before }] = await platform.sql<{ n: string }>(org.database, `SELECT count(*) AS n FROM tasks WHERE type = 'noop'`);
+interface BenchOrg {
+  token: string;
+  database: string;
+  client: pg.Client;
+  /** Noop tasks created for it so far: its history must end with exactly this many SUCCESS rows. */
+  expected: number;
+}
+
+/** A forked child process answering one IPC message per command. */
+class Child {
+  private constructor(private readonly child: ChildProcess) {}
+
+  /** Forks `script` (built, under dist/bench/benchmarks) and waits for its first message when `awaitReady`. */
+  static async fork(script: string, args: string[], awaitReady: boolean): Promise<Child> {
+    const child = fork(fromProjectRoot(`dist/bench/benchmarks/${script}`), args, {
+      env: { PATH: process.env.PATH ?? '' },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const wrapped = new Child(child);
+    if (awaitReady) await wrapped.next();
+    return wrapped;
+  }
+
+  async ask<Reply>(command: unknown): Promise<Reply> {
+    const reply = this.next<Reply>();
+    this.child.send(command as object);
+    return reply;
+  }
+
+  stop(): void {
+    if (this.child.connected) this.child.disconnect();
+  }
+
+  private next<Reply>(): Promise<Reply> {
+    return new Promise((resolve, reject) => {
+      const onExit = (code: number | null) => reject(new Error(`bench child exited with ${code}`));
+      this.child.once('exit', onExit);
+      this.child.once('message', (message) => {
+        this.child.off('exit', onExit);
+        resolve(message as Reply);
+      });
+    });
+  }
+}
+
+/**
+ * Tasks created over HTTP by the load generator's process, spread over `orgs`, until every
+ * one's history row is in its org database (counted there); tasks/s.
+ */
+async function endToEnd(generator: Child, baseUrl: string, orgs: BenchOrg[], count: number): Promise<number> {
   const started = performance.now();
-  await throughput(count, CONCURRENCY, () => platform.call('POST', '/v1/tasks', { type: 'noop' }, org.token));
-  for (;;) {
-    const [{ n }] = await platform.sql<{ n: string }>(org.database, `SELECT count(*) AS n FROM tasks WHERE type = 'noop'`);
-    if (Number(n) - Number(before) >= count) break;
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  const report = await generator.ask<CreateTasksReport>({
+    baseUrl,
+    tokens: orgs.map((org) => org.token),
+    count,
+    inFlight: IN_FLIGHT,
+  } satisfies CreateTasksCommand);
+  if (report.failures.length) throw new Error(`task creates refused: ${report.failures.join('; ')}`);
+  orgs.forEach((org, index) => (org.expected += report.created[index]!));
+  let waiting = orgs;
+  while (waiting.length) {
+    const counts = await Promise.all(waiting.map((org) => historyRows(org)));
+    waiting = waiting.filter((org, index) => counts[index]!.rows < org.expected);
+    if (waiting.length) await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
   return count / ((performance.now() - started) / 1000);
 }
 
-/** Bare BullMQ on the same Redis: add `count` jobs and process them with a no-op worker of the same concurrency. */
-async function bareBullmq(redisUrl: string, count: number): Promise<number> {
-  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
-  const name = `bench-bare-${Date.now()}`;
-  const queue = new Queue(name, { connection, prefix: 'bench-bare' });
-  let done = 0;
-  const finished = new Promise<void>((resolve) => {
-    const worker = new Worker(name, async () => undefined, { connection, prefix: 'bench-bare', concurrency: CONCURRENCY });
-    worker.on('completed', () => {
-      if (++done === count) void worker.close().then(resolve);
-    });
-  });
+async function historyRows(org: BenchOrg): Promise<{ rows: number; succeeded: number }> {
+  const { rows } = await org.client.query<{ n: string; ok: string }>(
+    `SELECT count(*) AS n, count(*) FILTER (WHERE status = 'SUCCESS') AS ok FROM tasks WHERE type = 'noop'`,
+  );
+  return { rows: Number(rows[0]!.n), succeeded: Number(rows[0]!.ok) };
+}
+
+/** Bare BullMQ: the producer process adds `count` jobs, the worker process runs them as no-ops; jobs/s until the last completed. */
+async function bareBullmq(producer: Child, worker: Child, completedBefore: number, count: number): Promise<number> {
   const started = performance.now();
-  await throughput(count, CONCURRENCY, () => queue.add('noop', {}, { removeOnComplete: true }));
-  await finished;
-  const rate = count / ((performance.now() - started) / 1000);
-  await queue.obliterate({ force: true });
-  await queue.close();
-  connection.disconnect();
-  return rate;
+  const done = worker.ask({ kind: 'await', total: completedBefore + count } satisfies BareBullmqCommand);
+  await producer.ask({ kind: 'produce', count, inFlight: IN_FLIGHT } satisfies BareBullmqCommand);
+  await done;
+  return count / ((performance.now() - started) / 1000);
 }
 
 /** Lines per second from a child process's stdout, read bare. */
@@ -71,70 +133,120 @@ async function taskLines(platform: BenchPlatformProcesses, token: string, lines:
   return lines / ((performance.now() - started) / 1000);
 }
 
-/** End-to-end tasks/s against bare BullMQ, and log lines/s through one task against reading the process bare. */
+const spread = (values: number[]) => ({ value: round(median(values)), min: round(Math.min(...values)), max: round(Math.max(...values)) });
+
+/**
+ * End-to-end tasks/s (created over HTTP, run by the worker, history row in the org
+ * database) against bare BullMQ in the same run, interleaved A B A B; and log lines/s
+ * through one task against reading the process bare. The platform's API and worker, the
+ * load generator, and the bare producer and worker each run in a process of their own.
+ */
 export const tasksBenchmark: Benchmark = {
   name: 'tasks',
   async run(environment: BenchEnvironment) {
-    const platform = await startBenchPlatformProcesses(environment, { TASK_CONCURRENCY: String(CONCURRENCY), TASK_SHELL_ALLOW: 'seq' });
+    const platform = await startBenchPlatformProcesses(environment, {
+      TASK_CONCURRENCY: String(WORKER_CONCURRENCY),
+      TASK_SHELL_ALLOW: 'seq',
+    });
+    const children: Child[] = [];
+    const orgs: BenchOrg[] = [];
     try {
-      const org = await platform.createOrg('bench-tasks');
-      await endToEnd(platform, org, WARMUP_TASKS);
-      await bareBullmq(environment.redisUrl, WARMUP_TASKS);
-      const tasks: number[] = [];
-      const bare: number[] = [];
+      const prefix = `bench-bare-${randomBytes(4).toString('hex')}`;
+      const generator = await Child.fork('task-load.generator.js', [], false);
+      const producer = await Child.fork('bare-bullmq.process.js', ['producer', environment.redisUrl, 'noop', prefix, '0'], true);
+      const worker = await Child.fork(
+        'bare-bullmq.process.js',
+        ['worker', environment.redisUrl, 'noop', prefix, String(WORKER_CONCURRENCY)],
+        true,
+      );
+      children.push(generator, producer, worker);
+
+      const largest = Math.max(...ORG_COUNTS);
+      for (let first = 0; first < largest; first += PROVISION_CONCURRENCY) {
+        const batch = Array.from({ length: Math.min(PROVISION_CONCURRENCY, largest - first) }, (_, index) => first + index);
+        orgs.push(
+          ...(await Promise.all(
+            batch.map(async (index) => {
+              const { token, database } = await platform.createOrg(`bench-tasks-${index}`);
+              const client = new pg.Client({
+                connectionString: Object.assign(new URL(environment.postgresUrl), { pathname: `/${database}` }).toString(),
+              });
+              // Ends with the bench server; an error after that is no news.
+              client.on('error', () => undefined);
+              await client.connect();
+              await client.query('SET search_path = platform, public');
+              return { token, database, client, expected: 0 };
+            }),
+          )),
+        );
+      }
+      const baseUrl = platform.baseUrl;
+      let bareCompleted = 0;
+      const bare = async () => {
+        const rate = await bareBullmq(producer, worker, bareCompleted, TASKS_PER_ROUND);
+        bareCompleted += TASKS_PER_ROUND;
+        return rate;
+      };
+
+      await endToEnd(generator, baseUrl, orgs, WARMUP_TASKS);
+      await bareBullmq(producer, worker, 0, WARMUP_TASKS);
+      bareCompleted = WARMUP_TASKS;
+
+      const rates = new Map<number, number[]>(ORG_COUNTS.map((count) => [count, []]));
+      const bareRates: number[] = [];
       for (let round = 0; round < ROUNDS; round++) {
-        tasks.push(await endToEnd(platform, org, TASKS_PER_ROUND));
-        bare.push(await bareBullmq(environment.redisUrl, TASKS_PER_ROUND));
+        for (const count of ORG_COUNTS) {
+          rates.get(count)!.push(await endToEnd(generator, baseUrl, orgs.slice(0, count), TASKS_PER_ROUND));
+          bareRates.push(await bare());
+        }
       }
       const lines: number[] = [];
       const bareLineRates: number[] = [];
       for (let round = 0; round < ROUNDS; round++) {
-        lines.push(await taskLines(platform, org.token, LOG_LINES));
+        lines.push(await taskLines(platform, orgs[0]!.token, LOG_LINES));
         bareLineRates.push(await bareLines(LOG_LINES));
       }
-      // Every benchmarked task must have exactly its one history row (none lost, none twice).
-      const created = WARMUP_TASKS + ROUNDS * TASKS_PER_ROUND;
-      const [{ n: rows, ok }] = await platform.sql<{ n: string; ok: string }>(
-        org.database,
-        `SELECT count(*) AS n, count(*) FILTER (WHERE status = 'SUCCESS') AS ok FROM tasks WHERE type = 'noop'`,
-      );
-      if (Number(rows) !== created || Number(ok) !== created) {
-        throw new Error(`expected ${created} SUCCESS history rows, found ${rows} rows (${ok} SUCCESS)`);
+
+      // Every benchmarked task must have exactly its one history row, SUCCESS (none lost, none twice).
+      let historyRowsChecked = 0;
+      for (const org of orgs) {
+        const { rows, succeeded } = await historyRows(org);
+        if (rows !== org.expected || succeeded !== org.expected) {
+          throw new Error(`${org.database}: expected ${org.expected} SUCCESS history rows, found ${rows} rows (${succeeded} SUCCESS)`);
+        }
+        historyRowsChecked += rows;
       }
-      const value = median(tasks);
-      const baseline = median(bare);
-      const lineRate = median(lines);
-      const bareLineRate = median(bareLineRates);
-      return [
-        {
-          name: 'tasks.e2e',
-          value: round(value),
-          min: round(Math.min(...tasks)),
-          max: round(Math.max(...tasks)),
+
+      const baseline = { name: 'bullmq.noop', ...spread(bareRates), unit: 'jobs/s' };
+      const results: BenchResult[] = ORG_COUNTS.map((count) => {
+        const figure = spread(rates.get(count)!);
+        return {
+          name: count === 1 ? 'tasks.e2e' : `tasks.e2e.orgs_${count}`,
+          ...figure,
           rounds: ROUNDS,
           unit: 'tasks/s',
           samples: ROUNDS * TASKS_PER_ROUND,
-          concurrency: CONCURRENCY,
-          historyRows: Number(rows),
-          baseline: {
-            name: 'bullmq.noop',
-            value: round(baseline),
-            min: round(Math.min(...bare)),
-            max: round(Math.max(...bare)),
-            unit: 'jobs/s',
-          },
-          ratio: round(value / baseline),
-        },
-        {
-          name: 'tasks.log_lines',
-          value: round(lineRate),
-          unit: 'lines/s',
-          samples: ROUNDS * LOG_LINES,
-          baseline: { name: 'child_process.stdout', value: round(bareLineRate), unit: 'lines/s' },
-          ratio: round(lineRate / bareLineRate),
-        },
-      ];
+          orgs: count,
+          inFlight: IN_FLIGHT,
+          workerConcurrency: WORKER_CONCURRENCY,
+          historyRowsChecked,
+          baseline,
+          ratio: round(median(rates.get(count)!) / median(bareRates)),
+        };
+      });
+      results.push({
+        name: 'tasks.log_lines',
+        ...spread(lines),
+        rounds: ROUNDS,
+        unit: 'lines/s',
+        samples: ROUNDS * LOG_LINES,
+        baseline: { name: 'child_process.stdout', ...spread(bareLineRates), unit: 'lines/s' },
+        ratio: round(median(lines) / median(bareLineRates)),
+      });
+      return results;
     } finally {
+      for (const child of children) child.stop();
+      await Promise.all(orgs.map((org) => org.client.end()));
       await platform.stop();
     }
   },

@@ -189,6 +189,19 @@ describe('org audit log: one row per state-changing request, admins only (real H
     ]);
   });
 
+  it('records exactly one row per request when many arrive at once, each readable as soon as its request is answered', async () => {
+    const requestIds = Array.from({ length: 40 }, (_, index) => `burst-${index}`);
+    const answers = await Promise.all(
+      requestIds.map((id) => as(org.token)('POST', '/v1/tasks', { body: { type: 'noop' }, headers: { 'x-request-id': id } })),
+    );
+    expect(answers.map((answer) => answer.status)).toEqual(requestIds.map(() => 201));
+    const rows = (await auditRows('&action=task.create')).filter((row) => row.requestId.startsWith('burst-'));
+    expect(new Map(rows.map((row) => [row.requestId, row.target.id]))).toEqual(
+      new Map(requestIds.map((id, index) => [id, answers[index]!.body.id])),
+    );
+    expect(rows).toHaveLength(requestIds.length);
+  });
+
   it('filters by action, actor, target type and time, pages newest first, and refuses viewers and members', async () => {
     const all = await auditRows();
     const puts = await auditRows('&action=config.put');

@@ -67,9 +67,44 @@ export class AuditLogRepository {
     return toRecord(rows[0]!);
   }
 
-  /** Appends one row as the platform (service_role), in a transaction of its own. */
-  insertAsPlatform(orgId: string, entry: AuditEntry): Promise<AuditRecord> {
-    return this.orgDatabase.asService(orgId, (client) => this.insert(client, entry));
+  /**
+   * Appends the rows as the platform (service_role) in one transaction of their own, by one
+   * multi-row insert sent with the transaction as one round trip; ids follow the order
+   * given. Returns the records in that order.
+   */
+  async insertManyAsPlatform(orgId: string, entries: AuditEntry[]): Promise<AuditRecord[]> {
+    const rows = entries.map((entry) => ({
+      actor_kind: entry.actor.kind,
+      actor_id: entry.actor.id,
+      actor_name: entry.actor.name,
+      actor_role: entry.actor.role,
+      action: entry.action,
+      target_type: entry.target.type,
+      target_id: entry.target.id,
+      request_id: entry.requestId,
+      source_ip: entry.sourceIp,
+      outcome: entry.outcome,
+    }));
+    // One round trip for the whole transaction: the rows go as one escaped JSON literal.
+    const [added] = await this.orgDatabase.asServiceInOneTrip(
+      orgId,
+      (literal) =>
+        `WITH given AS (
+           SELECT * FROM ROWS FROM (jsonb_to_recordset(${literal(JSON.stringify(rows))}::jsonb) AS (actor_kind text, actor_id text,
+                  actor_name text, actor_role text, action text, target_type text, target_id text, request_id text, source_ip text,
+                  outcome text))
+                  WITH ORDINALITY AS e(actor_kind, actor_id, actor_name, actor_role, action, target_type, target_id, request_id, source_ip,
+                  outcome, ord)
+         ), added AS (
+           INSERT INTO audit_log (actor_kind, actor_id, actor_name, actor_role, action, target_type, target_id, request_id, source_ip, outcome)
+           SELECT actor_kind, actor_id, actor_name, actor_role, action, target_type, target_id, request_id, source_ip, outcome
+             FROM given ORDER BY ord
+           RETURNING ${COLUMNS}
+         )
+         SELECT * FROM added ORDER BY id`,
+    );
+    const inserted = added!.rows as AuditRow[];
+    return inserted.map(toRecord);
   }
 
   /** Rows the caller may read (admins only, by RLS), newest first, one more than `limit` to tell a next page. */

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { EventStreamModule } from '#libs/realtime';
+import { EventStreamModule } from '#libs/event-stream';
 import { RegistryModule } from '#libs/registry';
 import { AuditLogRepository } from './audit-log.repository.js';
 import { AuditLogService } from './audit-log.service.js';

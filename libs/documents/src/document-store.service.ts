@@ -4,7 +4,7 @@ import type pg from 'pg';
 import { AuditLogService, type AuditTrail } from '#libs/audit';
 import { PlatformConfig } from '#libs/config';
 import { ConflictError, EventType, InvalidInputError, NotFoundError, PreconditionFailedError, Topic } from '#libs/contracts';
-import { OrgEventStream } from '#libs/realtime';
+import { OrgEventStream } from '#libs/event-stream';
 import { OrgDatabase, type OrgClaims } from '#libs/registry';
 import { applyMergePatch, COLLECTION_NAME, DOCUMENT_ID, type DocumentPage, type StoredDocument } from './document.js';
 import { DocumentRepository } from './document.repository.js';

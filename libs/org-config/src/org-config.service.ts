@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { AuditLogService, type AuditTrail } from '#libs/audit';
 import { PlatformConfig } from '#libs/config';
 import { EventType, InvalidInputError, NotFoundError, PreconditionFailedError, Topic } from '#libs/contracts';
-import { OrgEventStream } from '#libs/realtime';
+import { OrgEventStream } from '#libs/event-stream';
 import { OrgDatabase, type OrgClaims } from '#libs/registry';
 import { CONFIG_KEY, type ConfigEntry, type WriteCondition } from './config-entry.js';
 import { ConfigEntryRepository } from './config-entry.repository.js';

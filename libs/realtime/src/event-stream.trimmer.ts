@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { PlatformConfig } from '#libs/config';
 import { PROCESS_LOGGER, type Logger } from '#libs/logging';
 import { RedisConnection, RedisKeys } from '#libs/redis';
-import { OrgEventStream } from './org-event-stream.service.js';
+import { OrgEventStream } from '#libs/event-stream';
 
 /** Stream keys asked of SCAN per round trip while trimming. */
 const SCAN_BATCH = 200;

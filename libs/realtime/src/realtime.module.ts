@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { RegistryModule } from '#libs/registry';
 import { EventStreamTrimmer } from './event-stream.trimmer.js';
-import { EventStreamModule } from './event-stream.module.js';
+import { EventStreamModule } from '#libs/event-stream';
 import { RealtimeSnapshotProviders } from './realtime-snapshot-provider.js';
 import { ChangeRelaySupervisor } from './relay/change-relay.supervisor.js';
 

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { Fence } from './org-event-stream.service.js';
+import type { Fence } from '#libs/event-stream';
 
 /**
  * Takes the lease when free: SET NX PX, then stamps it with a fencing token from an

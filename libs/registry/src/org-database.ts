@@ -36,6 +36,28 @@ export class OrgDatabase {
     });
   }
 
+  /**
+   * Runs `statements` (SQL text without parameters: the caller escapes its values) in one
+   * transaction as the platform, like `asService`, but sent as one simple query so that
+   * the whole transaction costs one round trip; returns each statement's result, the
+   * transaction's own (BEGIN, role, COMMIT) left out.
+   */
+  async asServiceInOneTrip(orgId: string, statements: (escapeLiteral: (value: string) => string) => string): Promise<pg.QueryResult[]> {
+    const client = await this.pools.connect(orgId);
+    let broken: Error | undefined;
+    try {
+      const text = `BEGIN; SELECT set_config('role', 'service_role', true); ${statements((value) => client.escapeLiteral(value))}; COMMIT`;
+      const results = (await client.query(text)) as unknown as pg.QueryResult[];
+      return results.slice(2, -1);
+    } catch (error) {
+      // A failed statement leaves the transaction aborted (the rest of the text is skipped).
+      await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
   private async inTransaction<T>(orgId: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pools.connect(orgId);
     let broken: Error | undefined;

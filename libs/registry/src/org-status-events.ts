@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { PlatformConfig } from '#libs/config';
 import { EventType, PLATFORM_EVENTS_ORG, Topic } from '#libs/contracts';
-import { RedisConnection, RedisKeys } from '#libs/redis';
+import { OrgEventStream } from '#libs/event-stream';
 import { publicInstanceView, publicOrgView, type OrgWithInstance } from './org-instance.js';
 import { OrgRelayStates } from './org-relay-states.js';
 
@@ -9,9 +8,7 @@ import { OrgRelayStates } from './org-relay-states.js';
 @Injectable()
 export class OrgStatusEvents {
   constructor(
-    private readonly redis: RedisConnection,
-    private readonly keys: RedisKeys,
-    private readonly config: PlatformConfig,
+    private readonly events: OrgEventStream,
     private readonly relayStates: OrgRelayStates,
   ) {}
 
@@ -19,21 +16,11 @@ export class OrgStatusEvents {
   async publish(found: OrgWithInstance): Promise<void> {
     const { org, instance } = found;
     const realtime = (await this.relayStates.views([found])).get(org.id);
-    const data = JSON.stringify({ org: publicOrgView(org), instance: publicInstanceView(instance, realtime) });
-    await this.redis.client.xadd(
-      this.keys.orgEvents(PLATFORM_EVENTS_ORG),
-      'MAXLEN',
-      '~',
-      this.config.EVENT_STREAM_MAX_LENGTH,
-      '*',
-      'type',
-      EventType.orgUpdated,
-      'topic',
-      Topic.org(org.id),
-      'at',
-      new Date().toISOString(),
-      'data',
-      data,
-    );
+    await this.events.append(PLATFORM_EVENTS_ORG, {
+      topic: Topic.org(org.id),
+      type: EventType.orgUpdated,
+      at: new Date().toISOString(),
+      data: { org: publicOrgView(org), instance: publicInstanceView(instance, realtime) },
+    });
   }
 }

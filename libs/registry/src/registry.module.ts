@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { EventStreamModule } from '#libs/event-stream';
 import { CredentialCipher } from './credential-cipher.js';
 import { OrgClusters } from './org-clusters.js';
 import { OrgConnection } from './org-connection.js';
@@ -16,6 +17,7 @@ import { RelayReport } from './relay-report.js';
 
 /** The organization registry: instances, their provisioning, and the way requests reach org databases. */
 @Module({
+  imports: [EventStreamModule],
   providers: [
     CredentialCipher,
     OrgClusters,

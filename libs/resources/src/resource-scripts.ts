@@ -1,4 +1,4 @@
-import { LUA_APPEND_EVENT } from '#libs/realtime';
+import { LUA_APPEND_EVENT } from '#libs/event-stream';
 import { LUA_HASH_JSON } from '#libs/redis';
 
 /**

@@ -1,18 +1,26 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
 import { PlatformConfig } from '#libs/config';
-import { TERMINAL_TASK_STATUSES, type LogStream, type TaskAttempt, type TaskStatus } from '#libs/contracts';
+import { TERMINAL_TASK_STATUSES, type LogStream, type RunTaskJob, type TaskAttempt, type TaskStatus } from '#libs/contracts';
 import { PROCESS_LOGGER, type Logger } from '#libs/logging';
 import { FAULT_POINTS, FaultPoints } from './fault-points.js';
 import { TaskCancellations } from './task-cancellations.js';
 import { TaskHistoryRepository, type FinishedTask } from './task-history.repository.js';
-import { TaskQueue } from './task-queue.js';
-import { TaskConflictError, TaskStateStore, type StoredTask } from './task-state.store.js';
+import { TaskQueue, type RunOptions } from './task-queue.js';
+import { TaskConflictError, TaskMissingError, TaskStateStore, type StoredTask } from './task-state.store.js';
 
 /** Statuses a worker may claim a task from: waiting, or left mid-attempt by a worker that died. */
 const CLAIMABLE: readonly TaskStatus[] = ['QUEUED', 'CLAIMED', 'PROCESSING'];
 const WAITING: readonly TaskStatus[] = ['SCHEDULED', 'QUEUED'];
 /** Outbox entries one reconciler pass finishes per org and kind. */
 const RECONCILE_BATCH = 500;
+
+/** Run jobs added by one `addBulk` at most; more wait for the next. */
+const ENQUEUE_BATCH_MAX = 500;
+
+interface PendingRun {
+  job: RunTaskJob;
+  options: RunOptions;
+}
 
 /** A task a worker claimed for one attempt. */
 export interface ClaimedTask {
@@ -39,7 +47,11 @@ export interface AttemptOutcome {
  * outside this class changes a task, its backlog count, its queue job or its outboxes.
  */
 @Injectable()
-export class TaskLifecycle {
+export class TaskLifecycle implements BeforeApplicationShutdown {
+  /** Run jobs of created tasks waiting for the next bulk add while one is in flight. */
+  private readonly pendingRuns: PendingRun[] = [];
+  private enqueuing?: Promise<void>;
+
   constructor(
     private readonly store: TaskStateStore,
     private readonly queue: TaskQueue,
@@ -51,19 +63,47 @@ export class TaskLifecycle {
   ) {}
 
   /**
-   * Stores a new task and adds its run job (delayed by `delayMs`). With an idempotency
-   * key already used, stores nothing and returns the existing task's id instead.
+   * Stores a new task, and its run job (delayed by `delayMs`) is added right after. With
+   * an idempotency key already used, stores nothing and returns the existing task's id
+   * instead. The caller is answered once the task is stored: the store's script also put
+   * it in the enqueue outbox, so its job is added even if this process dies first.
    */
   async create(task: StoredTask, delayMs: number): Promise<{ created: true } | { created: false; existingId: string }> {
     const stored = await this.store.create(task);
     if (!stored.created) return stored;
     this.faults.pass(FAULT_POINTS.afterCreateState);
-    await this.queue.enqueueRun(
-      { orgId: task.orgId, taskId: task.id },
-      { taskClass: task.class, backlogRank: stored.backlogRank, priority: task.priority, maxAttempts: task.maxAttempts, delayMs },
-    );
-    await this.store.clearOutbox(task.orgId, 'enqueue', [task.id]);
+    this.pendingRuns.push({
+      job: { orgId: task.orgId, taskId: task.id },
+      options: { taskClass: task.class, backlogRank: stored.backlogRank, priority: task.priority, maxAttempts: task.maxAttempts, delayMs },
+    });
+    this.enqueuing ??= this.enqueuePending().finally(() => (this.enqueuing = undefined));
     return { created: true };
+  }
+
+  /** Adds the run jobs still waiting before the process stops, so none is left to the reconciler's grace. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.enqueuing;
+  }
+
+  /**
+   * Adds the run jobs of created tasks, group-committed: while one bulk add is in flight,
+   * newly created tasks wait and go together in the next, so a busy API pays a share of
+   * one round trip per task. Then the tasks leave the enqueue outbox; a batch that fails
+   * stays there for the reconciler.
+   */
+  private async enqueuePending(): Promise<void> {
+    while (this.pendingRuns.length) {
+      const batch = this.pendingRuns.splice(0, ENQUEUE_BATCH_MAX);
+      try {
+        await this.queue.enqueueRuns(batch);
+        await this.store.clearOutboxes(
+          'enqueue',
+          batch.map(({ job }) => job),
+        );
+      } catch (error) {
+        this.logger.warn({ err: (error as Error).message, tasks: batch.length }, 'could not add run jobs; the outbox reconciler will');
+      }
+    }
   }
 
   /**
@@ -72,6 +112,22 @@ export class TaskLifecycle {
    * PROCESSING was left so by a worker that died: it runs again as the next attempt.
    */
   async claim(orgId: string, taskId: string, workerId: string): Promise<ClaimedTask | undefined> {
+    try {
+      // The common case, a QUEUED task (its first attempt, or a retry): one script, no read before it.
+      // Its attempts are all closed, and only a first attempt leaves the backlog.
+      const task = await this.store.transition(
+        orgId,
+        taskId,
+        ['QUEUED'],
+        { status: 'CLAIMED', workerId },
+        { leaveBacklog: 'if-first-attempt', runJobExists: true },
+      );
+      return { task, attempt: task.attempt, previous: task.attempts ?? [] };
+    } catch (error) {
+      if (error instanceof TaskMissingError) return undefined;
+      if (!(error instanceof TaskConflictError)) throw error;
+      if (TERMINAL_TASK_STATUSES.includes(error.currentStatus)) return undefined;
+    }
     let before = await this.store.get(orgId, taskId);
     if (!before || TERMINAL_TASK_STATUSES.includes(before.status)) return undefined;
     try {

@@ -39,15 +39,32 @@ export class TaskQueue {
 
   /** Adds the task's run job; the job id is the task id, so adding it again while it exists changes nothing. */
   async enqueueRun(job: RunTaskJob, options: RunOptions): Promise<void> {
-    await this.runs[options.taskClass].add('run', job, {
+    await this.runs[options.taskClass].add('run', job, this.jobOptions(job, options));
+  }
+
+  /** Adds the run jobs of many tasks, one round trip per class (`addBulk`); as `enqueueRun` for each. */
+  async enqueueRuns(runs: { job: RunTaskJob; options: RunOptions }[]): Promise<void> {
+    await Promise.all(
+      TASK_CLASSES.map(async (taskClass) => {
+        const ofClass = runs.filter((run) => run.options.taskClass === taskClass);
+        if (ofClass.length === 0) return;
+        await this.runs[taskClass].addBulk(
+          ofClass.map(({ job, options }) => ({ name: 'run', data: job, opts: this.jobOptions(job, options) })),
+        );
+      }),
+    );
+  }
+
+  private jobOptions(job: RunTaskJob, options: RunOptions) {
+    return {
       jobId: job.taskId,
       priority: Math.min(MAX_BULLMQ_PRIORITY, (options.backlogRank - 1) * TASK_PRIORITY_LEVELS + options.priority),
       ...(options.delayMs ? { delay: options.delayMs } : {}),
       attempts: options.maxAttempts,
-      backoff: { type: 'exponential', delay: this.config.TASK_RETRY_BACKOFF_MS },
+      backoff: { type: 'exponential' as const, delay: this.config.TASK_RETRY_BACKOFF_MS },
       removeOnComplete: true,
       removeOnFail: true,
-    });
+    };
   }
 
   /** Drops a task's run job that has not started (a cancelled QUEUED or SCHEDULED task); one a worker holds finishes by itself. */

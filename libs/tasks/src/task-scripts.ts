@@ -1,9 +1,9 @@
 import { LUA_HASH_JSON } from '#libs/redis';
-import { LUA_APPEND_EVENT } from '#libs/realtime';
+import { LUA_APPEND_EVENT } from '#libs/event-stream';
 
 /**
  * Lua scripts of the task tier. Each changes a task, appends its event to the org's
- * event stream (through the one append snippet of `#libs/realtime`) and records the
+ * event stream (through the one append snippet of `#libs/event-stream`) and records the
  * hand-off that must follow in the org's task outbox, in one atomic step: a process that
  * dies right after a script leaves nothing the reconciler cannot finish. Every key they
  * touch carries the org's hash tag, so a script stays on one Redis Cluster slot.
@@ -46,7 +46,8 @@ return { 'created', rank }
 /**
  * KEYS: task, stream, backlog, enqueue outbox, persist outbox, remove outbox
  * ARGV: 1 allowed current statuses as JSON texts joined by '|'; 2 required attempt as JSON
- * text ('' for any); 3 '1' to take the task out of the org's backlog count; 4 hand-offs:
+ * text ('' for any); 3 '1' to take the task out of the org's backlog count ('first': only if it has no
+ * attempts yet); 4 hand-offs:
  * letters 'p' (persist), 'r' (remove the run job), 'e' (the run job exists: drop the
  * enqueue entry); 5 now ms; 6 stream max len; 7 event type; 8 topic; 9 at; 10 task id;
  * 11 channel told (with 12, the org id) of new persist work; then field/json pairs.
@@ -64,8 +65,9 @@ end
 if not allowed or (ARGV[2] ~= '' and redis.call('HGET', KEYS[1], 'attempt') ~= ARGV[2]) then
   return { 'conflict', status }
 end
+local leave_backlog = ARGV[3] == '1' or (ARGV[3] == 'first' and redis.call('HGET', KEYS[1], 'attempts') == '[]')
 set_fields(KEYS[1], 13)
-if ARGV[3] == '1' and redis.call('DECR', KEYS[3]) < 0 then
+if leave_backlog and redis.call('DECR', KEYS[3]) < 0 then
   redis.call('SET', KEYS[3], 0)
 end
 local handoffs = ARGV[4]

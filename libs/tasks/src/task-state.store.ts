@@ -23,8 +23,11 @@ export type OutboxKind = 'enqueue' | 'persist' | 'remove';
 export interface TransitionEffects {
   /** Applies only if the task is still on this attempt (a claim racing a recovery). */
   attempt?: number;
-  /** The task leaves its org's backlog count (its first claim, or a cancel while waiting). */
-  leaveBacklog?: boolean;
+  /**
+   * The task leaves its org's backlog count (its first claim, or a cancel while waiting);
+   * `if-first-attempt`: only if it has no attempts yet.
+   */
+  leaveBacklog?: boolean | 'if-first-attempt';
   /** The task is final: into the persist outbox. */
   persist?: boolean;
   /** Its run job must go: into the remove outbox. */
@@ -161,7 +164,7 @@ export class TaskStateStore {
       this.keys.taskOutbox(orgId, 'remove'),
       from.map((status) => JSON.stringify(status)).join('|'),
       effects.attempt === undefined ? '' : JSON.stringify(effects.attempt),
-      effects.leaveBacklog ? '1' : '0',
+      effects.leaveBacklog === 'if-first-attempt' ? 'first' : effects.leaveBacklog ? '1' : '0',
       handoffs,
       Date.now(),
       this.config.EVENT_STREAM_MAX_LENGTH,
@@ -240,6 +243,14 @@ export class TaskStateStore {
   /** A hand-off is done: the task leaves that outbox. */
   async clearOutbox(orgId: string, kind: OutboxKind, taskIds: string[]): Promise<void> {
     if (taskIds.length) await this.redis.zrem(this.keys.taskOutbox(orgId, kind), ...taskIds);
+  }
+
+  /** Hand-offs done for tasks of many orgs: each leaves that outbox of its org, in one round trip. */
+  async clearOutboxes(kind: OutboxKind, tasks: { orgId: string; taskId: string }[]): Promise<void> {
+    if (tasks.length === 0) return;
+    const pipeline = this.redis.pipeline();
+    for (const { orgId, taskId } of tasks) pipeline.zrem(this.keys.taskOutbox(orgId, kind), taskId);
+    await pipeline.exec();
   }
 
   /** Up to `limit` entries of the outbox due at `dueBy` (ms), hidden from other takers until `hideUntil`. */

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { EventStreamModule } from '#libs/realtime';
+import { EventStreamModule } from '#libs/event-stream';
 import { RegistryModule } from '#libs/registry';
 import { FaultPoints } from './fault-points.js';
 import { TaskCancellations } from './task-cancellations.js';

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { PlatformConfig } from '#libs/config';
 import { EventType, PLATFORM_EVENTS_ORG, Topic, type WorkerView } from '#libs/contracts';
-import { OrgEventStream } from '#libs/realtime';
+import { OrgEventStream } from '#libs/event-stream';
 import { RedisConnection, RedisKeys } from '#libs/redis';
 
 /** What a worker reports of itself at each heartbeat. */

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import type { PlatformEvent } from '#libs/contracts';
-import { OrgEventStream } from '#libs/realtime';
+import { OrgEventStream } from '#libs/event-stream';
 import { RedisConnection, RedisKeys } from '#libs/redis';
 
 /** Name of the consumer group through which workers read org event streams for triggers. */

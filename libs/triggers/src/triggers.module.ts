@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { EventStreamModule } from '#libs/realtime';
+import { EventStreamModule } from '#libs/event-stream';
 import { RegistryModule } from '#libs/registry';
 import { TasksModule } from '#libs/tasks';
 import { TriggerFeed } from './trigger-feed.js';

@@ -15,7 +15,7 @@ import {
   type OrgWithInstance,
   type RelayStateRecord,
 } from '#libs/registry';
-import { OrgEventStream } from '../org-event-stream.service.js';
+import { OrgEventStream } from '#libs/event-stream';
 import { RedisLease } from '../redis-lease.js';
 import type { ChangeSource } from './change-source.js';
 import { SupabaseChangeRelay } from './supabase-change.relay.js';

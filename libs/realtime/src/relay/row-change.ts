@@ -1,5 +1,5 @@
 import { EventType, Topic } from '#libs/contracts';
-import type { NewEvent } from '../org-event-stream.service.js';
+import type { NewEvent } from '#libs/event-stream';
 
 /** The data of a `row.inserted|updated|deleted` event: one committed row change of an org table. */
 export interface RowChange {

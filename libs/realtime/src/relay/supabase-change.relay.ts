@@ -1,7 +1,7 @@
 import { createClient, type RealtimeChannel, type SupabaseClient } from '@supabase/supabase-js';
 import type { Logger } from 'pino';
 import { WebSocket } from 'ws';
-import type { OrgEventStream } from '../org-event-stream.service.js';
+import type { OrgEventStream } from '#libs/event-stream';
 import type { RedisLease } from '../redis-lease.js';
 import type { ChangeSource, SourceFailed } from './change-source.js';
 import { rowChangeEvent, type RowChangeKind } from './row-change.js';

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from 'pg-logical-replication';
 import type { Logger } from '#libs/logging';
 import { REALTIME_PUBLICATION } from '#libs/registry';
-import type { NewEvent, OrgEventStream } from '../org-event-stream.service.js';
+import type { NewEvent, OrgEventStream } from '#libs/event-stream';
 import type { RedisLease } from '../redis-lease.js';
 import type { ChangeSource, SourceFailed } from './change-source.js';
 import { compareLsn, rowChangeEvent, type RowChangeKind } from './row-change.js';
