@@ -117,7 +117,7 @@ export async function startBenchPlatform(environment: BenchEnvironment, env: Rec
 }
 
 /** The platform as a deployment runs it: the API and the worker as built child processes of their own. */
-export type BenchPlatformProcesses = Pick<BenchPlatform, 'call' | 'createOrg' | 'sql' | 'stop'>;
+export type BenchPlatformProcesses = Pick<BenchPlatform, 'call' | 'createOrg' | 'sql' | 'stop'> & { baseUrl: string };
 
 /**
  * Starts the built API and worker (`npm run build` first) as child processes with a
@@ -145,6 +145,7 @@ export async function startBenchPlatformProcesses(
   }
   return {
     ...controlPlane.adminCalls(baseUrl),
+    baseUrl,
     async stop() {
       for (const child of processes) child.child.kill('SIGTERM');
       await Promise.all(processes.map((child) => child.waitForExit(30_000)));
