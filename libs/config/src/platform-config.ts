@@ -597,7 +597,7 @@ export class PlatformConfig {
   @Max(100_000, { message: 'must be a whole number from 1 to 100000' })
   ORG_REQUESTS_IN_FLIGHT_MAX = 32;
 
-  /** Realtime subscribes one org may start per second, all its sockets on every API process together; more are refused (`limit_exceeded`). */
+  /** Realtime subscribes one org may start per second, all its sockets on every API process together; more wait for the next second. */
   @Type(() => Number)
   @IsInt({ message: 'must be a whole number from 1 to 1000000' })
   @Min(1, { message: 'must be a whole number from 1 to 1000000' })
@@ -606,7 +606,7 @@ export class PlatformConfig {
 
   /**
    * Subscribes of one org one API process sets up at once (each reads and sends a
-   * snapshot); more are refused at once (`limit_exceeded` naming this limit).
+   * snapshot); more wait their turn behind them, in order, without holding up other orgs.
    */
   @Type(() => Number)
   @IsInt({ message: 'must be a whole number from 1 to 100000' })

@@ -5,7 +5,8 @@ import type { OrgPrincipal } from '#libs/auth';
 import { PlatformConfig } from '#libs/config';
 import { PROCESS_LOGGER, type Logger } from '#libs/logging';
 import { RedisConnection, RedisKeys } from '#libs/redis';
-import { InFlightShares } from '../tenancy/in-flight-shares.js';
+import { setTimeout as delay } from 'node:timers/promises';
+import { OrgWorkQueue } from '../tenancy/org-work-queue.js';
 import { EventFanout } from './event-fanout.service.js';
 
 /** A realtime cap was hit; `limit` names its setting, in the ack (`limit_exceeded`) or the connect error's `data`. */
@@ -98,18 +99,21 @@ interface HeldSocket {
  * by one script each (so the caps hold across API replicas): every socket holds a slot
  * leased for REALTIME_SLOT_TTL_MS and renewed by its process, so slots of a killed
  * process free themselves. Subscriptions per org are summed from the counts each process
- * records for its sockets. Setting a subscription up (reading and sending its snapshot) is
- * the costly part, so an org may have only REALTIME_SUBSCRIBES_IN_FLIGHT_PER_ORG of them
- * in progress per process (taken synchronously too) and start only
- * REALTIME_SUBSCRIBES_PER_ORG_PER_SECOND over all processes: a flood of subscribes is
- * refused from memory instead of filling the event loop ahead of other orgs' work.
+ * records for its sockets.
+ *
+ * Setting a subscription up (reading and sending its snapshot) is the costly part, so
+ * subscribes wait their turn in a fair queue per org: REALTIME_SUBSCRIBES_IN_FLIGHT_PER_ORG
+ * of one org in progress per process, started at most REALTIME_SUBSCRIBES_PER_ORG_PER_SECOND
+ * over all processes. A flooding org waits on itself (its acks slow down, so a client
+ * that waits for them slows down too) instead of filling the event loop ahead of other
+ * orgs' work; what may wait is bounded by the socket and subscription caps above.
  */
 @Injectable()
 export class RealtimeLimits implements OnModuleInit, OnApplicationShutdown {
   private readonly held = new Map<Socket, HeldSocket>();
   private readonly inFlight = new WeakMap<Socket, number>();
   private readonly redis: RedisConnection['client'] & LimitCommands;
-  private readonly subscribesInFlight: InFlightShares;
+  private readonly subscribeQueue: OrgWorkQueue;
   private readonly subscribeRate: RateLimiterRedis;
   private renewTimer?: NodeJS.Timeout;
 
@@ -121,9 +125,9 @@ export class RealtimeLimits implements OnModuleInit, OnApplicationShutdown {
     @Inject(PROCESS_LOGGER) private readonly logger: Logger,
   ) {
     this.redis = redis.client as RedisConnection['client'] & LimitCommands;
-    this.subscribesInFlight = new InFlightShares(config.REALTIME_SUBSCRIBES_IN_FLIGHT_PER_ORG);
+    this.subscribeQueue = new OrgWorkQueue(config.REALTIME_SUBSCRIBES_IN_FLIGHT_PER_ORG);
     const points = config.REALTIME_SUBSCRIBES_PER_ORG_PER_SECOND;
-    // A used-up second is then refused from memory: no Redis call per refused subscribe.
+    // A used-up second is then known from memory: no Redis call while the org waits for the next.
     this.subscribeRate = new RateLimiterRedis({
       storeClient: redis.client,
       keyPrefix: keys.rateLimit('org-subscribes'),
@@ -178,10 +182,9 @@ export class RealtimeLimits implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * Reserves one subscription of the socket, and one of its org's subscribes in progress
-   * on this process, at once (no await before the counts are taken), or throws
-   * RealtimeLimitExceeded. Call the returned function when the subscription is registered
-   * with the fanout or has failed.
+   * Reserves one subscription of the socket at once (no await before the count is taken),
+   * or throws RealtimeLimitExceeded. Call the returned function when the subscription is
+   * registered with the fanout or has failed.
    */
   reserveSubscription(socket: Socket): () => void {
     const max = this.config.REALTIME_SUBSCRIPTIONS_PER_SOCKET;
@@ -189,42 +192,50 @@ export class RealtimeLimits implements OnModuleInit, OnApplicationShutdown {
     if (this.fanout.subscriptionsOf(socket).size + pending >= max) {
       throw new RealtimeLimitExceeded('REALTIME_SUBSCRIPTIONS_PER_SOCKET', `a socket may hold at most ${max} subscriptions`);
     }
-    const owner = this.held.get(socket);
-    const releaseOrgShare = owner ? this.subscribesInFlight.take(owner.orgId) : () => {};
-    if (!releaseOrgShare) {
-      throw new RealtimeLimitExceeded(
-        'REALTIME_SUBSCRIBES_IN_FLIGHT_PER_ORG',
-        `the organization has ${this.subscribesInFlight.max} subscribes being set up here, the most REALTIME_SUBSCRIBES_IN_FLIGHT_PER_ORG allows; try again when one has been answered`,
-      );
-    }
     this.inFlight.set(socket, pending + 1);
     let done = false;
     return () => {
       if (done) return;
       done = true;
-      releaseOrgShare();
       this.inFlight.set(socket, (this.inFlight.get(socket) ?? 1) - 1);
     };
   }
 
   /**
-   * Takes one of the org's REALTIME_SUBSCRIBES_PER_ORG_PER_SECOND, then checks the org's
-   * subscriptions over every socket stay within REALTIME_SUBSCRIPTIONS_PER_ORG with the one
-   * being reserved, recording the socket's count. A subscribe that fails later leaves that
-   * count one high until the socket's next subscribe or renewal corrects it.
+   * Waits for the socket's org's turn to set up one more subscription here (one of its
+   * REALTIME_SUBSCRIBES_IN_FLIGHT_PER_ORG, within REALTIME_SUBSCRIBES_PER_ORG_PER_SECOND);
+   * call the returned function when it is set up or has failed. The platform admin's
+   * sockets do not wait.
+   */
+  async subscribeTurn(socket: Socket): Promise<() => void> {
+    const owner = this.held.get(socket);
+    if (!owner) return () => {};
+    const end = await this.subscribeQueue.turn(owner.orgId);
+    try {
+      for (;;) {
+        try {
+          await this.subscribeRate.consume(owner.orgId);
+          return end;
+        } catch (refusal) {
+          if (!(refusal instanceof RateLimiterRes)) throw refusal;
+          // This org's second is used up: its queue waits for the next one; other orgs' subscribes go on meanwhile.
+          await delay(Math.max(1, refusal.msBeforeNext));
+        }
+      }
+    } catch (error) {
+      end();
+      throw error;
+    }
+  }
+
+  /**
+   * Checks the org's subscriptions over every socket stay within REALTIME_SUBSCRIPTIONS_PER_ORG
+   * with the one being reserved, recording the socket's count. A subscribe that fails later
+   * leaves that count one high until the socket's next subscribe or renewal corrects it.
    */
   async reserveOrgSubscription(socket: Socket): Promise<void> {
     const owner = this.held.get(socket);
     if (!owner) return;
-    try {
-      await this.subscribeRate.consume(owner.orgId);
-    } catch (refusal) {
-      if (!(refusal instanceof RateLimiterRes)) throw refusal;
-      throw new RealtimeLimitExceeded(
-        'REALTIME_SUBSCRIBES_PER_ORG_PER_SECOND',
-        `the organization started more than ${this.subscribeRate.points} subscribes in a second (REALTIME_SUBSCRIBES_PER_ORG_PER_SECOND); try again later`,
-      );
-    }
     const max = this.config.REALTIME_SUBSCRIPTIONS_PER_ORG;
     if (!(await this.redis.rtReserveSubscription(...this.keysOf(owner), socket.id, this.countOf(socket), max))) {
       throw new RealtimeLimitExceeded(
