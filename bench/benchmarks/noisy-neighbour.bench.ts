@@ -8,8 +8,8 @@ import type { LoadCommand, LoadReport } from './noisy-neighbour.load.js';
 
 const ROUNDS = 3;
 /** Tasks org B creates, one after another, per measurement: enough that the p99 is not simply the slowest one. */
-const PROBES = 300;
-const WARMUP_PROBES = 50;
+const PROBES = 150;
+const WARMUP_PROBES = 30;
 const FLOOD_ENVIRONMENTS = 200;
 /** Longest a load generator may take to answer before the run is called off. */
 const LOAD_TIMEOUT_MS = 10 * 60_000;

@@ -588,14 +588,21 @@ export class PlatformConfig {
 
   /**
    * HTTP requests of one org one API process works on at once, all its tokens together;
-   * more are refused at once (429 naming this limit), so one org's flood cannot fill the
+   * more wait their turn in the org's own queue, so one org's flood cannot fill the
    * process's event loop ahead of other orgs' requests.
    */
   @Type(() => Number)
   @IsInt({ message: 'must be a whole number from 1 to 100000' })
   @Min(1, { message: 'must be a whole number from 1 to 100000' })
   @Max(100_000, { message: 'must be a whole number from 1 to 100000' })
-  ORG_REQUESTS_IN_FLIGHT_MAX = 32;
+  ORG_REQUESTS_IN_FLIGHT_MAX = 8;
+
+  /** HTTP requests of one org that may wait for one of its ORG_REQUESTS_IN_FLIGHT_MAX places in one API process; more get 429 naming this limit. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number from 0 to 100000' })
+  @Min(0, { message: 'must be a whole number from 0 to 100000' })
+  @Max(100_000, { message: 'must be a whole number from 0 to 100000' })
+  ORG_REQUESTS_QUEUE_MAX = 200;
 
   /** Realtime subscribes one org may start per second, all its sockets on every API process together; more wait for the next second. */
   @Type(() => Number)

@@ -210,7 +210,8 @@ export class RealtimeLimits implements OnModuleInit, OnApplicationShutdown {
   async subscribeTurn(socket: Socket): Promise<() => void> {
     const owner = this.held.get(socket);
     if (!owner) return () => {};
-    const end = await this.subscribeQueue.turn(owner.orgId);
+    // Never undefined: what may wait is bounded by the socket and subscription caps instead.
+    const end = (await this.subscribeQueue.turn(owner.orgId))!;
     try {
       for (;;) {
         try {
