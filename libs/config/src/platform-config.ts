@@ -602,7 +602,7 @@ export class PlatformConfig {
   @IsInt({ message: 'must be a whole number from 0 to 100000' })
   @Min(0, { message: 'must be a whole number from 0 to 100000' })
   @Max(100_000, { message: 'must be a whole number from 0 to 100000' })
-  ORG_REQUESTS_QUEUE_MAX = 200;
+  ORG_REQUESTS_QUEUE_MAX = 1000;
 
   /** Realtime subscribes one org may start per second, all its sockets on every API process together; more wait for the next second. */
   @Type(() => Number)

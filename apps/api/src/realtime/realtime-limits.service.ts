@@ -213,7 +213,8 @@ export class RealtimeLimits implements OnModuleInit, OnApplicationShutdown {
     // Never undefined: what may wait is bounded by the socket and subscription caps instead.
     const end = (await this.subscribeQueue.turn(owner.orgId))!;
     try {
-      for (;;) {
+      // A socket that left while its subscribes waited must not spend its org's rate on them.
+      while (!socket.disconnected) {
         try {
           await this.subscribeRate.consume(owner.orgId);
           return end;
@@ -223,6 +224,7 @@ export class RealtimeLimits implements OnModuleInit, OnApplicationShutdown {
           await delay(Math.max(1, refusal.msBeforeNext));
         }
       }
+      return end;
     } catch (error) {
       end();
       throw error;
