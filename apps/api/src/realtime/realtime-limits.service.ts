@@ -112,6 +112,8 @@ interface HeldSocket {
 export class RealtimeLimits implements OnModuleInit, OnApplicationShutdown {
   private readonly held = new Map<Socket, HeldSocket>();
   private readonly inFlight = new WeakMap<Socket, number>();
+  /** Subscribes of each socket past the org check and not yet registered with the fanout (or failed). */
+  private readonly orgCounted = new WeakMap<Socket, number>();
   private readonly redis: RedisConnection['client'] & LimitCommands;
   private readonly subscribeQueue: OrgWorkQueue;
   private readonly subscribeRate: RateLimiterRedis;
@@ -233,19 +235,29 @@ export class RealtimeLimits implements OnModuleInit, OnApplicationShutdown {
 
   /**
    * Checks the org's subscriptions over every socket stay within REALTIME_SUBSCRIPTIONS_PER_ORG
-   * with the one being reserved, recording the socket's count. A subscribe that fails later
-   * leaves that count one high until the socket's next subscribe or renewal corrects it.
+   * with the one being reserved, recording the socket's count; call the returned function
+   * once the subscription is registered with the fanout or has failed. A subscribe that
+   * fails leaves the recorded count one high until the socket's next subscribe or renewal
+   * corrects it.
    */
-  async reserveOrgSubscription(socket: Socket): Promise<void> {
+  async reserveOrgSubscription(socket: Socket): Promise<() => void> {
     const owner = this.held.get(socket);
-    if (!owner) return;
+    if (!owner) return () => {};
     const max = this.config.REALTIME_SUBSCRIPTIONS_PER_ORG;
-    if (!(await this.redis.rtReserveSubscription(...this.keysOf(owner), socket.id, this.countOf(socket), max))) {
+    // Counted: what the socket holds and has past this check, with this one; not what still waits its turn.
+    if (!(await this.redis.rtReserveSubscription(...this.keysOf(owner), socket.id, this.countOf(socket) + 1, max))) {
       throw new RealtimeLimitExceeded(
         'REALTIME_SUBSCRIPTIONS_PER_ORG',
         `the organization holds ${max} realtime subscriptions, the most REALTIME_SUBSCRIPTIONS_PER_ORG allows`,
       );
     }
+    this.orgCounted.set(socket, (this.orgCounted.get(socket) ?? 0) + 1);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.orgCounted.set(socket, (this.orgCounted.get(socket) ?? 1) - 1);
+    };
   }
 
   /** Throws RealtimeLimitExceeded when the snapshot's JSON is larger than REALTIME_SNAPSHOT_MAX_BYTES. */
@@ -279,7 +291,7 @@ export class RealtimeLimits implements OnModuleInit, OnApplicationShutdown {
   }
 
   private countOf(socket: Socket): number {
-    return this.fanout.subscriptionsOf(socket).size + (this.inFlight.get(socket) ?? 0);
+    return this.fanout.subscriptionsOf(socket).size + (this.orgCounted.get(socket) ?? 0);
   }
 
   private keysOf(owner: HeldSocket): [string, string, string] {

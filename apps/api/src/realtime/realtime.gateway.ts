@@ -94,6 +94,7 @@ export class RealtimeGateway implements OnGatewayInit<Namespace>, OnGatewayDisco
     const reply = (answer: unknown) => (typeof ack === 'function' ? ack(answer) : undefined);
     let releaseSlot = () => {};
     let endTurn = () => {};
+    let uncount = () => {};
     try {
       const request = parse(SubscribeDto, body);
       const state = socket.data as SocketState;
@@ -102,7 +103,7 @@ export class RealtimeGateway implements OnGatewayInit<Namespace>, OnGatewayDisco
       // The org's subscribes are set up in turn, so a flood of them waits on its own org.
       endTurn = await this.limits.subscribeTurn(socket);
       if (socket.disconnected) return;
-      await this.limits.reserveOrgSubscription(socket);
+      uncount = await this.limits.reserveOrgSubscription(socket);
       const plan = state.principal.kind === 'org' ? this.topics.plan(state.principal, request) : this.topics.planForAdmin(request);
       // The position is taken before the snapshot: a change racing the snapshot is then sent as an event too, never lost.
       if (request.since && (await this.stream.sinceExpired(plan.streamOrg, request.since))) {
@@ -123,6 +124,8 @@ export class RealtimeGateway implements OnGatewayInit<Namespace>, OnGatewayDisco
       this.logger.error({ err: error, socket: socket.id }, 'realtime subscribe failed');
       reply({ ok: false, error: 'internal', message: 'the subscription could not be set up; try again' });
     } finally {
+      // Registered with the fanout by now (counted there) or failed.
+      uncount();
       endTurn();
       releaseSlot();
     }
