@@ -157,6 +157,8 @@ async function main(): Promise<void> {
   let stop!: () => void;
   const stopped = new Promise<void>((resolve) => (stop = resolve));
   setTimeout(stop, MAX_RUN_MS).unref();
+  // A benchmark that died leaves no load generator behind.
+  process.once('disconnect', stop);
   if (mode === 'flood') {
     process.on('message', (command: LoadCommand) => command.kind === 'stop' && stop());
     await flood(stopped);
