@@ -4,6 +4,9 @@ export interface BenchResult {
   value: number;
   unit: string;
   samples: number;
+  min?: number;
+  max?: number;
+  rounds?: number;
   baseline?: { name: string; value: number; unit: string; min?: number; max?: number };
   ratio?: number;
   [extra: string]: unknown;
