@@ -1,22 +1,22 @@
-import { io, type Socket } from 'socket.io-client';
+import { fork, type ChildProcess } from 'node:child_process';
+import { loadavg } from 'node:os';
+import { fromProjectRoot } from '#libs/config';
 import type { BenchEnvironment } from '../bench-environment.js';
-import { startBenchPlatform, type BenchPlatform } from '../bench-platform.js';
-import { httpJson } from '../http-client.js';
-import { median, percentile, round, type Benchmark } from '../measure.js';
+import { startBenchPlatformProcesses } from '../bench-platform.js';
+import { median, percentile, round, type Benchmark, type BenchResult } from '../measure.js';
+import type { LoadCommand, LoadReport } from './noisy-neighbour.load.js';
 
 const ROUNDS = 3;
-/** Tasks org B creates, one after another, per measurement. */
-const PROBES = 100;
-const WARMUP_PROBES = 20;
-/** Longest one of B's tasks may take from create to event before the run is called off (the platform starved B). */
-const PROBE_DEADLINE_MS = 60_000;
-/** Org A's flood: task creators and list readers in flight at once, and sockets each sending subscribes without waiting. */
-const FLOOD_TASK_CONCURRENCY = 16;
-const FLOOD_LIST_CONCURRENCY = 8;
-const FLOOD_SOCKETS = 22;
-const FLOOD_SUBSCRIBES_PER_BURST = 150;
+/** Tasks org B creates, one after another, per measurement: enough that the p99 is not simply the slowest one. */
+const PROBES = 150;
+const WARMUP_PROBES = 30;
 const FLOOD_ENVIRONMENTS = 200;
-/** The caps the platform runs with here: the defaults, with the request rates an operator of a shared machine would set. */
+/** Longest a load generator may take to answer before the run is called off. */
+const LOAD_TIMEOUT_MS = 10 * 60_000;
+/**
+ * The caps the platform runs with here (the other benchmarks raise them out of the way):
+ * the defaults, with the request rates an operator of a shared machine would set.
+ */
 const CAPS = {
   RATE_LIMIT_ORG_PER_SECOND: '200',
   RATE_LIMIT_TOKEN_PER_SECOND: '200',
@@ -24,124 +24,89 @@ const CAPS = {
   REALTIME_SOCKETS_PER_ORG: '200',
   REALTIME_SUBSCRIPTIONS_PER_SOCKET: '100',
   REALTIME_SUBSCRIPTIONS_PER_ORG: '2000',
+  REALTIME_SUBSCRIBES_PER_ORG_PER_SECOND: '100',
+  REALTIME_SUBSCRIBES_IN_FLIGHT_PER_ORG: '8',
+  ORG_REQUESTS_IN_FLIGHT_MAX: '8',
+  ORG_REQUESTS_QUEUE_MAX: '1000',
+  ORG_POOL_QUEUE_MAX: '50',
 };
 
-interface Org {
-  token: string;
-}
+/** A load generator process of this benchmark (noisy-neighbour.load.ts), spoken to over IPC. */
+class LoadProcess {
+  private readonly child: ChildProcess;
+  private readonly reports: LoadReport[] = [];
+  private readonly waiters: ((report: LoadReport) => void)[] = [];
+  private output = '';
 
-function connect(platform: BenchPlatform, token: string): Promise<Socket> {
-  const socket = io(`${platform.baseUrl}/realtime`, { auth: { token }, transports: ['websocket'], reconnection: false, forceNew: true });
-  return new Promise((resolve, reject) => {
-    socket.once('connect', () => resolve(socket));
-    socket.once('connect_error', (error) => {
-      socket.close();
-      reject(error);
+  constructor(mode: 'flood' | 'probe', baseUrl: string, token: string) {
+    this.child = fork(fromProjectRoot('dist/bench/benchmarks/noisy-neighbour.load.js'), [mode, baseUrl, token], {
+      env: { PATH: process.env.PATH ?? '' },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
-  });
-}
-
-/** Org B's socket, subscribed to its `tasks` topic before any flood, with the arrival time of each task's first event. */
-async function watchTasks(platform: BenchPlatform, b: Org) {
-  const socket = await connect(platform, b.token);
-  const arrivals = new Map<string, number>();
-  const waiting = new Map<string, () => void>();
-  socket.on('event', (event: { type: string; data: { id: string } }) => {
-    if (event.type !== 'task.updated' || arrivals.has(event.data.id)) return;
-    arrivals.set(event.data.id, performance.now());
-    waiting.get(event.data.id)?.();
-  });
-  const ack = (await socket.timeout(30_000).emitWithAck('subscribe', { topic: 'tasks' })) as { ok: boolean };
-  if (!ack.ok) throw new Error(`org B could not subscribe: ${JSON.stringify(ack)}`);
-  return { socket, arrivals, waiting };
-}
-
-type Watch = Awaited<ReturnType<typeof watchTasks>>;
-
-/**
- * Org B creates tasks one after another: for each, the time the create took and the time
- * until its `task.updated` event reached B's socket (from the create's start).
- */
-async function probe(
-  platform: BenchPlatform,
-  b: Org,
-  { arrivals, waiting }: Watch,
-  count: number,
-): Promise<{ create: number[]; delivery: number[]; refusals: number[] }> {
-  const create: number[] = [];
-  const refusals: number[] = [];
-  const delivery: number[] = [];
-  for (let index = 0; index < count; index++) {
-    const started = performance.now();
-    const response = await httpJson(`${platform.baseUrl}/v1/tasks`, 'POST', { authorization: `Bearer ${b.token}` }, { type: 'noop' });
-    create.push(performance.now() - started);
-    // A refused create (503 when the flood exhausts shared connections) counts as such; its time still counts.
-    if (response.status !== 201) {
-      refusals.push(response.status);
-      continue;
-    }
-    const id = (JSON.parse(response.text) as { id: string }).id;
-    if (!arrivals.has(id)) {
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(
-          () => reject(new Error(`org B's task ${id} sent no event within ${PROBE_DEADLINE_MS} ms`)),
-          PROBE_DEADLINE_MS,
-        );
-        waiting.set(id, () => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-    waiting.delete(id);
-    delivery.push(arrivals.get(id)! - started);
+    const keep = (chunk: Buffer) => (this.output = (this.output + chunk.toString()).slice(-4000));
+    this.child.stdout!.on('data', keep);
+    this.child.stderr!.on('data', keep);
+    this.child.on('message', (report: LoadReport) => {
+      const waiter = this.waiters.shift();
+      if (waiter) waiter(report);
+      else this.reports.push(report);
+    });
   }
-  return { create, delivery, refusals };
+
+  /** The next report, failing if the generator failed, exited or took longer than LOAD_TIMEOUT_MS. */
+  next<Kind extends LoadReport['kind']>(kind: Kind): Promise<Extract<LoadReport, { kind: Kind }>> {
+    const queued = this.reports.shift();
+    const report = queued
+      ? Promise.resolve(queued)
+      : new Promise<LoadReport>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`load generator silent for ${LOAD_TIMEOUT_MS} ms`)), LOAD_TIMEOUT_MS);
+          const exited = (code: number | null) => reject(new Error(`load generator exited (${code}): ${this.output}`));
+          this.child.once('exit', exited);
+          this.waiters.push((next) => {
+            clearTimeout(timer);
+            this.child.off('exit', exited);
+            resolve(next);
+          });
+        });
+    return report.then((next) => {
+      if (next.kind === 'failed') throw new Error(`load generator failed: ${next.message}`);
+      if (next.kind !== kind) throw new Error(`load generator sent ${next.kind}, expected ${kind}`);
+      return next as Extract<LoadReport, { kind: Kind }>;
+    });
+  }
+
+  command(command: LoadCommand): void {
+    this.child.send(command);
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    if (this.child.connected) this.command({ kind: 'stop' });
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 30_000).unref())]);
+    if (this.child.exitCode === null) this.child.kill('SIGKILL');
+  }
 }
 
-/** Org A floods until `stop` is set: task creation, big list calls, and subscribes sent in bursts without waiting for acks. */
-function flood(platform: BenchPlatform, a: Org, stop: { done: boolean }): Promise<unknown> {
-  const auth = { authorization: `Bearer ${a.token}` };
-  const loop = (call: () => Promise<unknown>) =>
-    (async () => {
-      while (!stop.done) await call().catch(() => undefined);
-    })();
-  const creators = Array.from({ length: FLOOD_TASK_CONCURRENCY }, () =>
-    loop(() => httpJson(`${platform.baseUrl}/v1/tasks`, 'POST', auth, { type: 'noop' })),
-  );
-  const readers = Array.from({ length: FLOOD_LIST_CONCURRENCY }, (_, index) =>
-    loop(() => httpJson(`${platform.baseUrl}${index % 2 ? '/v1/tasks?limit=200' : '/v1/pools/flood/environments?limit=500'}`, 'GET', auth)),
-  );
-  const subscribers = Array.from({ length: FLOOD_SOCKETS }, () =>
-    loop(async () => {
-      // Sockets past REALTIME_SOCKETS_PER_TOKEN are refused at the handshake; the rest burst subscribes, then start over.
-      const socket = await connect(platform, a.token);
-      try {
-        await Promise.all(
-          Array.from({ length: FLOOD_SUBSCRIBES_PER_BURST }, () =>
-            socket
-              .timeout(30_000)
-              .emitWithAck('subscribe', { topic: 'resource', id: 'pool:flood' })
-              .catch(() => undefined),
-          ),
-        );
-      } finally {
-        socket.close();
-      }
-    }),
-  );
-  return Promise.all([...creators, ...readers, ...subscribers]);
+interface Side {
+  create: number[];
+  delivery: number[];
+  refusals: number;
+  load: number[];
 }
 
 /**
  * Noisy neighbour: the p99 of org B's task creation and of its event delivery while org A
  * floods the same platform (task creation, list calls, subscriptions), as a ratio to B
- * alone; rounds interleave alone and flooded. The goal is a ratio of at most 2.
+ * alone. The platform runs as its own API and worker processes; A's flood and B's probe
+ * are load generators of their own; rounds interleave B alone and B under A's flood.
+ * The goal is a ratio of at most 2.
  */
 export const noisyNeighbourBenchmark: Benchmark = {
   name: 'noisy-neighbour',
   async run(environment: BenchEnvironment) {
-    const platform = await startBenchPlatform(environment, CAPS);
+    const platform = await startBenchPlatformProcesses(environment, CAPS);
+    const generators: LoadProcess[] = [];
     try {
       const [a, b] = [await platform.createOrg('noisy-a'), await platform.createOrg('quiet-b')];
       await platform.call('POST', '/v1/pools', { name: 'flood', kind: 'bench' }, a.token);
@@ -153,31 +118,41 @@ export const noisyNeighbourBenchmark: Benchmark = {
           a.token,
         );
       }
-      const watch = await watchTasks(platform, b);
-      await probe(platform, b, watch, WARMUP_PROBES);
-      const alone = { create: [] as number[], delivery: [] as number[], refusals: 0 };
-      const noisy = { create: [] as number[], delivery: [] as number[], refusals: 0 };
+      const prober = new LoadProcess('probe', platform.baseUrl, b.token);
+      generators.push(prober);
+      await prober.next('ready');
+      const probe = async (count: number) => {
+        prober.command({ kind: 'probe', count });
+        return prober.next('probed');
+      };
+      await probe(WARMUP_PROBES);
+      const alone: Side = { create: [], delivery: [], refusals: 0, load: [] };
+      const noisy: Side = { create: [], delivery: [], refusals: 0, load: [] };
+      const record = (side: Side, figures: Extract<LoadReport, { kind: 'probed' }>) => {
+        side.create.push(percentile(figures.create, 0.99));
+        side.delivery.push(percentile(figures.delivery, 0.99));
+        side.refusals += figures.refusals.length;
+        side.load.push(loadavg()[0]!);
+      };
+      let floodAnswers: Record<string, number> = {};
       for (let pass = 1; pass <= ROUNDS; pass++) {
-        const quiet = await probe(platform, b, watch, PROBES);
-        alone.create.push(percentile(quiet.create, 0.99));
-        alone.delivery.push(percentile(quiet.delivery, 0.99));
-        alone.refusals += quiet.refusals.length;
-        const stop = { done: false };
-        const flooding = flood(platform, a, stop);
-        try {
-          const loud = await probe(platform, b, watch, PROBES);
-          process.stdout.write(
-            `  round ${pass}: B p99 create ${round(percentile(quiet.create, 0.99))} ms alone, ${round(percentile(loud.create, 0.99))} ms flooded\n`,
-          );
-          noisy.create.push(percentile(loud.create, 0.99));
-          noisy.delivery.push(percentile(loud.delivery, 0.99));
-          noisy.refusals += loud.refusals.length;
-        } finally {
-          stop.done = true;
-          await flooding;
-        }
+        const quiet = await probe(PROBES);
+        record(alone, quiet);
+        const flooder = new LoadProcess('flood', platform.baseUrl, a.token);
+        generators.push(flooder);
+        await flooder.next('ready');
+        const loud = await probe(PROBES);
+        record(noisy, loud);
+        flooder.command({ kind: 'stop' });
+        floodAnswers = (await flooder.next('flooded')).answers;
+        await flooder.stop();
+        process.stdout.write(
+          `  round ${pass}: B p99 create ${round(alone.create.at(-1)!)} ms alone, ${round(noisy.create.at(-1)!)} ms flooded;` +
+            ` delivery ${round(alone.delivery.at(-1)!)} / ${round(noisy.delivery.at(-1)!)} ms; B refused ${loud.refusals.length};` +
+            ` load ${loadavg()[0]!.toFixed(2)}\n  A's answers: ${JSON.stringify(floodAnswers)}\n`,
+        );
       }
-      const figure = (name: string, flooded: number[], baseline: number[]) => ({
+      const figure = (name: string, flooded: number[], baseline: number[]): BenchResult => ({
         name,
         value: round(median(flooded)),
         min: round(Math.min(...flooded)),
@@ -195,14 +170,16 @@ export const noisyNeighbourBenchmark: Benchmark = {
         ratio: round(median(flooded) / Math.max(0.001, median(baseline))),
         goal: 'ratio <= 2',
         bRefusedCreates: { alone: alone.refusals, flooded: noisy.refusals },
+        loadAverage: { alone: alone.load.map(round), flooded: noisy.load.map(round) },
+        lastFloodAnswers: floodAnswers,
         caps: CAPS,
       });
-      watch.socket.close();
       return [
         figure('noisy_neighbour.b_task_create.p99', noisy.create, alone.create),
         figure('noisy_neighbour.b_event_delivery.p99', noisy.delivery, alone.delivery),
       ];
     } finally {
+      await Promise.all(generators.map((generator) => generator.stop()));
       await platform.stop();
     }
   },

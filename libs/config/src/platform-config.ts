@@ -87,6 +87,17 @@ export class PlatformConfig {
   @Max(100, { message: 'must be a whole number from 1 to 100' })
   ORG_POOL_MAX = 5;
 
+  /**
+   * Requests one process lets wait for a connection of one organization's pool (all
+   * ORG_POOL_MAX in use); more are refused at once with 429 naming this limit, so a
+   * flooding org queues its own work, never unbounded, and never another org's.
+   */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number from 0 to 100000' })
+  @Min(0, { message: 'must be a whole number from 0 to 100000' })
+  @Max(100_000, { message: 'must be a whole number from 0 to 100000' })
+  ORG_POOL_QUEUE_MAX = 50;
+
   /** Connections one process may hold to all organization databases together; idle pools are closed to stay under it. */
   @Type(() => Number)
   @IsInt({ message: 'must be a whole number from 1 to 10000' })
@@ -577,6 +588,41 @@ export class PlatformConfig {
   @Min(1, { message: 'must be a whole number from 1 to 1000000' })
   @Max(1000000, { message: 'must be a whole number from 1 to 1000000' })
   RATE_LIMIT_TOKEN_PER_SECOND = 600;
+
+  /**
+   * HTTP requests of one org one API process works on at once, all its tokens together;
+   * more wait their turn in the org's own queue, so one org's flood cannot fill the
+   * process's event loop ahead of other orgs' requests.
+   */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number from 1 to 100000' })
+  @Min(1, { message: 'must be a whole number from 1 to 100000' })
+  @Max(100_000, { message: 'must be a whole number from 1 to 100000' })
+  ORG_REQUESTS_IN_FLIGHT_MAX = 8;
+
+  /** HTTP requests of one org that may wait for one of its ORG_REQUESTS_IN_FLIGHT_MAX places in one API process; more get 429 naming this limit. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number from 0 to 100000' })
+  @Min(0, { message: 'must be a whole number from 0 to 100000' })
+  @Max(100_000, { message: 'must be a whole number from 0 to 100000' })
+  ORG_REQUESTS_QUEUE_MAX = 1000;
+
+  /** Realtime subscribes one org may start per second, all its sockets on every API process together; more wait for the next second. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number from 1 to 1000000' })
+  @Min(1, { message: 'must be a whole number from 1 to 1000000' })
+  @Max(1_000_000, { message: 'must be a whole number from 1 to 1000000' })
+  REALTIME_SUBSCRIBES_PER_ORG_PER_SECOND = 100;
+
+  /**
+   * Subscribes of one org one API process sets up at once (each reads and sends a
+   * snapshot); more wait their turn behind them, in order, without holding up other orgs.
+   */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number from 1 to 100000' })
+  @Min(1, { message: 'must be a whole number from 1 to 100000' })
+  @Max(100_000, { message: 'must be a whole number from 1 to 100000' })
+  REALTIME_SUBSCRIBES_IN_FLIGHT_PER_ORG = 8;
 
   /** Realtime sockets one org may hold open at once, across every API process. */
   @Type(() => Number)

@@ -2,6 +2,7 @@ import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
 import { PlatformConfig } from '#libs/config';
+import { RateLimitedError } from '#libs/contracts';
 import { OrgConnection } from './org-connection.js';
 import { OrgRegistryRepository } from './org-registry.repository.js';
 
@@ -11,11 +12,16 @@ export class OrgUnavailableError extends Error {
 }
 
 const EVICTION_POLL_MS = 10;
+/** When a request refused for a full pool queue may try again: a queue that long takes about this long to drain. */
+const QUEUE_FULL_RETRY_MS = 1000;
 
 /**
  * One small pg pool per organization, at most ORG_POOLS_TOTAL_MAX connections in all:
  * when a new org needs a pool and the budget is spent, the least recently used pool
  * with no connection checked out is closed. A thousand orgs never mean a thousand pools.
+ * Each org waits only for its own ORG_POOL_MAX connections, and at most ORG_POOL_QUEUE_MAX
+ * of its requests wait at once; past that, a request is refused at once (RateLimitedError
+ * naming the setting) rather than queueing without bound while its org floods.
  */
 @Injectable()
 export class OrgPoolCache implements OnApplicationShutdown {
@@ -42,6 +48,7 @@ export class OrgPoolCache implements OnApplicationShutdown {
     if (pool) {
       this.pools.delete(orgId);
       this.pools.set(orgId, pool);
+      this.refuseWhenQueueFull(pool);
       return pool.connect();
     }
     const found = await this.registry.findById(orgId);
@@ -49,7 +56,10 @@ export class OrgPoolCache implements OnApplicationShutdown {
     const url = this.connection.ownerUrl(found.instance);
     const connecting = this.creating.then(async () => {
       const existing = this.pools.get(orgId);
-      if (existing) return existing.connect();
+      if (existing) {
+        this.refuseWhenQueueFull(existing);
+        return existing.connect();
+      }
       await this.makeRoom();
       // connect() counts its client at once, so the new pool is not idle (evictable) once we let go.
       return this.open(orgId, url).connect();
@@ -80,6 +90,17 @@ export class OrgPoolCache implements OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     await Promise.all([...this.pools.keys()].map((orgId) => this.evict(orgId)));
+  }
+
+  /** Throws when every connection of the org's pool is busy and ORG_POOL_QUEUE_MAX requests wait already. */
+  private refuseWhenQueueFull(pool: pg.Pool): void {
+    const max = this.config.ORG_POOL_QUEUE_MAX;
+    if (pool.idleCount > 0 || pool.totalCount < this.config.ORG_POOL_MAX || pool.waitingCount < max) return;
+    throw new RateLimitedError(
+      'ORG_POOL_QUEUE_MAX',
+      QUEUE_FULL_RETRY_MS,
+      `the organization's database connections are all busy and ${max} requests wait for one, the most ORG_POOL_QUEUE_MAX allows; try again later`,
+    );
   }
 
   private open(orgId: string, url: string): pg.Pool {

@@ -60,6 +60,7 @@ export class EventFanout implements OnApplicationShutdown {
   private wake?: () => void;
   private loop?: Promise<void>;
   private closed = false;
+  private pendingPeak = 0;
 
   constructor(
     private readonly stream: OrgEventStream,
@@ -81,6 +82,14 @@ export class EventFanout implements OnApplicationShutdown {
     this.wake?.();
     this.reader?.disconnect();
     await this.loop;
+  }
+
+  /**
+   * The most live events one subscription of this process has held back at once while
+   * replaying; never above REALTIME_PENDING_EVENTS_MAX.
+   */
+  get pendingEventsPeak(): number {
+    return this.pendingPeak;
   }
 
   /** The socket's subscriptions by id. */
@@ -120,6 +129,8 @@ export class EventFanout implements OnApplicationShutdown {
     if (!subscription) return false;
     this.subscriptionsOf(socket).delete(subscriptionId);
     subscription.closed = true;
+    // What a replaying subscription held back goes with it, not when its replay next wakes.
+    subscription.pending = [];
     const reading = this.streams.get(subscription.plan.streamOrg);
     if (!reading) return true;
     const { exactTopic } = subscription.plan;
@@ -184,8 +195,10 @@ export class EventFanout implements OnApplicationShutdown {
     const consider = (subscription: Subscription) => {
       if (!subscription.plan.matches(event)) return;
       if (subscription.replaying) {
-        // A replay that cannot keep up would pin every live event in memory: past the bound the socket starts over.
-        if (subscription.pending.push(event) > this.config.REALTIME_PENDING_EVENTS_MAX) this.resync(subscription.socket, 'replay_overflow');
+        // A replay that cannot keep up would pin every live event in memory: at the bound the socket starts over.
+        if (subscription.pending.length >= this.config.REALTIME_PENDING_EVENTS_MAX)
+          return this.resync(subscription.socket, 'replay_overflow');
+        this.pendingPeak = Math.max(this.pendingPeak, subscription.pending.push(event));
         return;
       }
       if (compareStreamIds(event.id, subscription.lastId) <= 0) return;

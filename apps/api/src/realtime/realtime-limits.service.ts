@@ -1,9 +1,12 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Socket } from 'socket.io';
 import type { OrgPrincipal } from '#libs/auth';
 import { PlatformConfig } from '#libs/config';
 import { PROCESS_LOGGER, type Logger } from '#libs/logging';
 import { RedisConnection, RedisKeys } from '#libs/redis';
+import { setTimeout as delay } from 'node:timers/promises';
+import { OrgWorkQueue } from '../tenancy/org-work-queue.js';
 import { EventFanout } from './event-fanout.service.js';
 
 /** A realtime cap was hit; `limit` names its setting, in the ack (`limit_exceeded`) or the connect error's `data`. */
@@ -97,12 +100,23 @@ interface HeldSocket {
  * leased for REALTIME_SLOT_TTL_MS and renewed by its process, so slots of a killed
  * process free themselves. Subscriptions per org are summed from the counts each process
  * records for its sockets.
+ *
+ * Setting a subscription up (reading and sending its snapshot) is the costly part, so
+ * subscribes wait their turn in a fair queue per org: REALTIME_SUBSCRIBES_IN_FLIGHT_PER_ORG
+ * of one org in progress per process, started at most REALTIME_SUBSCRIBES_PER_ORG_PER_SECOND
+ * over all processes. A flooding org waits on itself (its acks slow down, so a client
+ * that waits for them slows down too) instead of filling the event loop ahead of other
+ * orgs' work; what may wait is bounded by the socket and subscription caps above.
  */
 @Injectable()
 export class RealtimeLimits implements OnModuleInit, OnApplicationShutdown {
   private readonly held = new Map<Socket, HeldSocket>();
   private readonly inFlight = new WeakMap<Socket, number>();
+  /** Subscribes of each socket past the org check and not yet registered with the fanout (or failed). */
+  private readonly orgCounted = new WeakMap<Socket, number>();
   private readonly redis: RedisConnection['client'] & LimitCommands;
+  private readonly subscribeQueue: OrgWorkQueue;
+  private readonly subscribeRate: RateLimiterRedis;
   private renewTimer?: NodeJS.Timeout;
 
   constructor(
@@ -113,6 +127,17 @@ export class RealtimeLimits implements OnModuleInit, OnApplicationShutdown {
     @Inject(PROCESS_LOGGER) private readonly logger: Logger,
   ) {
     this.redis = redis.client as RedisConnection['client'] & LimitCommands;
+    this.subscribeQueue = new OrgWorkQueue(config.REALTIME_SUBSCRIBES_IN_FLIGHT_PER_ORG);
+    const points = config.REALTIME_SUBSCRIBES_PER_ORG_PER_SECOND;
+    // A used-up second is then known from memory: no Redis call while the org waits for the next.
+    this.subscribeRate = new RateLimiterRedis({
+      storeClient: redis.client,
+      keyPrefix: keys.rateLimit('org-subscribes'),
+      points,
+      duration: 1,
+      inMemoryBlockOnConsumed: points,
+      inMemoryBlockDuration: 1,
+    });
   }
 
   onModuleInit(): void {
@@ -179,20 +204,60 @@ export class RealtimeLimits implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * Checks the org's subscriptions over every socket stay within REALTIME_SUBSCRIPTIONS_PER_ORG
-   * with the one being reserved, recording the socket's count. A subscribe that fails later
-   * leaves that count one high until the socket's next subscribe or renewal corrects it.
+   * Waits for the socket's org's turn to set up one more subscription here (one of its
+   * REALTIME_SUBSCRIBES_IN_FLIGHT_PER_ORG, within REALTIME_SUBSCRIBES_PER_ORG_PER_SECOND);
+   * call the returned function when it is set up or has failed. The platform admin's
+   * sockets do not wait.
    */
-  async reserveOrgSubscription(socket: Socket): Promise<void> {
+  async subscribeTurn(socket: Socket): Promise<() => void> {
     const owner = this.held.get(socket);
-    if (!owner) return;
+    if (!owner) return () => {};
+    // Never undefined: what may wait is bounded by the socket and subscription caps instead.
+    const end = (await this.subscribeQueue.turn(owner.orgId))!;
+    try {
+      // A socket that left while its subscribes waited must not spend its org's rate on them.
+      while (!socket.disconnected) {
+        try {
+          await this.subscribeRate.consume(owner.orgId);
+          return end;
+        } catch (refusal) {
+          if (!(refusal instanceof RateLimiterRes)) throw refusal;
+          // This org's second is used up: its queue waits for the next one; other orgs' subscribes go on meanwhile.
+          await delay(Math.max(1, refusal.msBeforeNext));
+        }
+      }
+      return end;
+    } catch (error) {
+      end();
+      throw error;
+    }
+  }
+
+  /**
+   * Checks the org's subscriptions over every socket stay within REALTIME_SUBSCRIPTIONS_PER_ORG
+   * with the one being reserved, recording the socket's count; call the returned function
+   * once the subscription is registered with the fanout or has failed. A subscribe that
+   * fails leaves the recorded count one high until the socket's next subscribe or renewal
+   * corrects it.
+   */
+  async reserveOrgSubscription(socket: Socket): Promise<() => void> {
+    const owner = this.held.get(socket);
+    if (!owner) return () => {};
     const max = this.config.REALTIME_SUBSCRIPTIONS_PER_ORG;
-    if (!(await this.redis.rtReserveSubscription(...this.keysOf(owner), socket.id, this.countOf(socket), max))) {
+    // Counted: what the socket holds and has past this check, with this one; not what still waits its turn.
+    if (!(await this.redis.rtReserveSubscription(...this.keysOf(owner), socket.id, this.countOf(socket) + 1, max))) {
       throw new RealtimeLimitExceeded(
         'REALTIME_SUBSCRIPTIONS_PER_ORG',
         `the organization holds ${max} realtime subscriptions, the most REALTIME_SUBSCRIPTIONS_PER_ORG allows`,
       );
     }
+    this.orgCounted.set(socket, (this.orgCounted.get(socket) ?? 0) + 1);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.orgCounted.set(socket, (this.orgCounted.get(socket) ?? 1) - 1);
+    };
   }
 
   /** Throws RealtimeLimitExceeded when the snapshot's JSON is larger than REALTIME_SNAPSHOT_MAX_BYTES. */
@@ -226,7 +291,7 @@ export class RealtimeLimits implements OnModuleInit, OnApplicationShutdown {
   }
 
   private countOf(socket: Socket): number {
-    return this.fanout.subscriptionsOf(socket).size + (this.inFlight.get(socket) ?? 0);
+    return this.fanout.subscriptionsOf(socket).size + (this.orgCounted.get(socket) ?? 0);
   }
 
   private keysOf(owner: HeldSocket): [string, string, string] {

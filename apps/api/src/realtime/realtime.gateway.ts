@@ -10,7 +10,7 @@ import {
 } from '@nestjs/websockets';
 import type { Namespace, Socket } from 'socket.io';
 import { Authenticator, LoginFailureLimiter, type OrgPrincipal } from '#libs/auth';
-import { InvalidPayloadError, RealtimeAuthMessage, validatePayload } from '#libs/contracts';
+import { InvalidPayloadError, RateLimitedError, RealtimeAuthMessage, validatePayload } from '#libs/contracts';
 import { PROCESS_LOGGER, type Logger } from '#libs/logging';
 import { OrgEventStream } from '#libs/realtime';
 import { Public } from '../auth/access.decorators.js';
@@ -93,12 +93,17 @@ export class RealtimeGateway implements OnGatewayInit<Namespace>, OnGatewayDisco
   async subscribe(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown, @Ack() ack?: AckFn): Promise<void> {
     const reply = (answer: unknown) => (typeof ack === 'function' ? ack(answer) : undefined);
     let releaseSlot = () => {};
+    let endTurn = () => {};
+    let uncount = () => {};
     try {
       const request = parse(SubscribeDto, body);
       const state = socket.data as SocketState;
       // Taken before the first await: subscribes sent without waiting for acks count at once.
       releaseSlot = this.limits.reserveSubscription(socket);
-      await this.limits.reserveOrgSubscription(socket);
+      // The org's subscribes are set up in turn, so a flood of them waits on its own org.
+      endTurn = await this.limits.subscribeTurn(socket);
+      if (socket.disconnected) return;
+      uncount = await this.limits.reserveOrgSubscription(socket);
       const plan = state.principal.kind === 'org' ? this.topics.plan(state.principal, request) : this.topics.planForAdmin(request);
       // The position is taken before the snapshot: a change racing the snapshot is then sent as an event too, never lost.
       if (request.since && (await this.stream.sinceExpired(plan.streamOrg, request.since))) {
@@ -113,11 +118,15 @@ export class RealtimeGateway implements OnGatewayInit<Namespace>, OnGatewayDisco
       this.fanout.add({ id, socket, plan, lastId: position, replaying: true, pending: [], closed: false });
     } catch (error) {
       if (error instanceof SubscriptionRefused) return reply({ ok: false, error: error.code, message: error.message });
-      if (error instanceof RealtimeLimitExceeded)
+      // A realtime cap, or one of the org's shared ones (its database connections) reached while reading the snapshot.
+      if (error instanceof RealtimeLimitExceeded || error instanceof RateLimitedError)
         return reply({ ok: false, error: 'limit_exceeded', limit: error.limit, message: error.message });
       this.logger.error({ err: error, socket: socket.id }, 'realtime subscribe failed');
       reply({ ok: false, error: 'internal', message: 'the subscription could not be set up; try again' });
     } finally {
+      // Registered with the fanout by now (counted there) or failed.
+      uncount();
+      endTurn();
       releaseSlot();
     }
   }
