@@ -245,19 +245,31 @@ export class RealtimeLimits implements OnModuleInit, OnApplicationShutdown {
     if (!owner) return () => {};
     const max = this.config.REALTIME_SUBSCRIPTIONS_PER_ORG;
     // Counted: what the socket holds and has past this check, with this one; not what still waits its turn.
-    if (!(await this.redis.rtReserveSubscription(...this.keysOf(owner), socket.id, this.countOf(socket) + 1, max))) {
+    // The count is taken and raised before the await, so concurrent subscribes of one socket each
+    // ask for one more than the one before (checked in order by Redis) and none can slip past the cap.
+    const count = this.countOf(socket) + 1;
+    this.orgCounted.set(socket, (this.orgCounted.get(socket) ?? 0) + 1);
+    let done = false;
+    const release = () => {
+      if (done) return;
+      done = true;
+      this.orgCounted.set(socket, (this.orgCounted.get(socket) ?? 1) - 1);
+    };
+    let admitted: number;
+    try {
+      admitted = await this.redis.rtReserveSubscription(...this.keysOf(owner), socket.id, count, max);
+    } catch (error) {
+      release();
+      throw error;
+    }
+    if (!admitted) {
+      release();
       throw new RealtimeLimitExceeded(
         'REALTIME_SUBSCRIPTIONS_PER_ORG',
         `the organization holds ${max} realtime subscriptions, the most REALTIME_SUBSCRIPTIONS_PER_ORG allows`,
       );
     }
-    this.orgCounted.set(socket, (this.orgCounted.get(socket) ?? 0) + 1);
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      this.orgCounted.set(socket, (this.orgCounted.get(socket) ?? 1) - 1);
-    };
+    return release;
   }
 
   /** Throws RealtimeLimitExceeded when the snapshot's JSON is larger than REALTIME_SNAPSHOT_MAX_BYTES. */
