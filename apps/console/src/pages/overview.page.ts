@@ -185,6 +185,7 @@ function Chart({ spec, series }: { spec: ChartSpec; series: Series }) {
 function Overview() {
   const [series, setSeries] = useState(() => taskSeries(undefined, []));
   const [note, setNote] = useState('');
+  const [asOf, setAsOf] = useState<string | undefined>(undefined);
   const stats = useRef<TaskStats | undefined>(undefined);
   useEffect(() => {
     const live = new Map<string, TaskView>();
@@ -197,7 +198,7 @@ function Overview() {
         void api<TaskStats>('GET', `/v1/stats/tasks?window=1h`).then(
           (figures) => {
             stats.current = figures;
-            setNote('');
+            setAsOf(figures.to);
             draw();
           },
           (failure: Error) => setNote(failure.message),
@@ -218,7 +219,9 @@ function Overview() {
   }, []);
   return html`<h1>Overview · last hour</h1>
     <p class="muted" data-history-note>${note}</p>
-    <div class="charts">${CHARTS.map((spec) => html`<${Chart} key=${spec.name} spec=${spec} series=${series} />`)}</div>`;
+    <div class="charts" data-stats-to=${asOf}>
+      ${CHARTS.map((spec) => html`<${Chart} key=${spec.name} spec=${spec} series=${series} />`)}
+    </div>`;
 }
 
 export const overviewPage = () => mountView(html`<${Overview} />`);

@@ -114,7 +114,7 @@ function WebhookDeliveries({ id }: { id: string }) {
             return html`<tr data-delivery=${delivery.id} data-status=${delivery.status} key=${delivery.id}>
               <td><${Badge} status=${delivery.status} /></td>
               <td>${delivery.event}</td>
-              <td>${delivery.attempts}</td>
+              <td data-attempts>${delivery.attempts}</td>
               <td>${delivery.responseCode ?? '—'}${delivery.error && html`<div class="error">${delivery.error}</div>`}</td>
               <td class="muted">${delivery.durationMs === null ? '—' : duration(delivery.durationMs)}</td>
               <td class="muted"><${When} at=${delivery.lastAttemptAt} /></td>
