@@ -500,7 +500,7 @@ describe('operator console (headless Chromium, real API, worker and realtime)', 
     await page.close();
   });
 
-  it("adds a webhook and shows its deliveries: status, attempts and the receiver's answer", async () => {
+  it("adds a webhook, shows its deliveries (status, attempts, the receiver's answer) and redelivers one", async () => {
     const page = await signedIn(org.token, '#/webhooks');
     await page.fill('input[name=webhook-url]', receiverUrl);
     await page.fill('input[name=webhook-secret]', WEBHOOK_SECRET);
