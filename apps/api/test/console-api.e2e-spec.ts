@@ -157,4 +157,25 @@ describe('the API the console builds on: redeliver, re-run link, live worker cou
     expect(elsewhere.minutes.reduce((sum: number, minute: { finished: number }) => sum + minute.finished, 0)).toBe(0);
     expect((await platform.request('GET', '/v1/stats/tasks?window=2d', { token: stats.token })).status).toBe(400);
   });
+
+  it('counts a task as waiting at the end of each minute from its creation until it started, and its run time where it finished', async () => {
+    const stats = await platform.createOrg();
+    // A finished task as history holds it: created 10 minutes ago, started 5 minutes ago, ran one minute.
+    const [row] = await platform.queryOrgDatabase<{ created_at: Date; started_at: Date; finished_at: Date }>(
+      stats.slug,
+      `INSERT INTO tasks (id, type, status, params, priority, attempt, max_attempts, timeout_ms, created_at, started_at, finished_at)
+       VALUES (gen_random_uuid(), 'waited', 'SUCCESS', '{}', 5, 1, 1, 600000,
+               now() - interval '10 minutes', now() - interval '5 minutes', now() - interval '4 minutes')
+       RETURNING created_at, started_at, finished_at`,
+    );
+    const minuteOf = (at: Date) => Math.floor(at.getTime() / 60_000) * 60_000;
+    const { minutes } = (await platform.request('GET', '/v1/stats/tasks?window=15m&type=waited', { token: stats.token })).body;
+    expect(minutes).toHaveLength(15);
+    for (const minute of minutes) {
+      const at = Date.parse(minute.at);
+      expect([minute.at, minute.waiting]).toEqual([minute.at, at >= minuteOf(row.created_at) && at < minuteOf(row.started_at) ? 1 : 0]);
+      const finishedHere = at === minuteOf(row.finished_at);
+      expect([minute.at, minute.finished, minute.p50Ms]).toEqual([minute.at, finishedHere ? 1 : 0, finishedHere ? 60_000 : null]);
+    }
+  });
 });
