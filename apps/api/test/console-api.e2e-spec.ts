@@ -178,4 +178,15 @@ describe('the API the console builds on: redeliver, re-run link, live worker cou
       expect([minute.at, minute.finished, minute.p50Ms]).toEqual([minute.at, finishedHere ? 1 : 0, finishedHere ? 60_000 : null]);
     }
   });
+
+  it('describes the redeliver and stats routes, and rerunOf, in the OpenAPI document', async () => {
+    const document = (await (await fetch(`${platform.baseUrl}/docs/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, { parameters?: { name: string }[] }>>;
+      components: { schemas: Record<string, { properties: Record<string, unknown> }> };
+    };
+    expect(Object.keys(document.paths['/v1/webhooks/{id}/deliveries/{deliveryId}/redeliver'] ?? {})).toEqual(['post']);
+    expect(Object.keys(document.paths['/v1/stats/tasks'] ?? {})).toEqual(['get']);
+    expect(document.paths['/v1/stats/tasks']!.get!.parameters!.map((parameter) => parameter.name).sort()).toEqual(['type', 'window']);
+    expect(document.components.schemas.CreateTaskDto!.properties).toHaveProperty('rerunOf');
+  });
 });
