@@ -1,5 +1,6 @@
 import { PlatformClient, type SubscribeRequest } from '#libs/client';
-import type { PlatformEvent } from '#libs/contracts';
+import { AuthRevokedReason, RealtimeAuthMessage, type AuthRevokedNotice, type PlatformEvent } from '#libs/contracts';
+import { session } from './session.js';
 
 /**
  * The console's live data, through the platform's client SDK: subscriptions yield a
@@ -16,6 +17,14 @@ export class Realtime {
     socket.on('connect', () => setOffline(false));
     socket.on('disconnect', () => setOffline(true));
     socket.on('connect_error', () => setOffline(true));
+    // The server closes the socket of a token revoked, expired or changed in role. A page may
+    // make no HTTP request of its own (the workers page), so this signs a dead token out, to
+    // sign-in and back, as a 401 does; a token with a new role is identified again.
+    socket.on(RealtimeAuthMessage.revoked, (notice: AuthRevokedNotice) => {
+      if (notice.reason !== AuthRevokedReason.roleChanged) session.token = null;
+      session.identity = undefined;
+      window.dispatchEvent(new HashChangeEvent('hashchange'));
+    });
   }
 
   /**

@@ -36,11 +36,17 @@ describe('worker processes: crash and drain (real processes, Redis, BullMQ, Post
     workers.push(worker);
     return worker;
   }
-  async function statusesOf(workerId: string, afterId: string): Promise<string[]> {
+  async function announcementsOf(workerId: string, afterId: string): Promise<WorkerView[]> {
     const events = await platform.api.get(OrgEventStream).readAfter(PLATFORM_EVENTS_ORG, afterId, 10_000);
     return events
       .filter((event) => event.type === EventType.workerUpdated && (event.data as WorkerView).id === workerId)
-      .map((event) => (event.data as WorkerView).status);
+      .map((event) => event.data as WorkerView);
+  }
+  /** The statuses a worker announced, in order; announcements of a running count within one status count once. */
+  async function statusesOf(workerId: string, afterId: string): Promise<string[]> {
+    return (await announcementsOf(workerId, afterId))
+      .map((view) => view.status)
+      .filter((status, i, statuses) => i === 0 || statuses[i - 1] !== status);
   }
   async function stop(worker: PlatformProcess) {
     worker.child.kill('SIGTERM');
@@ -87,9 +93,15 @@ describe('worker processes: crash and drain (real processes, Redis, BullMQ, Post
   it('drains on SIGTERM: DRAINING, finishes its running task, takes no new one, exits, OFFLINE', async () => {
     const worker = spawnWorker();
     await worker.waitForOutput(/worker started/);
+    const started = await platform.api.get(OrgEventStream).lastId(PLATFORM_EVENTS_ORG);
     const long = (await platform.request('POST', '/v1/tasks', { token: org.token, body: { type: 'sleep', params: { ms: 2000 } } })).body;
     await waitFor('the task to run', async () => ((await task(long.id)).status === 'PROCESSING' ? true : undefined));
     const workerId = (await task(long.id)).workerId;
+    // The worker announces its running count at the heartbeat after it changed: once that is
+    // in, only the drain's announcements follow.
+    await waitFor('the running count announced', async () =>
+      (await announcementsOf(workerId, started)).some((view) => view.running > 0) ? true : undefined,
+    );
 
     const before = await platform.api.get(OrgEventStream).lastId(PLATFORM_EVENTS_ORG);
     worker.child.kill('SIGTERM');

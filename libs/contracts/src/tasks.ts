@@ -1,4 +1,4 @@
-import { IsUUID } from 'class-validator';
+import { IsBoolean, IsOptional, IsUUID } from 'class-validator';
 
 export const TASK_STATUSES = ['SCHEDULED', 'QUEUED', 'CLAIMED', 'PROCESSING', 'SUCCESS', 'FAILED', 'CANCELLED'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
@@ -62,6 +62,8 @@ export interface TaskView {
   idempotencyKey?: string;
   /** The schedule that created it, if any. */
   scheduleId?: string;
+  /** The task this one re-ran, when it was created as a re-run. */
+  rerunOf?: string;
   /** The trigger that created it, and the change that fired it. */
   trigger?: { triggerId: string; event: RowChangeEvent };
   /** When a delayed task becomes due (it is SCHEDULED until then). */
@@ -74,6 +76,37 @@ export interface TaskView {
   createdAt: string;
   startedAt?: string;
   finishedAt?: string;
+}
+
+/** Windows `GET /v1/stats/tasks` answers for, per minute. */
+export const TASK_STATS_WINDOWS = ['15m', '1h', '6h', '24h'] as const;
+export type TaskStatsWindow = (typeof TASK_STATS_WINDOWS)[number];
+
+/** One minute of finished tasks: how many, how they ended, how long they ran, and how many waited at its end. */
+export interface TaskStatsMinute {
+  /** Start of the minute (ISO). */
+  at: string;
+  finished: number;
+  succeeded: number;
+  failed: number;
+  cancelled: number;
+  /** Tasks created by the end of the minute and not started yet (of those finished within the window). */
+  waiting: number;
+  /** Run-time percentiles (started → finished) of the tasks finished in the minute; null when none ran. */
+  p50Ms: number | null;
+  p95Ms: number | null;
+  p99Ms: number | null;
+}
+
+/** Task figures of an org over a window, from its task history: per minute, and per final status. */
+export interface TaskStats {
+  window: TaskStatsWindow;
+  from: string;
+  /** The moment the figures were read; tasks finishing later are not in them. */
+  to: string;
+  minutes: TaskStatsMinute[];
+  /** Tasks finished within the window, per final status. */
+  counts: Partial<Record<TaskStatus, number>>;
 }
 
 /** Payload of a job on a tasks queue: run one attempt of the task. */
@@ -110,4 +143,9 @@ export class WebhookDeliveryJob {
 
   @IsUUID()
   deliveryId!: string;
+
+  /** Asked for by a person: sent again even if an earlier attempt was answered 2xx. */
+  @IsOptional()
+  @IsBoolean()
+  redeliver?: boolean;
 }

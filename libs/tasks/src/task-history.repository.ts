@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type pg from 'pg';
-import type { LogStream, TaskAttempt, TaskClass, TaskLogChunk, TaskStatus, TaskView } from '#libs/contracts';
+import type { LogStream, TaskAttempt, TaskClass, TaskLogChunk, TaskStats, TaskStatsMinute, TaskStatus, TaskView } from '#libs/contracts';
 import { OrgDatabase, type OrgClaims } from '#libs/registry';
 
 interface TaskRow extends pg.QueryResultRow {
@@ -19,6 +19,7 @@ interface TaskRow extends pg.QueryResultRow {
   worker_id: string | null;
   idempotency_key: string | null;
   schedule_id: string | null;
+  rerun_of: string | null;
   trigger: TaskView['trigger'] | null;
   resources: TaskView['resources'] | null;
   secrets: string[] | null;
@@ -65,6 +66,7 @@ function toView(row: TaskRow): TaskView {
   if (row.worker_id !== null) view.workerId = row.worker_id;
   if (row.idempotency_key !== null) view.idempotencyKey = row.idempotency_key;
   if (row.schedule_id !== null) view.scheduleId = row.schedule_id;
+  if (row.rerun_of !== null) view.rerunOf = row.rerun_of;
   if (row.trigger !== null) view.trigger = row.trigger;
   if (row.resources !== null) view.resources = row.resources;
   if (row.secrets !== null) view.secrets = row.secrets;
@@ -119,6 +121,7 @@ export class TaskHistoryRepository {
       finished_at: task.finishedAt ?? null,
       class: task.class,
       schedule_id: task.scheduleId ?? null,
+      rerun_of: task.rerunOf ?? null,
       run_at: task.runAt ?? null,
       trigger: task.trigger ?? null,
       resources: task.resources ?? null,
@@ -140,14 +143,14 @@ export class TaskHistoryRepository {
       // JSON null in a jsonb column is stored as SQL NULL, as the single-row write did.
       await client.query(
         `INSERT INTO tasks (id, type, status, params, priority, attempt, max_attempts, timeout_ms, progress, result, error,
-                            worker_id, idempotency_key, created_at, started_at, finished_at, class, schedule_id, run_at, trigger, resources, secrets)
+                            worker_id, idempotency_key, created_at, started_at, finished_at, class, schedule_id, run_at, trigger, resources, secrets, rerun_of)
          SELECT id, type, status, params, priority, attempt, max_attempts, timeout_ms, progress, nullif(result, 'null'), error,
                 worker_id, idempotency_key, created_at, started_at, finished_at, class, schedule_id, run_at,
-                nullif(trigger, 'null'), nullif(resources, 'null'), secrets
+                nullif(trigger, 'null'), nullif(resources, 'null'), secrets, rerun_of
            FROM jsonb_to_recordset($1::jsonb) AS t(id uuid, type text, status text, params jsonb, priority int, attempt int,
                 max_attempts int, timeout_ms int, progress real, result jsonb, error text, worker_id text, idempotency_key text,
                 created_at timestamptz, started_at timestamptz, finished_at timestamptz, class text, schedule_id uuid,
-                run_at timestamptz, trigger jsonb, resources jsonb, secrets text[])
+                run_at timestamptz, trigger jsonb, resources jsonb, secrets text[], rerun_of uuid)
          ON CONFLICT DO NOTHING`,
         [JSON.stringify(tasks)],
       );
@@ -176,6 +179,90 @@ export class TaskHistoryRepository {
   async find(claims: OrgClaims, taskId: string): Promise<TaskView | undefined> {
     const { rows } = await this.orgDatabase.asCaller(claims, (client) => client.query<TaskRow>(`${SELECT_TASK} WHERE t.id = $1`, [taskId]));
     return rows[0] && toView(rows[0]);
+  }
+
+  /**
+   * Per-minute figures of the tasks finished in the last `minutes` minutes, in one query:
+   * counts by final status, run-time percentiles, and how many of them waited at each
+   * minute's end (created minus started, summed up to the minute, so one pass over the
+   * tasks). Tasks still live (not yet in history) are not counted.
+   */
+  async stats(
+    claims: OrgClaims,
+    minutes: number,
+    type: string | undefined,
+  ): Promise<{ to: string; minutes: TaskStatsMinute[]; counts: TaskStats['counts'] }> {
+    const { rows } = await this.orgDatabase.asCaller(claims, (client) =>
+      client.query<{
+        minute: Date;
+        now: Date;
+        finished: number;
+        succeeded: number;
+        failed: number;
+        cancelled: number;
+        waiting: number;
+        p50: number | null;
+        p95: number | null;
+        p99: number | null;
+      }>(
+        `WITH minutes AS (
+           SELECT generate_series(date_trunc('minute', now()) - ($1::int - 1) * interval '1 minute', date_trunc('minute', now()),
+                                  interval '1 minute') AS minute
+         ), recent AS (
+           SELECT date_trunc('minute', finished_at) AS minute, status,
+                  extract(epoch FROM finished_at - started_at) * 1000 AS duration_ms,
+                  -- Waiting at the end of minute m: created by then, not yet started (or finished, if it never started).
+                  greatest(date_trunc('minute', created_at), (SELECT min(minute) FROM minutes)) AS created_minute,
+                  greatest(date_trunc('minute', coalesce(started_at, finished_at)), (SELECT min(minute) FROM minutes)) AS stopped_minute
+             FROM tasks
+            WHERE finished_at >= (SELECT min(minute) FROM minutes)
+              AND ($2::text IS NULL OR type = $2)
+         ), finished AS (
+           SELECT m.minute,
+                  count(r.status)::int AS finished,
+                  count(*) FILTER (WHERE r.status = 'SUCCESS')::int AS succeeded,
+                  count(*) FILTER (WHERE r.status = 'FAILED')::int AS failed,
+                  count(*) FILTER (WHERE r.status = 'CANCELLED')::int AS cancelled,
+                  percentile_cont(0.5) WITHIN GROUP (ORDER BY r.duration_ms) AS p50,
+                  percentile_cont(0.95) WITHIN GROUP (ORDER BY r.duration_ms) AS p95,
+                  percentile_cont(0.99) WITHIN GROUP (ORDER BY r.duration_ms) AS p99
+             FROM minutes m LEFT JOIN recent r ON r.minute = m.minute
+            GROUP BY m.minute
+         ), created AS (
+           SELECT created_minute AS minute, count(*) AS n FROM recent GROUP BY 1
+         ), stopped AS (
+           SELECT stopped_minute AS minute, count(*) AS n FROM recent GROUP BY 1
+         )
+         SELECT f.*, now() AS now,
+                (sum(coalesce(c.n, 0)) OVER running - sum(coalesce(s.n, 0)) OVER running)::int AS waiting
+           FROM finished f LEFT JOIN created c USING (minute) LEFT JOIN stopped s USING (minute)
+         WINDOW running AS (ORDER BY f.minute)
+          ORDER BY f.minute`,
+        [minutes, type ?? null],
+      ),
+    );
+    const round = (value: number | null) => (value === null ? null : Math.round(value));
+    const counts: TaskStats['counts'] = { SUCCESS: 0, FAILED: 0, CANCELLED: 0 };
+    for (const row of rows) {
+      counts.SUCCESS! += row.succeeded;
+      counts.FAILED! += row.failed;
+      counts.CANCELLED! += row.cancelled;
+    }
+    return {
+      to: (rows[0]?.now ?? new Date()).toISOString(),
+      counts,
+      minutes: rows.map((row) => ({
+        at: row.minute.toISOString(),
+        finished: row.finished,
+        succeeded: row.succeeded,
+        failed: row.failed,
+        cancelled: row.cancelled,
+        waiting: row.waiting,
+        p50Ms: round(row.p50),
+        p95Ms: round(row.p95),
+        p99Ms: round(row.p99),
+      })),
+    };
   }
 
   /** The task id an idempotency key was used for, once Redis forgot it. */

@@ -7,6 +7,8 @@ import {
   type TaskClass,
   type TaskResourceRequest,
   type TaskLogChunk,
+  type TaskStats,
+  type TaskStatsWindow,
   type TaskStatus,
   type TaskView,
   InvalidInputError,
@@ -35,6 +37,8 @@ export interface NewTask {
   scheduleId?: string;
   /** Set by the platform for tasks a change trigger creates. */
   trigger?: TaskView['trigger'];
+  /** The task this one re-runs, in the same org. */
+  rerunOf?: string;
   timeoutMs?: number;
   maxAttempts?: number;
   idempotencyKey?: string;
@@ -57,6 +61,8 @@ export interface TaskLogQuery {
   stream?: LogStream;
   q?: string;
 }
+
+const STATS_WINDOW_MINUTES: Record<TaskStatsWindow, number> = { '15m': 15, '1h': 60, '6h': 360, '24h': 1440 };
 
 /** Priority of a task that gives none (1 most urgent … 10). */
 export const DEFAULT_TASK_PRIORITY = 5;
@@ -106,6 +112,7 @@ function toView(task: StoredTask): TaskView {
     'workerId',
     'idempotencyKey',
     'scheduleId',
+    'rerunOf',
     'trigger',
     'resources',
     'secrets',
@@ -137,6 +144,7 @@ export class TaskService {
   /** Validates, stores as QUEUED and enqueues; an idempotency key already used returns that task instead. */
   async create(claims: OrgClaims, input: NewTask): Promise<{ task: TaskView; created: boolean }> {
     const params = { ...this.catalog.validate(input.type, input.params ?? {}) } as Record<string, unknown>;
+    if (input.rerunOf && !(await this.exists(claims, input.rerunOf))) throw new InvalidInputError([`rerunOf: no task ${input.rerunOf}`]);
     if (input.idempotencyKey) {
       const earlier = await this.history.findIdByIdempotencyKey(claims, input.idempotencyKey);
       if (earlier) return { task: await this.get(claims, earlier), created: false };
@@ -160,6 +168,7 @@ export class TaskService {
       ...(input.idempotencyKey ? { idempotencyKey: input.idempotencyKey } : {}),
       ...(input.scheduleId ? { scheduleId: input.scheduleId } : {}),
       ...(input.trigger ? { trigger: input.trigger } : {}),
+      ...(input.rerunOf ? { rerunOf: input.rerunOf } : {}),
       ...(delayMs > 0 ? { runAt: new Date(dueAt!).toISOString() } : {}),
       ...(input.resources?.length ? { resources: input.resources.map(({ pool }) => ({ pool })) } : {}),
       ...(input.secrets?.length ? { secrets: [...input.secrets] } : {}),
@@ -176,6 +185,10 @@ export class TaskService {
     const finished = await this.history.find(claims, taskId);
     if (!finished) throw new TaskNotFoundError(`no task ${taskId}`);
     return finished;
+  }
+
+  private async exists(claims: OrgClaims, taskId: string): Promise<boolean> {
+    return (await this.store.get(claims.org_id, taskId)) !== undefined || (await this.history.find(claims, taskId)) !== undefined;
   }
 
   /** Newest first, live and finished alike, with a cursor to the next page. */
@@ -219,6 +232,13 @@ export class TaskService {
     const merged = [...byId.values()].sort(newestFirst);
     const items = merged.slice(0, query.limit);
     return { items, nextCursor: merged.length > query.limit ? encodeCursor(items.at(-1)!) : null };
+  }
+
+  /** Per-minute figures and counts per final status of the tasks finished within the window, from the org's task history. */
+  async stats(claims: OrgClaims, window: TaskStatsWindow, type?: string): Promise<TaskStats> {
+    const minutes = STATS_WINDOW_MINUTES[window];
+    const figures = await this.history.stats(claims, minutes, type);
+    return { window, from: figures.minutes[0]?.at ?? figures.to, ...figures };
   }
 
   /** Log chunks after `after`, filtered, the same whether the task is live or finished. */

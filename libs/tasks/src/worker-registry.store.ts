@@ -30,7 +30,7 @@ export class WorkerRegistryStore {
     private readonly events: OrgEventStream,
   ) {}
 
-  /** Records a heartbeat; a change of status (start, drain, stop) is also a `worker.updated` event. */
+  /** Records a heartbeat; with `announce` (a change of status or of the running count) it is also a `worker.updated` event. */
   async heartbeat(worker: WorkerHeartbeat, announce: boolean): Promise<void> {
     const now = Date.now();
     const record = { ...worker, lastHeartbeatAt: new Date(now).toISOString() };

@@ -109,6 +109,14 @@ export class WebhookRepository {
     return rows.map(toDelivery);
   }
 
+  /** One delivery of the webhook, read under the caller's claims (so another org's ids are not found). */
+  async delivery(claims: OrgClaims, webhookId: string, deliveryId: string): Promise<WebhookDelivery | undefined> {
+    const { rows } = await this.orgDatabase.asCaller(claims, (client) =>
+      client.query<DeliveryRow>('SELECT * FROM webhook_deliveries WHERE id = $1 AND webhook_id = $2', [deliveryId, webhookId]),
+    );
+    return rows[0] && toDelivery(rows[0]);
+  }
+
   /**
    * Records one delivery per webhook subscribed to each item's event, all in one
    * transaction; an item already recorded for a webhook (same event and subject) keeps its

@@ -61,6 +61,20 @@ export class WebhookService {
     return this.webhooks.deliveries(claims, id, limit);
   }
 
+  /**
+   * Sends a recorded delivery again, through the same queue and sender as every delivery.
+   * Queueing the job is the one side effect (the sender records the attempt on the delivery
+   * as it records every attempt), so a crash leaves either nothing or a queued job. While a
+   * redelivery of it is queued, asking again adds nothing.
+   */
+  async redeliver(claims: OrgClaims, webhookId: string, deliveryId: string): Promise<WebhookDelivery> {
+    if (!(await this.webhooks.exists(claims, webhookId))) throw new WebhookNotFoundError(`no webhook ${webhookId}`);
+    const delivery = await this.webhooks.delivery(claims, webhookId, deliveryId);
+    if (!delivery) throw new WebhookNotFoundError(`no delivery ${deliveryId} of webhook ${webhookId}`);
+    await this.deliveries.add('deliver', { orgId: claims.org_id, deliveryId, redeliver: true }, this.jobOptions(`redeliver-${deliveryId}`));
+    return delivery;
+  }
+
   /** Queues a delivery of each finished task's event to every webhook that wants it; never waits for them. */
   async tasksFinished(orgId: string, tasks: TaskView[]): Promise<void> {
     const at = new Date().toISOString();
@@ -76,14 +90,19 @@ export class WebhookService {
       ids.map((deliveryId) => ({
         name: 'deliver',
         data: { orgId, deliveryId },
-        opts: {
-          jobId: `delivery-${deliveryId}`,
-          attempts: this.config.WEBHOOK_MAX_ATTEMPTS,
-          backoff: { type: 'exponential', delay: this.config.WEBHOOK_RETRY_BACKOFF_MS },
-          removeOnComplete: true,
-          removeOnFail: true,
-        },
+        opts: this.jobOptions(`delivery-${deliveryId}`),
       })),
     );
+  }
+
+  /** Retried with backoff; the job id keeps one job per delivery (and per redelivery) queued at a time. */
+  private jobOptions(jobId: string) {
+    return {
+      jobId,
+      attempts: this.config.WEBHOOK_MAX_ATTEMPTS,
+      backoff: { type: 'exponential', delay: this.config.WEBHOOK_RETRY_BACKOFF_MS },
+      removeOnComplete: true,
+      removeOnFail: true,
+    };
   }
 }

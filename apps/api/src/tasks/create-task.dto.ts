@@ -10,6 +10,7 @@ import {
   IsObject,
   IsOptional,
   IsString,
+  IsUUID,
   Length,
   Matches,
   Max,
@@ -97,6 +98,11 @@ export class CreateTaskDto {
   @IsOptional()
   @Matches(/^[\w.:-]{1,200}$/, { message: 'idempotencyKey must be 1-200 letters, digits, ".", ":", "-" or "_"' })
   idempotencyKey?: string;
+
+  @ApiPropertyOptional({ format: 'uuid', description: 'the task this one re-runs (same org); shown as `rerunOf` on the new task' })
+  @IsOptional()
+  @IsUUID('all', { message: 'rerunOf must be a task id' })
+  rerunOf?: string;
 
   @ApiPropertyOptional({ type: [TaskResourceDto], description: 'environments leased before each attempt runs and released when it ends' })
   @IsOptional()

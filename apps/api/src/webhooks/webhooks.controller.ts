@@ -48,6 +48,17 @@ export class WebhooksController {
     await this.webhooks.delete(claimsOf(principal), id);
   }
 
+  @Post(':id/deliveries/:deliveryId/redeliver')
+  @HttpCode(HttpStatus.ACCEPTED)
+  @OrgAccess('member')
+  @ApiOperation({
+    summary: 'Send a delivery again (202, the delivery as it stands); the attempt shows on the delivery once sent. 404 for unknown ids.',
+  })
+  @Audited('webhook.redeliver', 'webhook_delivery', 'id', 'deliveryId')
+  redeliver(@CurrentOrg() principal: OrgPrincipal, @Param('id', webhookId) id: string, @Param('deliveryId', webhookId) deliveryId: string) {
+    return this.webhooks.redeliver(claimsOf(principal), id, deliveryId);
+  }
+
   @Get(':id/deliveries')
   @OrgAccess('viewer')
   @ApiOperation({ summary: "The webhook's deliveries, newest first, with attempts and the last response code." })

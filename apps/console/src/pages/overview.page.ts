@@ -1,4 +1,4 @@
-import type { TaskView } from '#libs/contracts';
+import type { TaskStats, TaskView } from '#libs/contracts';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 import { api } from '../api.js';
@@ -7,8 +7,6 @@ import { html, mountView } from '../ui.js';
 
 const MINUTE = 60_000;
 const WINDOW_MINUTES = 60;
-/** The history read at open: the newest tasks of the last hour, at most this many (200 a page). */
-const HISTORY_PAGES = 10;
 const REDRAW_MS = 2000;
 const FINISHED = new Set(['SUCCESS', 'FAILED', 'CANCELLED']);
 
@@ -29,30 +27,39 @@ function percentile(sorted: number[], fraction: number): number | null {
   return sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))]!;
 }
 
-/** Per-minute figures of the last hour from the tasks known: finished, failed, run-time percentiles, and how many waited. */
-export function taskSeries(tasks: Iterable<TaskView>, now = Date.now()): Series {
+/**
+ * Per-minute figures of the last hour: the server's (`GET /v1/stats/tasks`, read from task
+ * history up to `stats.to`) with the live tasks on top. A live task counts only where the
+ * server's figures cannot hold it: finished after `stats.to`, or not finished yet (waiting).
+ */
+export function taskSeries(stats: TaskStats | undefined, live: Iterable<TaskView>, now = Date.now()): Series {
   const end = Math.floor(now / MINUTE) * MINUTE + MINUTE;
   const start = end - WINDOW_MINUTES * MINUTE;
   const series: Series = { minutes: [], succeeded: [], failed: [], failureRate: [], p50: [], p95: [], p99: [], waiting: [] };
+  const known = new Map((stats?.minutes ?? []).map((minute) => [Date.parse(minute.at), minute]));
   const durations: number[][] = [];
   for (let minute = 0; minute < WINDOW_MINUTES; minute++) {
-    series.minutes.push((start + minute * MINUTE) / 1000);
-    series.succeeded.push(0);
-    series.failed.push(0);
-    series.waiting.push(0);
+    const at = start + minute * MINUTE;
+    const figures = known.get(at);
+    series.minutes.push(at / 1000);
+    series.succeeded.push(figures?.succeeded ?? 0);
+    series.failed.push(figures?.failed ?? 0);
+    series.waiting.push(figures?.waiting ?? 0);
     durations.push([]);
   }
-  for (const task of tasks) {
+  const asOf = stats ? Date.parse(stats.to) : -Infinity;
+  for (const task of live) {
+    const finished = FINISHED.has(task.status) && task.finishedAt ? Date.parse(task.finishedAt) : undefined;
+    if (finished !== undefined && finished <= asOf) continue;
     const created = Date.parse(task.createdAt);
     const started = task.startedAt ? Date.parse(task.startedAt) : undefined;
     // Waiting at the end of a minute: created by then and not started yet (cancelled-while-queued tasks stop waiting when they finish).
-    const stoppedWaiting = started ?? (task.finishedAt ? Date.parse(task.finishedAt) : Infinity);
+    const stoppedWaiting = started ?? finished ?? Infinity;
     for (let minute = 0; minute < WINDOW_MINUTES; minute++) {
       const at = Math.min(now, start + (minute + 1) * MINUTE);
       if (created <= at && stoppedWaiting > at) series.waiting[minute]!++;
     }
-    if (!FINISHED.has(task.status) || !task.finishedAt) continue;
-    const finished = Date.parse(task.finishedAt);
+    if (finished === undefined) continue;
     const minute = Math.floor((finished - start) / MINUTE);
     if (minute < 0 || minute >= WINDOW_MINUTES) continue;
     if (task.status === 'SUCCESS') series.succeeded[minute]!++;
@@ -62,10 +69,18 @@ export function taskSeries(tasks: Iterable<TaskView>, now = Date.now()): Series 
   for (let minute = 0; minute < WINDOW_MINUTES; minute++) {
     const done = series.succeeded[minute]! + series.failed[minute]!;
     series.failureRate.push(done ? (100 * series.failed[minute]!) / done : null);
+    const figures = known.get(start + minute * MINUTE);
     const sorted = durations[minute]!.sort((a, b) => a - b);
-    series.p50.push(percentile(sorted, 0.5));
-    series.p95.push(percentile(sorted, 0.95));
-    series.p99.push(percentile(sorted, 0.99));
+    // The minute `stats.to` falls in may have both: the larger sample speaks for it.
+    if (figures && figures.p50Ms !== null && figures.finished >= sorted.length) {
+      series.p50.push(figures.p50Ms / 1000);
+      series.p95.push(figures.p95Ms! / 1000);
+      series.p99.push(figures.p99Ms! / 1000);
+    } else {
+      series.p50.push(percentile(sorted, 0.5));
+      series.p95.push(percentile(sorted, 0.95));
+      series.p99.push(percentile(sorted, 0.99));
+    }
   }
   return series;
 }
@@ -164,37 +179,34 @@ function Chart({ spec, series }: { spec: ChartSpec; series: Series }) {
 /**
  * The org at a glance, over the last hour, live: throughput, run-time percentiles, failure
  * rate and queue depth per minute (uPlot). It subscribes to the task list first, reads the
- * hour's history, then applies every change, redrawing every couple of seconds.
+ * hour's figures from `GET /v1/stats/tasks`, then applies every change on top, redrawing
+ * every couple of seconds.
  */
 function Overview() {
-  const [series, setSeries] = useState(() => taskSeries([]));
+  const [series, setSeries] = useState(() => taskSeries(undefined, []));
   const [note, setNote] = useState('');
+  const [asOf, setAsOf] = useState<string | undefined>(undefined);
+  const stats = useRef<TaskStats | undefined>(undefined);
   useEffect(() => {
-    const tasks = new Map<string, TaskView>();
-    let touched = new Set<string>();
-    const draw = () => setSeries(taskSeries(tasks.values()));
-    /** Reads the last hour's tasks, newest first; a task an event already updated keeps the event's state. */
-    async function loadHistory() {
-      touched = new Set();
-      const since = Date.now() - WINDOW_MINUTES * MINUTE;
-      let cursor: string | null = null;
-      for (let page = 0; page < HISTORY_PAGES; page++) {
-        const query = new URLSearchParams({ limit: '200', ...(cursor ? { cursor } : {}) });
-        const answer: { items: TaskView[]; nextCursor: string | null } = await api('GET', `/v1/tasks?${query}`);
-        for (const task of answer.items) if (!touched.has(task.id)) tasks.set(task.id, task);
-        cursor = answer.nextCursor;
-        if (!cursor || Date.parse(answer.items.at(-1)!.createdAt) < since) break;
-        if (page === HISTORY_PAGES - 1) setNote(`Only the newest ${HISTORY_PAGES * 200} tasks of the hour are counted.`);
-      }
-      draw();
-    }
+    const live = new Map<string, TaskView>();
+    const draw = () => setSeries(taskSeries(stats.current, live.values()));
     const unsubscribe = realtime.subscribe(
       { topic: 'tasks' },
-      () => void loadHistory().catch((failure: Error) => setNote(failure.message)),
+      (snapshot: { items: TaskView[] }) => {
+        live.clear();
+        for (const task of snapshot.items) live.set(task.id, task);
+        void api<TaskStats>('GET', `/v1/stats/tasks?window=1h`).then(
+          (figures) => {
+            stats.current = figures;
+            setAsOf(figures.to);
+            draw();
+          },
+          (failure: Error) => setNote(failure.message),
+        );
+      },
       (event) => {
         if (event.type !== 'task.updated') return;
-        touched.add(event.data.id);
-        tasks.set(event.data.id, event.data);
+        live.set(event.data.id, event.data);
       },
     );
     const redraw = setInterval(draw, REDRAW_MS);
@@ -207,7 +219,9 @@ function Overview() {
   }, []);
   return html`<h1>Overview · last hour</h1>
     <p class="muted" data-history-note>${note}</p>
-    <div class="charts">${CHARTS.map((spec) => html`<${Chart} key=${spec.name} spec=${spec} series=${series} />`)}</div>`;
+    <div class="charts" data-stats-to=${asOf}>
+      ${CHARTS.map((spec) => html`<${Chart} key=${spec.name} spec=${spec} series=${series} />`)}
+    </div>`;
 }
 
 export const overviewPage = () => mountView(html`<${Overview} />`);

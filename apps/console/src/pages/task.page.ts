@@ -197,7 +197,17 @@ function Task({ id }: { id: string }) {
   const rerun = async () => {
     const { type, params, class: taskClass, priority, timeoutMs, maxAttempts, resources, secrets } = task!;
     // The same work under the same terms: its limits, leases and secrets, not only its params.
-    const copy = await api('POST', '/v1/tasks', { type, params, class: taskClass, priority, timeoutMs, maxAttempts, resources, secrets });
+    const copy = await api('POST', '/v1/tasks', {
+      type,
+      params,
+      class: taskClass,
+      priority,
+      timeoutMs,
+      maxAttempts,
+      resources,
+      secrets,
+      rerunOf: id,
+    });
     location.hash = `#/tasks/${copy.id}`;
   };
   return html`<h1>Task <span class="muted mono id">${id}</span> <${CopyButton} text=${id} label="Copy id" /></h1>
@@ -213,6 +223,7 @@ function Task({ id }: { id: string }) {
             <span class="muted">
               ${task.scheduleId && html`made by <a href=${`#/schedules/${task.scheduleId}`}>a schedule</a>`}
               ${task.trigger && html`made by <a href=${`#/triggers/${task.trigger.triggerId}`}>a trigger</a>`}
+              ${task.rerunOf && html`re-run of <a class="mono" data-rerun-of href=${`#/tasks/${task.rerunOf}`}>${task.rerunOf.slice(0, 8)}</a>`}
             </span>
           </div>
           <${Facts} task=${task} />

@@ -1,4 +1,4 @@
-import { TASK_STATUSES, TERMINAL_TASK_STATUSES, type TaskStatus, type TaskView } from '#libs/contracts';
+import { TASK_STATUSES, TERMINAL_TASK_STATUSES, type TaskStats, type TaskStatus, type TaskView } from '#libs/contracts';
 import { useEffect, useReducer, useRef, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { duration } from '../dom.js';
@@ -12,6 +12,24 @@ const TASK_TYPES = ['shell', 'sleep', 'noop'];
 export function taskDuration(task: Pick<TaskView, 'startedAt' | 'finishedAt'>, now = Date.now()): string {
   if (!task.startedAt) return '—';
   return duration((task.finishedAt ? Date.parse(task.finishedAt) : now) - Date.parse(task.startedAt));
+}
+
+const HOUR = 3_600_000;
+
+/**
+ * How many tasks are in a status: a live status counts the tasks loaded (the subscription's
+ * snapshot holds the newest); a final one counts the last hour's, from `GET /v1/stats/tasks`
+ * plus those finished since it was read. History is written a little after a task finishes,
+ * so the tasks loaded that finished within the hour bound it from below.
+ */
+export function statusCount(status: TaskStatus, tasks: TaskView[], stats: TaskStats | undefined, now = Date.now()): number {
+  const inStatus = tasks.filter((task) => task.status === status);
+  if (!TERMINAL_TASK_STATUSES.includes(status)) return inStatus.length;
+  const finishedAt = (task: TaskView) => (task.finishedAt ? Date.parse(task.finishedAt) : now);
+  const loadedInHour = inStatus.filter((task) => finishedAt(task) > now - HOUR).length;
+  if (!stats) return loadedInHour;
+  const asOf = Date.parse(stats.to);
+  return Math.max(loadedInHour, (stats.counts[status] ?? 0) + inStatus.filter((task) => finishedAt(task) > asOf).length);
 }
 
 const newestFirst = (a: TaskView, b: TaskView) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id);
@@ -46,7 +64,8 @@ function StartTask() {
 /**
  * The org's tasks, newest first, live: the list subscribes first and shows its snapshot,
  * then applies every change, so no row can stay behind. Filters by type and by any set of
- * statuses (kept in the URL), counts the listed tasks per status, loads older pages on demand.
+ * statuses (kept in the URL), counts tasks per status (final ones over the last hour, from the
+ * stats route), loads older pages on demand.
  */
 function Tasks({ query }: { query: URLSearchParams }) {
   const [selected, setSelected] = useState(
@@ -57,6 +76,7 @@ function Tasks({ query }: { query: URLSearchParams }) {
   );
   const [type, setType] = useState(query.get('type') ?? '');
   const [error, setError] = useState('');
+  const [stats, setStats] = useState<TaskStats | undefined>(undefined);
   /** Tasks by id; changed in place by events, then one re-render per frame. */
   const tasks = useRef(new Map<string, TaskView>()).current;
   /** Next page per status source (one source, `undefined`, when no status is chosen); null once exhausted. */
@@ -109,6 +129,9 @@ function Tasks({ query }: { query: URLSearchParams }) {
       { topic: 'tasks', filter: type ? { type } : {} },
       (snapshot: { items: TaskView[]; nextCursor: string | null }) => {
         tasks.clear();
+        // Read after the snapshot: a task finishing since is in the figures or arrives as an event.
+        const statsQuery = new URLSearchParams({ window: '1h', ...(type ? { type } : {}) });
+        void api<TaskStats>('GET', `/v1/stats/tasks?${statsQuery}`).then(setStats, (failure: Error) => setError(failure.message));
         if (selected.size === 0) {
           for (const task of snapshot.items) tasks.set(task.id, task);
           cursors.current = new Map([[undefined, snapshot.nextCursor]]);
@@ -167,9 +190,10 @@ function Tasks({ query }: { query: URLSearchParams }) {
               class=${`chip${selected.has(status) ? ' on' : ''}`}
               type="button"
               data-filter-status=${status}
+              title=${TERMINAL_TASK_STATUSES.includes(status) ? `${status} in the last hour` : `${status} now`}
               onClick=${() => toggle(status)}
             >
-              ${status} <span class="count">${ofType.filter((task) => task.status === status).length}</span>
+              ${status} <span class="count">${statusCount(status, ofType, stats)}</span>
             </button>`,
         )}
       </div>

@@ -1,3 +1,4 @@
+import { useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { confirmAction, duration, time } from '../dom.js';
 import { Badge, field, html, mountView, Table, useRecords, When } from '../ui.js';
@@ -71,8 +72,15 @@ function WebhookDeliveries({ id }: { id: string }) {
     const webhook = (await loadWebhooks()).find((candidate) => candidate.id === id);
     return { webhook, deliveries: webhook ? await api<Delivery[]>('GET', `/v1/webhooks/${id}/deliveries?limit=100`) : [] };
   };
-  const { records, error, reload } = useRecords(load, [id]);
+  const { records, error, reload, run } = useRecords(load, [id]);
+  const [queued, setQueued] = useState(new Set<string>());
   const webhook = records?.webhook;
+  /** The sender records the new attempt on the delivery once it is sent; Refresh shows it. */
+  const redeliver = (delivery: Delivery) =>
+    run(async () => {
+      await api('POST', `/v1/webhooks/${id}/deliveries/${delivery.id}/redeliver`);
+      setQueued((current) => new Set(current).add(delivery.id));
+    });
   return html`<h1><a href="#/webhooks">Webhooks</a></h1>
     <div class="panel">
       <span class="error">${error}</span>
@@ -87,18 +95,39 @@ function WebhookDeliveries({ id }: { id: string }) {
       webhook &&
       html`<div class="panel">
         <h2>Deliveries</h2>
-        <div class="row"><button class="secondary small" type="button" data-refresh onClick=${reload}>Refresh</button></div>
-        <${Table} titles=${['Status', 'Event', 'Attempts', 'Answer', 'Took', 'Last attempt', 'Task']}>
+        <div class="row">
+          <button
+            class="secondary small"
+            type="button"
+            data-refresh
+            onClick=${() => {
+              setQueued(new Set());
+              void reload();
+            }}
+          >
+            Refresh
+          </button>
+        </div>
+        <${Table} titles=${['Status', 'Event', 'Attempts', 'Answer', 'Took', 'Last attempt', 'Task', '']}>
           ${records.deliveries.map((delivery) => {
             const taskId = (delivery.payload as { data?: { id?: string } } | null)?.data?.id;
             return html`<tr data-delivery=${delivery.id} data-status=${delivery.status} key=${delivery.id}>
               <td><${Badge} status=${delivery.status} /></td>
               <td>${delivery.event}</td>
-              <td>${delivery.attempts}</td>
+              <td data-attempts>${delivery.attempts}</td>
               <td>${delivery.responseCode ?? '—'}${delivery.error && html`<div class="error">${delivery.error}</div>`}</td>
               <td class="muted">${delivery.durationMs === null ? '—' : duration(delivery.durationMs)}</td>
               <td class="muted"><${When} at=${delivery.lastAttemptAt} /></td>
               <td class="mono">${taskId && html`<a href=${`#/tasks/${taskId}`}>${taskId.slice(0, 8)}</a>`}</td>
+              <td>
+                ${
+                  queued.has(delivery.id)
+                    ? html`<span class="muted" data-redelivery-queued>queued</span>`
+                    : html`<button class="secondary small" type="button" data-redeliver onClick=${() => redeliver(delivery)}>
+                        Redeliver
+                      </button>`
+                }
+              </td>
             </tr>`;
           })}
         <//>

@@ -1,34 +1,27 @@
 import type { WorkerView } from '#libs/contracts';
 import { useEffect, useState } from 'preact/hooks';
-import { api } from '../api.js';
 import { realtime } from '../realtime.js';
 import { html, mountView, Table, When } from '../ui.js';
 
 /** Offline workers silent for longer than this are from processes long gone: listed only on request. */
 const OLD_OFFLINE_MS = 10 * 60_000;
-/**
- * Workers announce a change of status as an event, but not each heartbeat (that would be an
- * event per worker every few seconds for every org): the running count and the heartbeat
- * time are re-read at this pace while the page is open.
- */
-const REFRESH_MS = 3000;
 
 const isOld = (worker: WorkerView) => worker.status === 'OFFLINE' && Date.now() - Date.parse(worker.lastHeartbeatAt) > OLD_OFFLINE_MS;
 
-/** Workers with live status dots (green ONLINE, yellow DRAINING, red OFFLINE), running count and last heartbeat. */
+/**
+ * Workers with live status dots (green ONLINE, yellow DRAINING, red OFFLINE), running count and
+ * last heartbeat, without polling: the subscription's snapshot, then each `worker.updated` a
+ * worker announces when its status or running count changes (at most one per heartbeat). The
+ * heartbeat shown is the one of the newest record, kept relative to now by the page's ticker.
+ */
 function Workers() {
   const [workers, setWorkers] = useState(new Map<string, WorkerView>());
   const [showOld, setShowOld] = useState(false);
   useEffect(() => {
     const replaceAll = (list: WorkerView[]) => setWorkers(new Map(list.map((worker) => [worker.id, worker])));
-    const unsubscribe = realtime.subscribe({ topic: 'worker' }, replaceAll, (event) =>
+    return realtime.subscribe({ topic: 'worker' }, replaceAll, (event) =>
       setWorkers((current) => new Map(current).set(event.data.id, event.data)),
     );
-    const refresh = setInterval(() => void api<WorkerView[]>('GET', '/v1/workers').then(replaceAll, () => undefined), REFRESH_MS);
-    return () => {
-      unsubscribe();
-      clearInterval(refresh);
-    };
   }, []);
   const all = [...workers.values()].sort((a, b) => b.lastHeartbeatAt.localeCompare(a.lastHeartbeatAt));
   const old = all.filter(isOld).length;

@@ -16,7 +16,8 @@ const MINUTE_SECONDS = 60;
  * the answer's body), and lets BullMQ retry with backoff until a 2xx. Retries of one org
  * are bounded per minute (WEBHOOK_RETRIES_PER_ORG_PER_MINUTE): past the bound a retry
  * waits for the next minute instead of being sent, so one org's failing targets cannot
- * turn a few tasks into a flood of requests.
+ * turn a few tasks into a flood of requests. Redeliveries asked for through the API are
+ * bounded the same way.
  */
 @Injectable()
 export class WebhookSender implements OnApplicationBootstrap {
@@ -51,8 +52,9 @@ export class WebhookSender implements OnApplicationBootstrap {
       throw new UnrecoverableError(`invalid job payload: ${(error as Error).message}`);
     }
     const delivery = await this.webhooks.forSending(payload.orgId, payload.deliveryId);
-    if (!delivery || delivery.status === 'DELIVERED') return;
-    if (job.attemptsMade > 0) await this.takeRetry(job, payload.orgId, token);
+    if (!delivery || (delivery.status === 'DELIVERED' && !payload.redeliver)) return;
+    // A redelivery someone asked for counts against the org's retries from its first attempt.
+    if (job.attemptsMade > 0 || payload.redeliver) await this.takeRetry(job, payload.orgId, token);
     const { secret } = this.cipher.decrypt<{ secret: string }>(delivery.secretEncrypted);
     const body = JSON.stringify(delivery.payload);
     const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
