@@ -249,10 +249,13 @@ export class EventFanout implements OnApplicationShutdown {
         if (targets.size > 0) this.deliver(event, targets);
       }
     };
-    const next = (reading.secured ?? Promise.resolve()).then(step).finally(() => {
-      reading.securedQueued -= wanted.length;
-      if (reading.secured === next) reading.secured = undefined;
-    });
+    const next = (reading.secured ?? Promise.resolve())
+      .then(step)
+      .catch((error: unknown) => this.logger.warn({ err: error }, 'delivering checked row events failed'))
+      .finally(() => {
+        reading.securedQueued -= wanted.length;
+        if (reading.secured === next) reading.secured = undefined;
+      });
     reading.secured = next;
   }
 
