@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { RedisConnection } from '#libs/redis';
 import { spawnPlatformProcess, waitFor, waitForBarrier } from '#libs/testing';
+import { createToken } from './operational-state-http.js';
 import { connectRealtime, type TestSocket } from './realtime-clients.js';
 import { startTestPlatform, type CreatedOrg, type TestPlatform } from './platform-harness.js';
 
@@ -253,6 +254,98 @@ describe('realtime gateway: handshake, subscriptions, snapshots, replay (real So
     const missing = Array.from({ length: ROWS }, (_, i) => `race-${i}`).filter((key) => !seen.has(key));
     expect(missing).toEqual([]);
     expect(answer.snapshot.rows.length).toBeGreaterThan(0);
+  });
+
+  it('sends live and replayed row events only for rows the row-level security of the caller shows it, DELETEs judged on their old row', async () => {
+    await waitForRelay();
+    // REPLICA IDENTITY FULL: a DELETE carries the whole old row, so policies on any column judge it exactly.
+    await platform.queryOrgDatabase(
+      org.slug,
+      `CREATE TABLE public.rt_notes (id int PRIMARY KEY, audience text NOT NULL, body text);
+       ALTER TABLE public.rt_notes REPLICA IDENTITY FULL;
+       ALTER TABLE public.rt_notes ENABLE ROW LEVEL SECURITY;
+       GRANT SELECT ON public.rt_notes TO authenticated;
+       CREATE POLICY everyone ON public.rt_notes FOR SELECT TO authenticated USING (audience = 'all');
+       CREATE POLICY members ON public.rt_notes FOR SELECT TO authenticated
+         USING (audience = 'members' AND (current_setting('request.jwt.claims', true)::jsonb ->> 'app_role') IN ('member', 'admin'));
+       CREATE POLICY admins ON public.rt_notes FOR SELECT TO authenticated
+         USING ((current_setting('request.jwt.claims', true)::jsonb ->> 'app_role') = 'admin')`,
+    );
+    const viewerToken = (await createToken(platform.baseUrl, org.token, 'viewer', 'rls-live-viewer')).token;
+    const memberToken = (await createToken(platform.baseUrl, org.token, 'member', 'rls-live-member')).token;
+    const [viewer, member, admin] = [await connect(viewerToken), await connect(memberToken), await connect(org.token)];
+    const answers = await Promise.all([viewer, member, admin].map((client) => client.subscribe({ topic: 'table', id: 'rt_notes' })));
+    for (const answer of answers) expect(answer).toMatchObject({ ok: true, snapshot: { rows: [], truncated: false } });
+
+    const write = (statement: string) => platform.queryOrgDatabase(org.slug, statement);
+    await write(`INSERT INTO public.rt_notes VALUES (1, 'all', 'hello'), (2, 'members', 'team'), (3, 'admins', 'secret')`);
+    await write(`UPDATE public.rt_notes SET body = body || '!'`);
+    await write(`UPDATE public.rt_notes SET audience = 'all' WHERE id = 3`);
+    await write(`UPDATE public.rt_notes SET audience = 'admins', body = 'hidden again' WHERE id = 1`);
+    await write(`DELETE FROM public.rt_notes WHERE id = 2`);
+    await write(`DELETE FROM public.rt_notes WHERE id = 1`);
+    await write(`DELETE FROM public.rt_notes WHERE id = 3`);
+    // Drained: a row everyone may see, written last, comes after everything above on each subscription's ordered path.
+    const marker = (event: any) => event.type === 'row.inserted' && event.data.record.id === 100;
+    await waitForBarrier(
+      'the table topic of all three callers',
+      () => write(`INSERT INTO public.rt_notes VALUES (100, 'all', 'marker')`),
+      () => ([viewer, member, admin].every((client) => client.events.some(marker)) ? true : undefined),
+    );
+    const seen = (client: TestSocket) =>
+      client.events.map(
+        (event) =>
+          `${event.type} ${event.data.record?.id ?? event.data.old_record.id} ${event.data.record?.audience ?? event.data.old_record.audience}`,
+      );
+    expect(seen(admin)).toEqual([
+      'row.inserted 1 all',
+      'row.inserted 2 members',
+      'row.inserted 3 admins',
+      'row.updated 1 all',
+      'row.updated 2 members',
+      'row.updated 3 admins',
+      'row.updated 3 all',
+      'row.updated 1 admins',
+      'row.deleted 2 members',
+      'row.deleted 1 admins',
+      'row.deleted 3 all',
+      'row.inserted 100 all',
+    ]);
+    expect(seen(member)).toEqual([
+      'row.inserted 1 all',
+      'row.inserted 2 members',
+      'row.updated 1 all',
+      'row.updated 2 members',
+      'row.updated 3 all',
+      'row.deleted 2 members',
+      'row.deleted 3 all',
+      'row.inserted 100 all',
+    ]);
+    expect(seen(viewer)).toEqual([
+      'row.inserted 1 all',
+      'row.updated 1 all',
+      'row.updated 3 all',
+      'row.deleted 3 all',
+      'row.inserted 100 all',
+    ]);
+    expect(viewer.events.find((event) => event.type === 'row.deleted').data.old_record).toEqual({
+      id: 3,
+      audience: 'all',
+      body: 'secret!',
+    });
+    expect(JSON.stringify(viewer.events)).not.toMatch(/team|hidden again/);
+
+    // Replayed from the same position, a viewer gets exactly the same rows, none more.
+    const late = await connect(viewerToken);
+    expect(await late.subscribe({ topic: 'table', id: 'rt_notes', since: answers[0].position })).toMatchObject({ ok: true });
+    await waitForBarrier(
+      'the replaying and the live viewer',
+      () => write(`INSERT INTO public.rt_notes VALUES (101, 'all', 'marker')`),
+      () => ([late, viewer].every((client) => client.events.some((event) => event.data.record?.id === 101)) ? true : undefined),
+    );
+    expect(seen(late)).toEqual(seen(viewer));
+    expect(seen(late).at(-1)).toBe('row.inserted 101 all');
+    expect(late.events.map((event) => event.id)).toEqual(viewer.events.map((event) => event.id));
   });
 
   it('hands out a position on an empty stream from which a reconnect replays, not since_expired', async () => {

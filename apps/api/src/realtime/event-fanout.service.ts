@@ -5,9 +5,10 @@ import type { Namespace, Socket } from 'socket.io';
 import { PlatformConfig } from '#libs/config';
 import type { PlatformEvent } from '#libs/contracts';
 import { PROCESS_LOGGER, type Logger } from '#libs/logging';
-import { compareStreamIds, OrgEventStream } from '#libs/realtime';
+import { compareStreamIds, OrgEventStream, type RowChange } from '#libs/realtime';
 import { RedisConnection } from '#libs/redis';
 import type { TopicPlan } from './realtime-topics.service.js';
+import { RowVisibility } from './row-visibility.service.js';
 
 /** Events read from the streams per round trip. */
 const READ_BATCH = 1000;
@@ -37,7 +38,14 @@ interface StreamReading {
   byTopic: Map<string, Set<Subscription>>;
   broad: Set<Subscription>;
   size: number;
+  /** Row events waiting for their row-level security check, delivered in stream order one batch after the other. */
+  secured?: Promise<void>;
+  /** How many events `secured` holds. */
+  securedQueued: number;
 }
+
+/** Which row events the callers of a batch may see, by `${callerKey}\u0000${eventId}`. */
+type RowAnswers = Map<string, boolean>;
 
 /** What a client receives as `event`: the envelope, and which of its subscriptions it answers. */
 export type DeliveredEvent = PlatformEvent & { subscriptions: string[] };
@@ -66,6 +74,7 @@ export class EventFanout implements OnApplicationShutdown {
     private readonly stream: OrgEventStream,
     private readonly redis: RedisConnection,
     private readonly config: PlatformConfig,
+    private readonly visibility: RowVisibility,
     @Inject(PROCESS_LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -82,6 +91,7 @@ export class EventFanout implements OnApplicationShutdown {
     this.wake?.();
     this.reader?.disconnect();
     await this.loop;
+    await Promise.all([...this.streams.values()].map((reading) => reading.secured));
   }
 
   /**
@@ -107,7 +117,7 @@ export class EventFanout implements OnApplicationShutdown {
     const { plan } = subscription;
     let reading = this.streams.get(plan.streamOrg);
     if (!reading) {
-      reading = { cursor: subscription.lastId, byTopic: new Map(), broad: new Set(), size: 0 };
+      reading = { cursor: subscription.lastId, byTopic: new Map(), broad: new Set(), size: 0, securedQueued: 0 };
       this.streams.set(plan.streamOrg, reading);
       this.interruptRead();
     }
@@ -178,6 +188,7 @@ export class EventFanout implements OnApplicationShutdown {
           if (compareStreamIds(event.id, reading.cursor) > 0) reading.cursor = event.id;
           this.dispatch(reading, event);
         }
+        this.deliverSecured(reading, events);
       }
     }
   }
@@ -188,6 +199,94 @@ export class EventFanout implements OnApplicationShutdown {
     if (this.blocked && this.readerId !== undefined) {
       this.redis.client.client('UNBLOCK', this.readerId).catch(() => undefined);
     }
+  }
+
+  /**
+   * Hands the row events that live subscriptions under row-level security want to their
+   * check: one query per table and distinct caller for the batch, not per event or
+   * subscriber. Batches queue per org, so a slow policy delays only its own org's row
+   * events on this process, never other topics or other orgs; past
+   * REALTIME_PENDING_EVENTS_MAX queued events those subscriptions' sockets resync.
+   * (Replaying subscriptions got these events held back already and check them when their replay ends.)
+   */
+  private deliverSecured(reading: StreamReading, events: PlatformEvent[]): void {
+    const wanted: { event: PlatformEvent; subscriptions: Subscription[] }[] = [];
+    for (const event of events) {
+      const subscriptions: Subscription[] = [];
+      const consider = (subscription: Subscription) => {
+        if (subscription.plan.rowSecurity && !subscription.replaying && subscription.plan.matches(event)) subscriptions.push(subscription);
+      };
+      reading.byTopic.get(event.topic)?.forEach(consider);
+      reading.broad.forEach(consider);
+      if (subscriptions.length > 0) wanted.push({ event, subscriptions });
+    }
+    if (wanted.length === 0) return;
+    const resyncAll = (reason: string) => {
+      const sockets = new Set(wanted.flatMap(({ subscriptions }) => subscriptions.filter((s) => !s.closed).map((s) => s.socket)));
+      for (const socket of sockets) this.resync(socket, reason);
+    };
+    if (reading.securedQueued + wanted.length > this.config.REALTIME_PENDING_EVENTS_MAX) return resyncAll('replay_overflow');
+    reading.securedQueued += wanted.length;
+    const step = async () => {
+      let answers: RowAnswers;
+      try {
+        answers = await this.checkRows(wanted.flatMap(({ event, subscriptions }) => subscriptions.map((s) => [s, event] as const)));
+      } catch (error) {
+        // Row-level security could not be checked (the org database is away): those subscriptions cannot be kept whole.
+        this.logger.warn({ err: error }, 'checking row-level security for live row events failed; the sockets must resync');
+        return resyncAll('delivery_failed');
+      }
+      for (const { event, subscriptions } of wanted) {
+        const targets = new Map<Socket, string[]>();
+        for (const subscription of subscriptions) {
+          if (subscription.closed || !answers.get(`${subscription.plan.rowSecurity!.callerKey}\u0000${event.id}`)) continue;
+          if (compareStreamIds(event.id, subscription.lastId) <= 0) continue;
+          subscription.lastId = event.id;
+          const ids = targets.get(subscription.socket);
+          if (ids) ids.push(subscription.id);
+          else targets.set(subscription.socket, [subscription.id]);
+        }
+        if (targets.size > 0) this.deliver(event, targets);
+      }
+    };
+    const next = (reading.secured ?? Promise.resolve())
+      .then(step)
+      .catch((error: unknown) => this.logger.warn({ err: error }, 'delivering checked row events failed'))
+      .finally(() => {
+        reading.securedQueued -= wanted.length;
+        if (reading.secured === next) reading.secured = undefined;
+      });
+    reading.secured = next;
+  }
+
+  /** Whether each subscription's caller may see each event's row: one query per table and distinct caller. */
+  private async checkRows(pairs: (readonly [Subscription, PlatformEvent])[]): Promise<RowAnswers> {
+    const groups = new Map<string, { security: NonNullable<TopicPlan['rowSecurity']>; events: Map<string, PlatformEvent> }>();
+    for (const [subscription, event] of pairs) {
+      const security = subscription.plan.rowSecurity!;
+      const key = `${security.table}\u0000${security.callerKey}`;
+      let group = groups.get(key);
+      if (!group) groups.set(key, (group = { security, events: new Map() }));
+      group.events.set(event.id, event);
+    }
+    const answers: RowAnswers = new Map();
+    await Promise.all(
+      [...groups.values()].map(async ({ security, events }) => {
+        const list = [...events.values()];
+        const visible = await this.visibility.visible(security.claims, security.table, list.map(rowImage));
+        list.forEach((event, index) => answers.set(`${security.callerKey}\u0000${event.id}`, visible[index]!));
+      }),
+    );
+    return answers;
+  }
+
+  /** The events of `events` the subscription wants and, under row-level security, may see, in order. */
+  private async wantedBy(subscription: Subscription, events: PlatformEvent[]): Promise<PlatformEvent[]> {
+    const matching = events.filter((event) => subscription.plan.matches(event));
+    if (!subscription.plan.rowSecurity || matching.length === 0) return matching;
+    const answers = await this.checkRows(matching.map((event) => [subscription, event] as const));
+    const { callerKey } = subscription.plan.rowSecurity;
+    return matching.filter((event) => answers.get(`${callerKey}\u0000${event.id}`));
   }
 
   private dispatch(reading: StreamReading, event: PlatformEvent): void {
@@ -201,6 +300,8 @@ export class EventFanout implements OnApplicationShutdown {
         this.pendingPeak = Math.max(this.pendingPeak, subscription.pending.push(event));
         return;
       }
+      // Row events under row-level security go out once checked (deliverSecured).
+      if (subscription.plan.rowSecurity) return;
       if (compareStreamIds(event.id, subscription.lastId) <= 0) return;
       subscription.lastId = event.id;
       const ids = targets.get(subscription.socket);
@@ -233,14 +334,18 @@ export class EventFanout implements OnApplicationShutdown {
     try {
       for (;;) {
         const events = await this.stream.readAfter(plan.streamOrg, subscription.lastId, REPLAY_PAGE);
+        const shown = await this.wantedBy(subscription, events);
         if (subscription.closed) return;
-        for (const event of events) {
-          subscription.lastId = event.id;
-          if (!plan.matches(event)) continue;
-          if (this.isSlow(socket)) return;
-          socket.emit('event', { ...event, subscriptions: [subscription.id] } satisfies DeliveredEvent);
-        }
+        if (!this.emitShown(subscription, events, shown)) return;
         if (events.length < REPLAY_PAGE) break;
+      }
+      // Live events held back meanwhile go out next, skipping ids already sent; checked like the replay's own.
+      for (;;) {
+        const held = subscription.pending.splice(0).filter((event) => compareStreamIds(event.id, subscription.lastId) > 0);
+        if (held.length === 0) break;
+        const shown = await this.wantedBy(subscription, held);
+        if (subscription.closed) return;
+        if (!this.emitShown(subscription, held, shown)) return;
       }
     } catch (error) {
       if (subscription.closed) return;
@@ -249,12 +354,18 @@ export class EventFanout implements OnApplicationShutdown {
       return;
     }
     subscription.replaying = false;
-    for (const event of subscription.pending.splice(0)) {
-      if (compareStreamIds(event.id, subscription.lastId) <= 0) continue;
+  }
+
+  /** Brings the subscription past `events`, emitting those in `shown`; false when its socket had to resync. */
+  private emitShown(subscription: Subscription, events: PlatformEvent[], shown: PlatformEvent[]): boolean {
+    const emit = new Set(shown);
+    for (const event of events) {
       subscription.lastId = event.id;
-      if (this.isSlow(socket)) return;
-      socket.emit('event', { ...event, subscriptions: [subscription.id] } satisfies DeliveredEvent);
+      if (!emit.has(event)) continue;
+      if (this.isSlow(subscription.socket)) return false;
+      subscription.socket.emit('event', { ...event, subscriptions: [subscription.id] } satisfies DeliveredEvent);
     }
+    return true;
   }
 
   /** True (after telling it to resync) when the socket has more unsent packets than allowed. */
@@ -272,4 +383,10 @@ export class EventFanout implements OnApplicationShutdown {
     this.logger.info({ socket: socket.id, reason, subscriptions: subscriptions.length }, 'realtime client must resync');
     socket.emit('resync', { reason, subscriptions });
   }
+}
+
+/** The row a change shows: the new one, or for a DELETE the old one (its replica identity's columns). */
+function rowImage(event: PlatformEvent): Record<string, unknown> {
+  const change = event.data as RowChange;
+  return change.record ?? change.old_record ?? {};
 }

@@ -13,11 +13,22 @@ import { RealtimeFanoutMetrics } from './realtime-fanout.metrics.js';
 import { RealtimeLimits } from './realtime-limits.service.js';
 import { RealtimeGateway } from './realtime.gateway.js';
 import { RealtimeTopics } from './realtime-topics.service.js';
+import { RowVisibilityModule } from './row-visibility.module.js';
 import { SocketCredentials } from './socket-credentials.service.js';
 
 /** The realtime API over Socket.IO, the delivery of stream events to its sockets, and (through RealtimeModule) the change relay. */
 @Module({
-  imports: [AuthModule, RealtimeModule, RegistryModule, TasksModule, OrgConfigModule, DocumentsModule, AuditModule, MetricsModule],
+  imports: [
+    AuthModule,
+    RealtimeModule,
+    RegistryModule,
+    TasksModule,
+    OrgConfigModule,
+    DocumentsModule,
+    AuditModule,
+    MetricsModule,
+    RowVisibilityModule,
+  ],
   providers: [
     EventFanout,
     RealtimeFanoutMetrics,

@@ -167,9 +167,12 @@ export class RealtimeTopics {
     if (PLATFORM_OWNED_TABLES.has(table.toLowerCase())) refuse('not_found', `no table ${table}`);
     const topic = Topic.table(table);
     const wanted = Object.entries(filter);
+    const claims = claimsOf(principal);
     return {
       streamOrg: principal.orgId,
       exactTopic: topic,
+      // The snapshot is read under the caller's role; live rows pass the same policies.
+      rowSecurity: { table, claims, callerKey: JSON.stringify(claims) },
       matches: (event) => {
         if (event.topic !== topic) return false;
         const change = event.data as RowChange;

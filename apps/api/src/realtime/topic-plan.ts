@@ -1,4 +1,5 @@
 import type { PlatformEvent } from '#libs/contracts';
+import type { OrgClaims } from '#libs/registry';
 
 export type RefusalCode = 'invalid_payload' | 'not_found';
 
@@ -20,6 +21,19 @@ export interface TopicPlan {
   /** Set when the subscription wants exactly one stream topic, so delivery can look it up directly. */
   exactTopic?: string;
   matches(event: PlatformEvent): boolean;
+  /**
+   * Set for a table's row events: each matching event is delivered only when the table's
+   * row-level security lets `claims` see its row (a DELETE judged on its old row).
+   */
+  rowSecurity?: RowSecurity;
   /** Current state, read with the caller's rights; throws SubscriptionRefused('not_found') for what the caller's org lacks. */
   snapshot(): Promise<unknown>;
+}
+
+/** Whose rights decide which of a table's row events a subscription receives. */
+export interface RowSecurity {
+  table: string;
+  claims: OrgClaims;
+  /** Equal for subscriptions with the same claims, which then share one check per batch. */
+  callerKey: string;
 }

@@ -1,13 +1,10 @@
 import { EventType, type PlatformEvent, type TaskLogChunk, type TaskView } from '#libs/contracts';
 import type { RowChange } from '#libs/realtime';
+import type { ChangeColumn } from '../realtime/row-visibility.service.js';
 
 export type ChangeType = 'INSERT' | 'UPDATE' | 'DELETE';
 
-/** A column as Supabase Realtime describes it: name and Postgres type name (`int4`, `text`, `_text` ...). */
-export interface ChangeColumn {
-  name: string;
-  type: string;
-}
+export type { ChangeColumn } from '../realtime/row-visibility.service.js';
 
 /** One row change as a `postgres_changes` binding sees it, whichever tier it came from. */
 export interface PostgresChange {

@@ -8,7 +8,7 @@ import { compareStreamIds, OrgEventStream } from '#libs/realtime';
 import { RedisConnection } from '#libs/redis';
 import { postgresChangeOf, postgresChangesPayload, postgresChangesPayloadJson, type PostgresChange } from './postgres-change.js';
 import { rowMatches } from './postgres-changes-filter.js';
-import { RowVisibility } from './row-visibility.service.js';
+import { RowVisibility } from '../realtime/row-visibility.service.js';
 import type { JoinedChannel } from './supabase-channel.js';
 
 /** Events read from the streams per round trip. */

@@ -4,15 +4,15 @@ import { RealtimeModule } from '#libs/realtime';
 import { RegistryModule } from '#libs/registry';
 import { ChannelPresenceStore } from './channel-presence.store.js';
 import { ConnectionSlots } from './connection-slots.store.js';
-import { RowVisibility } from './row-visibility.service.js';
+import { RowVisibilityModule } from '../realtime/row-visibility.module.js';
 import { SupabaseBroadcastController } from './supabase-broadcast.controller.js';
 import { SupabaseChannelFeed } from './supabase-channel-feed.service.js';
 import { SupabaseRealtimeServer } from './supabase-realtime.server.js';
 
 /** The Supabase Realtime protocol (/realtime/v1/websocket and REST broadcast) on the org event streams. */
 @Module({
-  imports: [AuthModule, RealtimeModule, RegistryModule],
+  imports: [AuthModule, RealtimeModule, RegistryModule, RowVisibilityModule],
   controllers: [SupabaseBroadcastController],
-  providers: [SupabaseRealtimeServer, SupabaseChannelFeed, RowVisibility, ChannelPresenceStore, ConnectionSlots],
+  providers: [SupabaseRealtimeServer, SupabaseChannelFeed, ChannelPresenceStore, ConnectionSlots],
 })
 export class SupabaseRealtimeModule {}

@@ -21,7 +21,7 @@ import {
 } from './phoenix-message.js';
 import { isVirtualTable, VIRTUAL_TABLES, type ChangeColumn } from './postgres-change.js';
 import { InvalidFilterError, parseFilter } from './postgres-changes-filter.js';
-import { RowVisibility, TableNotVisibleError } from './row-visibility.service.js';
+import { RowVisibility, TableNotVisibleError } from '../realtime/row-visibility.service.js';
 import type { ChannelBinding, JoinedChannel } from './supabase-channel.js';
 import { SupabaseChannelFeed, type ChannelBroadcastData } from './supabase-channel-feed.service.js';
 

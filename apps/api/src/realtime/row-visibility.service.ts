@@ -2,7 +2,6 @@ import { Injectable } from '@nestjs/common';
 import pg from 'pg';
 import type { OrgClaims } from '#libs/registry';
 import { OrgDatabase } from '#libs/registry';
-import type { ChangeColumn } from './postgres-change.js';
 
 /** How long a table's policies are reused before the catalog is read again (policy DDL takes effect within this). */
 const POLICY_CACHE_MS = 5_000;
@@ -10,6 +9,12 @@ const POLICY_CACHE_MS = 5_000;
 const POLICY_CACHE_ENTRIES = 10_000;
 /** Longest one visibility check may run; a policy slower than this hides the batch rather than stall delivery. */
 const CHECK_TIMEOUT_MS = 5_000;
+
+/** A column as Supabase Realtime describes it: name and Postgres type name (`int4`, `text`, `_text` ...). */
+export interface ChangeColumn {
+  name: string;
+  type: string;
+}
 
 /** What a caller may know of a published table: its columns and which ones a DELETE carries. */
 export interface TableDescription {
