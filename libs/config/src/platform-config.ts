@@ -5,6 +5,9 @@ import { IsCidrList } from './is-cidr-list.js';
 import { IsConnectionUrl } from './is-connection-url.js';
 import { ENCRYPTION_KEY_PATTERN } from './key-ring.js';
 
+/** `host:port` pairs separated by commas, or nothing (host names, IPv4, or bracketed IPv6). */
+const HOST_PORT_LIST = /^((\[[0-9a-fA-F:.]+\]|[\w.-]+):\d{1,5}(,(\[[0-9a-fA-F:.]+\]|[\w.-]+):\d{1,5})*)?$/;
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -390,6 +393,25 @@ export class PlatformConfig {
   /** Where to look for an already running Redis when REDIS_URL is unset. */
   @IsConnectionUrl(['redis:', 'rediss:'])
   REDIS_PROBE_URL = 'redis://127.0.0.1:6379';
+
+  /**
+   * Redis Cluster nodes to start from (`host:port`, comma-separated); set, the platform runs
+   * on the cluster instead of REDIS_URL. Credentials, if any, come from REDIS_URL.
+   */
+  @Matches(HOST_PORT_LIST, { message: 'must be host:port pairs separated by commas' })
+  REDIS_CLUSTER_NODES = '';
+
+  /**
+   * Redis Sentinels (`host:port`, comma-separated); set, the platform asks them for the
+   * primary named REDIS_SENTINEL_NAME and follows it through failovers. Credentials, if any,
+   * come from REDIS_URL.
+   */
+  @Matches(HOST_PORT_LIST, { message: 'must be host:port pairs separated by commas' })
+  REDIS_SENTINELS = '';
+
+  /** The primary's name the sentinels know it by (`sentinel monitor <name> ...`). */
+  @Matches(/^[\w.-]{1,64}$/, { message: 'must be 1 to 64 letters, digits, ".", "-" or "_"' })
+  REDIS_SENTINEL_NAME = 'mymaster';
 
   /** Prefix of every Redis key, so several platforms (or test runs) can share one Redis. */
   @Matches(/^[a-zA-Z0-9_-]{1,64}$/, { message: 'must be 1 to 64 letters, digits, "-" or "_"' })
