@@ -347,6 +347,14 @@ export class PlatformConfig {
   @Max(3_600_000, { message: 'must be a whole number of milliseconds from 100 to 3600000' })
   EVENT_STREAM_TRIM_INTERVAL_MS = 60_000;
 
+  /**
+   * Whether /metrics labels the platform's own gauges per organization (event stream
+   * length, leases per pool, ...). Off by default: a thousand orgs would mean a thousand
+   * series per family; the totals are always there.
+   */
+  @IsIn(['on', 'off'], { message: 'must be on or off' })
+  METRICS_ORG_LABELS: 'on' | 'off' = 'off';
+
   /** Whether this API process takes part in relaying org database changes (WAL or Supabase Realtime) into the event streams. */
   @IsIn(['on', 'off'], { message: 'must be on or off' })
   REALTIME_RELAY: 'on' | 'off' = 'on';

@@ -127,6 +127,11 @@ export class OrgEventStream {
     return entries.map((entry) => toEvent(orgId, entry));
   }
 
+  /** How many events the org's stream keeps now. */
+  length(orgId: string): Promise<number> {
+    return this.redis.xlen(this.key(orgId));
+  }
+
   /** The id of the newest event ever appended (trimmed or not); `0-0` for a stream never written. */
   async lastId(orgId: string): Promise<string> {
     const info = await this.info(orgId);

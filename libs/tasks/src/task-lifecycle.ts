@@ -5,6 +5,7 @@ import { PROCESS_LOGGER, type Logger } from '#libs/logging';
 import { FAULT_POINTS, FaultPoints } from './fault-points.js';
 import { TaskCancellations } from './task-cancellations.js';
 import { TaskHistoryRepository, type FinishedTask } from './task-history.repository.js';
+import { TaskMetrics } from './task-metrics.js';
 import { TaskQueue } from './task-queue.js';
 import { TaskConflictError, TaskStateStore, type StoredTask } from './task-state.store.js';
 
@@ -46,6 +47,7 @@ export class TaskLifecycle {
     private readonly history: TaskHistoryRepository,
     private readonly cancellations: TaskCancellations,
     private readonly faults: FaultPoints,
+    private readonly metrics: TaskMetrics,
     private readonly config: PlatformConfig,
     @Inject(PROCESS_LOGGER) private readonly logger: Logger,
   ) {}
@@ -63,6 +65,7 @@ export class TaskLifecycle {
       { taskClass: task.class, backlogRank: stored.backlogRank, priority: task.priority, maxAttempts: task.maxAttempts, delayMs },
     );
     await this.store.clearOutbox(task.orgId, 'enqueue', [task.id]);
+    this.metrics.created(task.class);
     return { created: true };
   }
 

@@ -94,9 +94,23 @@ export class EventFanout implements OnApplicationShutdown {
     await Promise.all(readers.map((reader) => reader.loop));
   }
 
-  /** How many streams and blocking readers this process has (one reader per slot on a cluster). */
-  get readingStats(): { streams: number; readers: number } {
-    return { streams: this.streams.size, readers: this.readers.size };
+  /**
+   * This process's realtime load, for /metrics: connected sockets, subscriptions, streams
+   * read, blocking readers (one per slot on a cluster), and per stream how far (ms of
+   * stream time) the newest event is ahead of what the fan-out has read.
+   */
+  async load(): Promise<{ sockets: number; subscriptions: number; streams: number; readers: number; lagMs: Map<string, number> }> {
+    let subscriptions = 0;
+    for (const reading of this.streams.values()) subscriptions += reading.size;
+    const lagMs = new Map<string, number>();
+    await Promise.all(
+      [...this.streams].map(async ([org, reading]) => {
+        const last = await this.stream.lastId(org);
+        const behind = compareStreamIds(last, reading.cursor) > 0 ? Number(last.split('-')[0]) - Number(reading.cursor.split('-')[0]) : 0;
+        lagMs.set(org, Math.max(0, behind));
+      }),
+    );
+    return { sockets: this.namespace?.sockets.size ?? 0, subscriptions, streams: this.streams.size, readers: this.readers.size, lagMs };
   }
 
   /** The socket's subscriptions by id. */

@@ -17,5 +17,6 @@ import { SocketCredentials } from './socket-credentials.service.js';
 @Module({
   imports: [AuthModule, RealtimeModule, RegistryModule, TasksModule, OrgConfigModule, DocumentsModule, AuditModule],
   providers: [EventFanout, RealtimeGateway, RealtimeLimits, RealtimeTopics, OperationalStateTopics, SocketCredentials],
+  exports: [EventFanout],
 })
 export class RealtimeGatewayModule {}
