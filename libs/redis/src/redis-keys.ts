@@ -58,7 +58,8 @@ export class RedisKeys {
 
   /** Key prefix of one rate limiter (rate-limiter-flexible appends the limited key, such as an org id). */
   rateLimit(name: string): string {
-    return this.platform('rate', name);
+    // Untagged even on a cluster: each limited key is used alone, so they may spread over every slot.
+    return [this.prefix, 'platform', 'rate', name].join(':');
   }
 
   /** Realtime sockets of the org held open on any API process (a sorted set scored by lease expiry). */
