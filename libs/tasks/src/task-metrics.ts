@@ -55,13 +55,17 @@ export class TaskMetrics implements OnModuleInit, OnApplicationShutdown {
   ) {}
 
   onModuleInit(): void {
-    this.timer = setInterval(() => void this.publish().catch(() => undefined), TASK_METRICS_PUBLISH_MS);
+    // Skipped while Redis is away, so snapshots do not pile up in the offline queue.
+    this.timer = setInterval(() => {
+      if (this.redis.client.status === 'ready') void this.publish().catch(() => undefined);
+    }, TASK_METRICS_PUBLISH_MS);
     this.timer.unref();
   }
 
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
-    await this.publish().catch(() => undefined);
+    // A last snapshot only if Redis answers now: shutdown must not wait for a Redis that is away.
+    if (this.redis.client.status === 'ready') await this.publish().catch(() => undefined);
   }
 
   /** A task was created. */
@@ -87,6 +91,8 @@ export class TaskMetrics implements OnModuleInit, OnApplicationShutdown {
 
   /** The counts of every live process, added up (a registry to merge into the one /metrics serves). */
   async aggregate(): Promise<Registry> {
+    // With Redis away, this process's own counts are all there is to serve.
+    if (this.redis.client.status !== 'ready') return AggregatorRegistry.aggregate([await this.registry.getMetricsAsJSON()]);
     const stored = await this.redis.client.hgetall(this.key);
     const oldest = Date.now() - STALE_AFTER_PERIODS * TASK_METRICS_PUBLISH_MS;
     // This process's own counts are read fresh, not from its last snapshot.

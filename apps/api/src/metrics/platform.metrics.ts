@@ -11,20 +11,32 @@ import { MetricsRegistry } from './metrics-registry.js';
 /** Stream keys asked for per SCAN round while counting event stream entries. */
 const STREAM_SCAN_BATCH = 500;
 
-/** `read`, called at most once per scrape (several gauges share each read); a new scrape starts with `scrapes.next()`. */
-class ScrapeGenerations {
+/**
+ * Reads shared by the gauges of one scrape: each runs at most once per scrape (a new scrape
+ * starts with `next()`), and one that fails or takes longer than the timeout gives
+ * undefined, so a Redis or Postgres that is away leaves those gauges out instead of
+ * holding the whole scrape.
+ */
+class ScrapeReads {
   private generation = 0;
+
+  constructor(private readonly timeoutMs: number) {}
 
   next(): void {
     this.generation++;
   }
 
-  shared<T>(read: () => Promise<T>): () => Promise<T> {
-    let last: { generation: number; value: Promise<T> } | undefined;
+  shared<T>(read: () => Promise<T>): () => Promise<T | undefined> {
+    let last: { generation: number; value: Promise<T | undefined> } | undefined;
     return () => {
-      if (!last || last.generation !== this.generation) last = { generation: this.generation, value: read() };
+      if (!last || last.generation !== this.generation) last = { generation: this.generation, value: this.bounded(read) };
       return last.value;
     };
+  }
+
+  private bounded<T>(read: () => Promise<T>): Promise<T | undefined> {
+    const timeout = new Promise<undefined>((resolve) => setTimeout(resolve, this.timeoutMs, undefined).unref());
+    return Promise.race([read().catch(() => undefined), timeout]);
   }
 }
 
@@ -36,7 +48,7 @@ class ScrapeGenerations {
  */
 @Injectable()
 export class PlatformMetrics {
-  private readonly scrapes = new ScrapeGenerations();
+  private readonly scrapes: ScrapeReads;
 
   constructor(
     metrics: MetricsRegistry,
@@ -47,6 +59,7 @@ export class PlatformMetrics {
     registry: OrgRegistryRepository,
     config: PlatformConfig,
   ) {
+    this.scrapes = new ScrapeReads(config.HEALTH_CHECK_TIMEOUT_MS);
     const registers = [metrics.registry];
     const perOrg = config.METRICS_ORG_LABELS === 'on';
     const orgLabels = perOrg ? (['org'] as const) : ([] as const);
@@ -54,6 +67,13 @@ export class PlatformMetrics {
     const queueLoad = this.scrapes.shared(() => tasks.queueLoad());
     const persistLoad = this.scrapes.shared(() => tasks.persistLoad());
     const fanoutLoad = this.scrapes.shared(() => fanout.load());
+    const streamEntries = this.scrapes.shared(async () => {
+      const lengths = new Map<string, number>();
+      for await (const orgId of stream.orgsWithStreams(STREAM_SCAN_BATCH)) lengths.set(orgId, await stream.length(orgId));
+      return lengths;
+    });
+    const leaseLoad = this.scrapes.shared(() => resources.leaseLoad());
+    const instances = this.scrapes.shared(() => registry.countByStatus());
 
     new Gauge({
       name: 'platform_task_queue_jobs',
@@ -62,7 +82,7 @@ export class PlatformMetrics {
       registers,
       async collect() {
         this.reset();
-        for (const load of await queueLoad()) {
+        for (const load of (await queueLoad()) ?? []) {
           for (const state of ['waiting', 'delayed', 'active'] as const) this.set({ class: load.taskClass, state }, load[state]);
         }
       },
@@ -74,7 +94,7 @@ export class PlatformMetrics {
       registers,
       async collect() {
         this.reset();
-        for (const load of await queueLoad()) this.set({ class: load.taskClass }, load.oldestWaitingMs / 1000);
+        for (const load of (await queueLoad()) ?? []) this.set({ class: load.taskClass }, load.oldestWaitingMs / 1000);
       },
     });
     new Gauge({
@@ -82,7 +102,8 @@ export class PlatformMetrics {
       help: 'Final tasks whose history is not yet written to their org database.',
       registers,
       async collect() {
-        this.set((await persistLoad()).backlog);
+        const load = await persistLoad();
+        if (load) this.set(load.backlog);
       },
     });
     new Gauge({
@@ -90,7 +111,8 @@ export class PlatformMetrics {
       help: 'How long the longest-waiting final task has been due for its history write (0 when none waits).',
       registers,
       async collect() {
-        this.set((await persistLoad()).oldestDueMs / 1000);
+        const load = await persistLoad();
+        if (load) this.set(load.oldestDueMs / 1000);
       },
     });
     new Gauge({
@@ -100,9 +122,10 @@ export class PlatformMetrics {
       registers,
       async collect() {
         this.reset();
+        const lengths = await streamEntries();
+        if (!lengths) return;
         let total = 0;
-        for await (const orgId of stream.orgsWithStreams(STREAM_SCAN_BATCH)) {
-          const length = await stream.length(orgId);
+        for (const [orgId, length] of lengths) {
           if (perOrg) this.set({ org: orgId }, length);
           total += length;
         }
@@ -116,7 +139,9 @@ export class PlatformMetrics {
       registers,
       async collect() {
         this.reset();
-        const { lagMs } = await fanoutLoad();
+        const load = await fanoutLoad();
+        if (!load) return;
+        const { lagMs } = load;
         if (perOrg) for (const [org, ms] of lagMs) this.set({ org }, ms / 1000);
         else this.set(Math.max(0, ...lagMs.values()) / 1000);
       },
@@ -126,7 +151,8 @@ export class PlatformMetrics {
       help: 'Realtime sockets connected to this API process.',
       registers,
       async collect() {
-        this.set((await fanoutLoad()).sockets);
+        const load = await fanoutLoad();
+        if (load) this.set(load.sockets);
       },
     });
     new Gauge({
@@ -134,7 +160,8 @@ export class PlatformMetrics {
       help: 'Realtime subscriptions held by the sockets of this API process.',
       registers,
       async collect() {
-        this.set((await fanoutLoad()).subscriptions);
+        const load = await fanoutLoad();
+        if (load) this.set(load.subscriptions);
       },
     });
     new Gauge({
@@ -142,7 +169,8 @@ export class PlatformMetrics {
       help: 'Blocking stream readers of this API process (one; on Redis Cluster one per hash slot with subscribers).',
       registers,
       async collect() {
-        this.set((await fanoutLoad()).readers);
+        const load = await fanoutLoad();
+        if (load) this.set(load.readers);
       },
     });
     new Gauge({
@@ -153,7 +181,9 @@ export class PlatformMetrics {
       async collect() {
         this.reset();
         const totals = { active: 0, waiting: 0 };
-        for (const load of await resources.leaseLoad()) {
+        const loads = await leaseLoad();
+        if (!loads) return;
+        for (const load of loads) {
           for (const state of ['active', 'waiting'] as const) {
             if (perOrg) this.set({ state, org: load.orgId, pool: load.pool }, load[state]);
             totals[state] += load[state];
@@ -169,7 +199,7 @@ export class PlatformMetrics {
       registers,
       async collect() {
         this.reset();
-        for (const [status, count] of await registry.countByStatus()) this.set({ status }, count);
+        for (const [status, count] of (await instances()) ?? []) this.set({ status }, count);
       },
     });
   }
