@@ -9,6 +9,7 @@ import { httpApiBenchmark } from './benchmarks/http-api.bench.js';
 import { noisyNeighbourBenchmark } from './benchmarks/noisy-neighbour.bench.js';
 import { orgProvisioningBenchmark } from './benchmarks/org-provisioning.bench.js';
 import { realtimeBenchmark } from './benchmarks/realtime.bench.js';
+import { redisClusterBenchmark } from './benchmarks/redis-cluster.bench.js';
 import { relaysBenchmark } from './benchmarks/relays.bench.js';
 import { resourcesBenchmark } from './benchmarks/resources.bench.js';
 import { tasksBenchmark } from './benchmarks/tasks.bench.js';
@@ -23,6 +24,7 @@ const BENCHMARKS: Benchmark[] = [
   documentsBenchmark,
   noisyNeighbourBenchmark,
   relaysBenchmark,
+  redisClusterBenchmark,
 ];
 
 // `npm run bench` runs them all; `npm run bench -- <name> ...` runs the named ones.
