@@ -1,6 +1,7 @@
 import { RedisKeys } from '#libs/redis';
 import { startTestRedisCluster, startTestRedisSentinels, waitFor, type TestRedisCluster, type TestRedisSentinels } from '#libs/testing';
 import { startTestPlatform, type CreatedOrg, type TestPlatform } from '../../api/test/platform-harness.js';
+import { connectRealtime } from '../../api/test/realtime-clients.js';
 
 /** Short periods so the platform's own repairs (stalled jobs, outbox hand-offs) happen within a test's patience. */
 const FAST = {
@@ -18,10 +19,25 @@ const TASKS = 120;
  * Creates `TASKS` tasks, one every few milliseconds, while `fail` kills a primary part way
  * through; each is created as a careful client does (asked again with its idempotency key
  * while the platform answers 5xx or not at all). Then checks that every key led to exactly
- * one task that finished with SUCCESS and exactly one history row, after draining.
+ * one task that finished with SUCCESS and exactly one history row, after draining, and that
+ * a socket subscribed before the failover still receives the org's events after it.
  */
 async function taskLoadAcrossFailover(platform: TestPlatform, org: CreatedOrg, fail: () => Promise<void>): Promise<void> {
   const run = `run-${Date.now()}`;
+  // A client subscribed from before the failover keeps getting the org's events after it.
+  const socket = await connectRealtime(platform.baseUrl, org.token);
+  try {
+    expect((await socket.subscribe({ topic: 'tasks' })).ok).toBe(true);
+    await loadAcross(platform, org, run, fail);
+    const after = await platform.request('POST', '/v1/tasks', { token: org.token, body: { type: 'noop' } });
+    expect(after.status).toBe(201);
+    await socket.waitForEvents(1, (event) => event.topic === `task:${after.body.id}` && event.data.status === 'SUCCESS', 60_000);
+  } finally {
+    socket.close();
+  }
+}
+
+async function loadAcross(platform: TestPlatform, org: CreatedOrg, run: string, fail: () => Promise<void>): Promise<void> {
   const create = async (key: string): Promise<string> => {
     for (let attempt = 1; ; attempt++) {
       const answer = await platform
