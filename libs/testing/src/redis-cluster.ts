@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster, Redis } from 'ioredis';
@@ -69,13 +70,38 @@ async function answers(port: number): Promise<boolean> {
   }
 }
 
+/** Redis Cluster's bus listens this far above each node's port (redis-cli --cluster create assumes it). */
+const CLUSTER_BUS_OFFSET = 10_000;
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/** A free port whose cluster bus port (port + 10000) is a valid, free port too. */
+async function freeClusterPort(): Promise<number> {
+  for (;;) {
+    const port = await findFreePort();
+    if (port + CLUSTER_BUS_OFFSET <= 65_535 && (await portIsFree(port + CLUSTER_BUS_OFFSET))) return port;
+  }
+}
+
+/** Runs redis-cli; fails (and stops it) if it has not finished within FORM_TIMEOUT_MS. */
 function runCli(args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn('redis-cli', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), FORM_TIMEOUT_MS);
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`redis-cli ${args.join(' ')} exited ${code}: ${stderr}`))));
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve();
+      else reject(new Error(`redis-cli ${args.join(' ')} exited ${code ?? 'on timeout'}: ${stderr}`));
+    });
   });
 }
 
@@ -113,7 +139,7 @@ export async function startTestRedisCluster(primaries = 3): Promise<TestRedisClu
   };
   try {
     for (let i = 0; i < primaries * 2; i++) {
-      const port = await findFreePort();
+      const port = await freeClusterPort();
       const args = [
         '--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes',
         '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', String(TEST_FAILOVER_TIMEOUT_MS),
