@@ -9,6 +9,7 @@ import { httpApiBenchmark } from './benchmarks/http-api.bench.js';
 import { noisyNeighbourBenchmark } from './benchmarks/noisy-neighbour.bench.js';
 import { orgProvisioningBenchmark } from './benchmarks/org-provisioning.bench.js';
 import { realtimeBenchmark, realtimeCrowdBenchmark } from './benchmarks/realtime.bench.js';
+import { redisClusterBenchmark } from './benchmarks/redis-cluster.bench.js';
 import { relaysBenchmark } from './benchmarks/relays.bench.js';
 import { resourcesBenchmark } from './benchmarks/resources.bench.js';
 import { supabaseRealtimeBenchmark } from './benchmarks/supabase-realtime.bench.js';
@@ -26,6 +27,7 @@ const BENCHMARKS: Benchmark[] = [
   noisyNeighbourBenchmark,
   relaysBenchmark,
   supabaseRealtimeBenchmark,
+  redisClusterBenchmark,
 ];
 
 // `npm run bench` runs them all; `npm run bench -- <name> ...` runs the named ones.

@@ -1,6 +1,5 @@
 import type { INestApplication, INestApplicationContext } from '@nestjs/common';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import type { DestinationStream } from 'pino';
 import type { PlatformConfig } from '#libs/config';
@@ -81,15 +80,17 @@ export async function startTestPlatform(
     withWorker?: boolean;
     logs?: DestinationStream;
     controlPlaneServerUrl?: string;
+    /** The Redis to run on (a test cluster's or sentinels' `testRedis()`); default: a prefix of its own on the standalone test Redis. */
+    redis?: TestRedis;
     /** A platform closed with `keepData`: start again on its databases, Redis prefix and settings, as a restart does. */
     restartOf?: TestPlatform;
   } = {},
 ): Promise<TestPlatform> {
   const database = options.restartOf?.database ?? (await createTestDatabase(options.controlPlaneServerUrl));
-  const redis = options.restartOf?.redis ?? createTestRedis();
+  const redis = options.restartOf?.redis ?? options.redis ?? createTestRedis();
   const env: Record<string, string> = {
     DATABASE_URL: database.url,
-    REDIS_URL: redis.url,
+    ...redis.env,
     REDIS_PREFIX: redis.prefix,
     PLATFORM_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
     ENCRYPTION_KEY: randomBytes(32).toString('base64'),
@@ -143,10 +144,10 @@ export async function startTestPlatform(
     request,
     waitForStatus,
     async waitForQueuesDrained(timeoutMs) {
-      const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+      const connection = redis.connect();
       const names = [...TASK_CLASSES.map(taskQueueName), QueueName.schedules, QueueName.webhookDeliveries];
       const keys = api.get(RedisKeys);
-      const queues = names.map((name) => new Queue(name, { connection, prefix: keys.queuePrefix }));
+      const queues = names.map((name) => new Queue(name, { connection, prefix: keys.queuePrefix(name) }));
       try {
         // The outboxes first: a pending enqueue hand-off still adds a job to the queues.
         await waitForTaskOutboxesDrained(connection, keys, timeoutMs);

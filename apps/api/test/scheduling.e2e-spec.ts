@@ -79,7 +79,7 @@ describe('scheduling: priority classes, delayed tasks, schedules, webhooks (real
     beforeAll(async () => {
       second = spawnPlatformProcess('worker', { ...platform.env, LOG_LEVEL: 'info' });
       connection = new Redis(platform.redis.url, { maxRetriesPerRequest: null });
-      ticks = new Queue(QueueName.schedules, { connection, prefix: platform.api.get(RedisKeys).queuePrefix });
+      ticks = new Queue(QueueName.schedules, { connection, prefix: platform.api.get(RedisKeys).queuePrefix(QueueName.schedules) });
       await second.waitForOutput(/worker started/);
     });
     afterAll(async () => {

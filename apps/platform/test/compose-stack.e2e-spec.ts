@@ -63,7 +63,16 @@ describe('docker-compose.yml: the self-hosting stack', () => {
   });
 
   it('has Supabase Postgres, Realtime, PostgREST, Redis, the API (two replicas) and the worker, each with a health check and a restart policy', () => {
-    expect(Object.keys(services).sort()).toEqual(['api', 'db', 'realtime', 'redis', 'rest', 'worker']);
+    const inProfile = (name: string) => (services[name].profiles ?? []).length > 0;
+    expect(
+      Object.keys(services)
+        .filter((name) => !inProfile(name))
+        .sort(),
+    ).toEqual(['api', 'db', 'realtime', 'redis', 'rest', 'worker']);
+    // Prometheus and Grafana start only with `--profile monitoring`.
+    expect(Object.keys(services).filter(inProfile).sort()).toEqual(['grafana', 'prometheus']);
+    expect(services.prometheus.profiles).toEqual(['monitoring']);
+    expect(services.grafana.profiles).toEqual(['monitoring']);
     for (const [name, service] of Object.entries(services)) {
       expect({ name, test: service.healthcheck?.test?.[0], disabled: service.healthcheck?.disable }).toEqual({
         name,

@@ -33,6 +33,19 @@ describe('loadPlatformConfig', () => {
     expect(loadPlatformConfig({ TASK_SHELL_ALLOW: 'sh,/usr/bin/seq' }).TASK_SHELL_ALLOW).toBe('sh,/usr/bin/seq');
   });
 
+  it('takes Redis Cluster nodes and sentinels as host:port lists, and refuses anything else naming the variable', () => {
+    const config = loadPlatformConfig({ REDIS_CLUSTER_NODES: '10.0.0.1:7000,redis-b:7001,[::1]:7002', REDIS_SENTINELS: 's1:26379' });
+    expect(config.REDIS_CLUSTER_NODES).toBe('10.0.0.1:7000,redis-b:7001,[::1]:7002');
+    expect(config.REDIS_SENTINELS).toBe('s1:26379');
+    expect(config.REDIS_SENTINEL_NAME).toBe('mymaster');
+    const problems = problemsOf({ REDIS_CLUSTER_NODES: 'redis://a:7000', REDIS_SENTINELS: 'a:b', METRICS_ORG_LABELS: 'yes' });
+    expect(problems).toEqual([
+      'METRICS_ORG_LABELS="yes" must be on or off',
+      'REDIS_CLUSTER_NODES="redis://a:7000" must be host:port pairs separated by commas',
+      'REDIS_SENTINELS="a:b" must be host:port pairs separated by commas',
+    ]);
+  });
+
   it('treats an empty variable as unset', () => {
     expect(loadPlatformConfig({ DATABASE_URL: '', PORT: '' }).DATABASE_URL).toBeUndefined();
   });

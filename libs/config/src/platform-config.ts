@@ -5,6 +5,9 @@ import { IsCidrList } from './is-cidr-list.js';
 import { IsConnectionUrl } from './is-connection-url.js';
 import { ENCRYPTION_KEY_PATTERN } from './key-ring.js';
 
+/** `host:port` pairs separated by commas, or nothing (host names, IPv4, or bracketed IPv6). */
+const HOST_PORT_LIST = /^((\[[0-9a-fA-F:.]+\]|[\w.-]+):\d{1,5}(,(\[[0-9a-fA-F:.]+\]|[\w.-]+):\d{1,5})*)?$/;
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -355,6 +358,14 @@ export class PlatformConfig {
   @Max(3_600_000, { message: 'must be a whole number of milliseconds from 100 to 3600000' })
   EVENT_STREAM_TRIM_INTERVAL_MS = 60_000;
 
+  /**
+   * Whether /metrics labels the platform's own gauges per organization (event stream
+   * length, leases per pool, ...). Off by default: a thousand orgs would mean a thousand
+   * series per family; the totals are always there.
+   */
+  @IsIn(['on', 'off'], { message: 'must be on or off' })
+  METRICS_ORG_LABELS: 'on' | 'off' = 'off';
+
   /** Whether this API process takes part in relaying org database changes (WAL or Supabase Realtime) into the event streams. */
   @IsIn(['on', 'off'], { message: 'must be on or off' })
   REALTIME_RELAY: 'on' | 'off' = 'on';
@@ -404,6 +415,25 @@ export class PlatformConfig {
   /** Where to look for an already running Redis when REDIS_URL is unset. */
   @IsConnectionUrl(['redis:', 'rediss:'])
   REDIS_PROBE_URL = 'redis://127.0.0.1:6379';
+
+  /**
+   * Redis Cluster nodes to start from (`host:port`, comma-separated); set, the platform runs
+   * on the cluster instead of REDIS_URL. Credentials, if any, come from REDIS_URL.
+   */
+  @Matches(HOST_PORT_LIST, { message: 'must be host:port pairs separated by commas' })
+  REDIS_CLUSTER_NODES = '';
+
+  /**
+   * Redis Sentinels (`host:port`, comma-separated); set, the platform asks them for the
+   * primary named REDIS_SENTINEL_NAME and follows it through failovers. Credentials, if any,
+   * come from REDIS_URL.
+   */
+  @Matches(HOST_PORT_LIST, { message: 'must be host:port pairs separated by commas' })
+  REDIS_SENTINELS = '';
+
+  /** The primary's name the sentinels know it by (`sentinel monitor <name> ...`). */
+  @Matches(/^[\w.-]{1,64}$/, { message: 'must be 1 to 64 letters, digits, ".", "-" or "_"' })
+  REDIS_SENTINEL_NAME = 'mymaster';
 
   /** Prefix of every Redis key, so several platforms (or test runs) can share one Redis. */
   @Matches(/^[a-zA-Z0-9_-]{1,64}$/, { message: 'must be 1 to 64 letters, digits, "-" or "_"' })

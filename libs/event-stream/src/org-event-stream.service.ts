@@ -19,6 +19,9 @@ export interface Fence {
   holder: string;
 }
 
+/** Shortest wait of one slot's group read on a cluster: shorter would turn waiting into polling. */
+const MIN_SLOT_BLOCK_MS = 50;
+
 /** Raw entries as ioredis returns them from XRANGE / XREAD. */
 type RawEntry = [id: string, fields: string[]];
 
@@ -74,9 +77,11 @@ export function eventJson(data: unknown): string {
 @Injectable()
 export class OrgEventStream {
   private readonly redis: Redis & StreamScripts;
+  /** Which slot's streams the next cluster group read waits on. */
+  private groupReadTurn = 0;
 
   constructor(
-    connection: RedisConnection,
+    private readonly connection: RedisConnection,
     private readonly keys: RedisKeys,
     private readonly config: PlatformConfig,
   ) {
@@ -120,6 +125,11 @@ export class OrgEventStream {
   async readAfter(orgId: string, afterId: string, count: number): Promise<PlatformEvent[]> {
     const entries = (await this.redis.xrange(this.key(orgId), `(${afterId}`, '+', 'COUNT', count)) as RawEntry[];
     return entries.map((entry) => toEvent(orgId, entry));
+  }
+
+  /** How many events the org's stream keeps now. */
+  length(orgId: string): Promise<number> {
+    return this.redis.xlen(this.key(orgId));
   }
 
   /** The id of the newest event ever appended (trimmed or not); `0-0` for a stream never written. */
@@ -179,6 +189,9 @@ export class OrgEventStream {
   /**
    * Up to `count` events per org not yet handed to any consumer of `group`, now handed to
    * `consumer`, waiting up to `blockMs` on `reader` (a connection of its own); by org.
+   * On a cluster, whose streams sit in many slots, one read per slot: first without waiting,
+   * then, if none had anything, waiting on one slot's streams (a different one each call)
+   * for a share of `blockMs`, so a change elsewhere waits at most about that long.
    */
   async readGroup(
     reader: Redis,
@@ -188,16 +201,33 @@ export class OrgEventStream {
     count: number,
     blockMs: number,
   ): Promise<{ orgId: string; events: PlatformEvent[] }[]> {
+    const slots = this.connection.slotGroups(orgIds, (orgId) => this.key(orgId));
+    if (slots.length <= 1) return this.readGroupOnce(reader, group, consumer, orgIds, count, blockMs);
+    const read = await Promise.all(slots.map((orgs) => this.readGroupOnce(reader, group, consumer, orgs, count, undefined)));
+    const found = read.flat();
+    if (found.length) return found;
+    const turn = slots[this.groupReadTurn++ % slots.length]!;
+    return this.readGroupOnce(reader, group, consumer, turn, count, Math.max(MIN_SLOT_BLOCK_MS, Math.floor(blockMs / slots.length)));
+  }
+
+  private async readGroupOnce(
+    reader: Redis,
+    group: string,
+    consumer: string,
+    orgIds: string[],
+    count: number,
+    blockMs: number | undefined,
+  ): Promise<{ orgId: string; events: PlatformEvent[] }[]> {
     if (orgIds.length === 0) return [];
     const streams = orgIds.map((orgId) => this.key(orgId));
+    const block = blockMs === undefined ? [] : ['BLOCK', blockMs];
     const reply = (await reader.xreadgroup(
       'GROUP',
       group,
       consumer,
       'COUNT',
       count,
-      'BLOCK',
-      blockMs,
+      ...(block as ['BLOCK', number]),
       'STREAMS',
       ...streams,
       ...orgIds.map(() => '>'),
@@ -230,15 +260,18 @@ export class OrgEventStream {
 
   /** Ids of every org that has an event stream (including `PLATFORM_EVENTS_ORG`). */
   async *orgsWithStreams(batch: number): AsyncGenerator<string> {
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', this.keys.orgEventsPattern, 'COUNT', batch);
-      for (const key of keys) {
-        const orgId = this.keys.orgOfEvents(key);
-        if (orgId) yield orgId;
-      }
-      cursor = next;
-    } while (cursor !== '0');
+    // SCAN sees one server's keys: on a cluster, every primary is scanned.
+    for (const node of this.connection.primaries()) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await node.scan(cursor, 'MATCH', this.keys.orgEventsPattern, 'COUNT', batch);
+        for (const key of keys) {
+          const orgId = this.keys.orgOfEvents(key);
+          if (orgId) yield orgId;
+        }
+        cursor = next;
+      } while (cursor !== '0');
+    }
   }
 
   private async info(

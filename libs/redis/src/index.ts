@@ -3,3 +3,4 @@ export * from './redis-connection.js';
 export * from './redis-keys.js';
 export * from './redis.module.js';
 export * from './lua-snippets.js';
+export * from './key-slot.js';

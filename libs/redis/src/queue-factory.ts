@@ -37,7 +37,7 @@ export class QueueFactory implements OnApplicationShutdown {
 
   /** A producer for queue `name`. */
   queue<Data>(name: string): Queue<Data> {
-    const queue = new Queue<Data>(name, { connection: this.connection(), prefix: this.keys.queuePrefix });
+    const queue = new Queue<Data>(name, { connection: this.connection(), prefix: this.keys.queuePrefix(name) });
     queue.on('error', (error) => this.logger.warn({ queue: name, err: error.message }, 'queue connection error'));
     this.queues.push(queue as Queue);
     return queue;
@@ -47,7 +47,7 @@ export class QueueFactory implements OnApplicationShutdown {
   worker<Data>(name: string, processor: Processor<Data>, options: Partial<WorkerOptions> = {}): Worker<Data> {
     const worker = new Worker<Data>(name, processor, {
       connection: this.connection(),
-      prefix: this.keys.queuePrefix,
+      prefix: this.keys.queuePrefix(name),
       ...jobLockTiming(this.config.QUEUE_LOCK_DURATION_MS),
       ...options,
     });

@@ -1,33 +1,160 @@
 import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { PlatformConfig } from '#libs/config';
+import { keySlot } from './key-slot.js';
 
 /** How long a closing connection waits for Redis to close the socket before destroying it. */
 export const REDIS_DISCONNECT_GRACE_MS = 200;
+
+/** Which kind of Redis deployment the platform runs on. */
+export type RedisMode = 'standalone' | 'cluster' | 'sentinel';
+
+/** The Redis deployment the settings name: REDIS_CLUSTER_NODES, else REDIS_SENTINELS, else REDIS_URL. */
+export function redisModeOf(config: Pick<PlatformConfig, 'REDIS_CLUSTER_NODES' | 'REDIS_SENTINELS'>): RedisMode {
+  if (config.REDIS_CLUSTER_NODES) return 'cluster';
+  if (config.REDIS_SENTINELS) return 'sentinel';
+  return 'standalone';
+}
+
+/** `host:port,host:port` as ioredis node addresses. */
+export function parseHostPorts(list: string): { host: string; port: number }[] {
+  return list
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      const colon = entry.lastIndexOf(':');
+      return { host: entry.slice(0, colon).replace(/^\[|\]$/g, ''), port: Number(entry.slice(colon + 1)) };
+    });
+}
+
+/** Username, password and TLS from REDIS_URL, for cluster nodes and sentinel-managed primaries. */
+function credentialsOf(url: string | undefined): Pick<RedisOptions, 'username' | 'password' | 'tls'> {
+  if (!url) return {};
+  const parsed = new URL(url);
+  return {
+    ...(parsed.username ? { username: decodeURIComponent(parsed.username) } : {}),
+    ...(parsed.password ? { password: decodeURIComponent(parsed.password) } : {}),
+    ...(parsed.protocol === 'rediss:' ? { tls: {} } : {}),
+  };
+}
+
+/**
+ * A client of the configured Redis deployment: a standalone server (REDIS_URL), a Redis
+ * Cluster (REDIS_CLUSTER_NODES) or a Sentinel-managed primary (REDIS_SENTINELS). A cluster
+ * client is typed as `Redis`: it takes the same commands, routed by key slot.
+ */
+export function connectRedis(
+  config: Pick<PlatformConfig, 'REDIS_URL' | 'REDIS_CLUSTER_NODES' | 'REDIS_SENTINELS' | 'REDIS_SENTINEL_NAME'>,
+  options: RedisOptions,
+): Redis {
+  const mode = redisModeOf(config);
+  if (mode === 'cluster') {
+    const cluster = new Cluster(parseHostPorts(config.REDIS_CLUSTER_NODES), {
+      redisOptions: { ...options, ...credentialsOf(config.REDIS_URL) },
+      // A failover takes the cluster a few node timeouts; commands wait it out instead of failing.
+      retryDelayOnClusterDown: 200,
+      retryDelayOnFailover: 200,
+      retryDelayOnTryAgain: 200,
+      maxRedirections: 32,
+    });
+    return cluster as unknown as Redis;
+  }
+  if (mode === 'sentinel') {
+    return new Redis({
+      ...options,
+      ...credentialsOf(config.REDIS_URL),
+      sentinels: parseHostPorts(config.REDIS_SENTINELS),
+      name: config.REDIS_SENTINEL_NAME,
+      // After a failover the old primary may still answer, read-only: reconnect to the new one.
+      reconnectOnError: (error) => error.message.startsWith('READONLY'),
+    });
+  }
+  if (!config.REDIS_URL) throw new Error('REDIS_URL must be resolved before the redis module starts');
+  return new Redis(config.REDIS_URL, options);
+}
 
 /** The shared Redis command connection; blocking consumers (BullMQ workers) open their own via `duplicate()`. */
 @Injectable()
 export class RedisConnection implements OnApplicationShutdown {
   readonly client: Redis;
+  readonly mode: RedisMode;
   private readonly options: RedisOptions;
   private readonly quitTimeoutMs: number;
 
   constructor(config: PlatformConfig) {
-    if (!config.REDIS_URL) throw new Error('REDIS_URL must be resolved before the redis module starts');
+    this.mode = redisModeOf(config);
     this.quitTimeoutMs = config.CONNECT_TIMEOUT_MS;
     this.options = { connectTimeout: config.CONNECT_TIMEOUT_MS, disconnectTimeout: REDIS_DISCONNECT_GRACE_MS, maxRetriesPerRequest: null };
     // Commands issued in the same tick by concurrent requests share one write (and Redis one
     // read): under load the syscalls, not Redis, were the cost. Order on the connection is kept.
-    this.client = new Redis(config.REDIS_URL, { ...this.options, enableAutoPipelining: true });
+    this.client = connectRedis(config, { ...this.options, enableAutoPipelining: true });
     // Connection errors are retried by ioredis and surfaced by /health/ready; logging each retry is noise.
     this.client.on('error', () => undefined);
   }
 
+  /** The client as ioredis' Cluster, when the platform runs on one. */
+  get cluster(): Cluster | undefined {
+    return this.mode === 'cluster' ? (this.client as unknown as Cluster) : undefined;
+  }
+
   /** A new connection to the same Redis, for a consumer that blocks (BullMQ worker, stream reader). */
   duplicate(): Redis {
-    const copy = this.client.duplicate(this.options);
+    const copy = this.cluster ? (this.cluster.duplicate() as unknown as Redis) : this.client.duplicate(this.options);
     copy.on('error', () => undefined);
     return copy;
+  }
+
+  /** One connection per primary holding keys (just the client off a cluster), for commands such as SCAN that see one node. */
+  primaries(): Redis[] {
+    return this.cluster ? this.cluster.nodes('master') : [this.client];
+  }
+
+  /**
+   * On a cluster: a new connection of its own to the primary serving `key`'s slot, which
+   * never reconnects (after a failover or a resharding the caller asks again), and the
+   * shared connection to that primary (for CLIENT UNBLOCK of the first). Off a cluster:
+   * a `duplicate()` and the shared client.
+   */
+  async nodeConnection(key: string): Promise<{ connection: Redis; control: Redis }> {
+    const cluster = this.cluster;
+    if (!cluster) return { connection: this.duplicate(), control: this.client };
+    const slot = keySlot(key);
+    if (!cluster.slots[slot]?.[0]) {
+      await cluster.ping();
+      if (!cluster.slots[slot]?.[0]) await new Promise<void>((resolve) => cluster.refreshSlotsCache(() => resolve()));
+    }
+    const address = cluster.slots[slot]?.[0];
+    const control = cluster.nodes('master').find((node) => `${node.options.host}:${node.options.port}` === address);
+    if (!control) throw new Error(`no primary known for slot ${slot}`);
+    const connection = control.duplicate({ ...this.options, retryStrategy: () => null, maxRetriesPerRequest: 0, lazyConnect: false });
+    connection.on('error', () => undefined);
+    return { connection, control };
+  }
+
+  /** Asks a cluster for its current slot map (after a node failed); a no-op elsewhere. */
+  async refreshTopology(): Promise<void> {
+    const cluster = this.cluster;
+    if (cluster) await new Promise<void>((resolve) => cluster.refreshSlotsCache(() => resolve()));
+  }
+
+  /**
+   * The items split so that every group's keys share one hash slot, as a multi-key command
+   * or a pipeline on a cluster needs; off a cluster, all items form one group.
+   */
+  slotGroups<T>(items: Iterable<T>, keyOf: (item: T) => string): T[][] {
+    if (!this.cluster) {
+      const all = [...items];
+      return all.length ? [all] : [];
+    }
+    const groups = new Map<number, T[]>();
+    for (const item of items) {
+      const slot = keySlot(keyOf(item));
+      const group = groups.get(slot);
+      if (group) group.push(item);
+      else groups.set(slot, [item]);
+    }
+    return [...groups.values()];
   }
 
   async onApplicationShutdown(): Promise<void> {

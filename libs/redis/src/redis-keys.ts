@@ -1,27 +1,32 @@
 import { Injectable } from '@nestjs/common';
 import { PlatformConfig } from '#libs/config';
+import { redisModeOf } from './redis-connection.js';
 
 /**
  * The one place Redis key names are built. Every key starts with REDIS_PREFIX; keys
  * of one organization share a `{org:<id>}` hash tag so a Lua script touching several
- * of them stays on one Redis Cluster slot.
+ * of them stays on one Redis Cluster slot. On a cluster, platform-wide keys share the
+ * `{platform}` tag and each BullMQ queue gets a tag of its own (`{queue:<name>}`); on a
+ * standalone Redis those keys keep their untagged names, so existing data stays put.
  */
 @Injectable()
 export class RedisKeys {
   readonly prefix: string;
+  private readonly clustered: boolean;
 
   constructor(config: PlatformConfig) {
     this.prefix = config.REDIS_PREFIX;
+    this.clustered = redisModeOf(config) === 'cluster';
   }
 
-  /** Prefix BullMQ puts before its queue keys. */
-  get queuePrefix(): string {
-    return `${this.prefix}:queue`;
+  /** Prefix BullMQ puts before the keys of queue `name`: all of one queue's keys (its Lua scripts touch several) share a slot. */
+  queuePrefix(name: string): string {
+    return this.clustered ? `${this.prefix}:{queue:${name}}` : `${this.prefix}:queue`;
   }
 
   /** A key of the platform itself, not tied to an organization. */
   platform(...parts: string[]): string {
-    return [this.prefix, 'platform', ...parts].join(':');
+    return [this.prefix, this.clustered ? '{platform}' : 'platform', ...parts].join(':');
   }
 
   /** A key of one organization. */
@@ -53,7 +58,8 @@ export class RedisKeys {
 
   /** Key prefix of one rate limiter (rate-limiter-flexible appends the limited key, such as an org id). */
   rateLimit(name: string): string {
-    return this.platform('rate', name);
+    // Untagged even on a cluster: each limited key is used alone, so they may spread over every slot.
+    return [this.prefix, 'platform', 'rate', name].join(':');
   }
 
   /** Realtime sockets of the org held open on any API process (a sorted set scored by lease expiry). */

@@ -144,6 +144,14 @@ export class OrgRegistryRepository {
     return rows.map(toOrgWithInstance);
   }
 
+  /** How many org instances are in each status, for /metrics. */
+  async countByStatus(): Promise<Map<string, number>> {
+    const { rows } = await this.database.query<{ status: string; orgs: string }>(
+      'SELECT status, count(*) AS orgs FROM org_instances GROUP BY status',
+    );
+    return new Map(rows.map((row) => [row.status, Number(row.orgs)]));
+  }
+
   /** Live org count per configured cluster, for placing a new org on the emptiest. */
   async countByCluster(): Promise<Map<string, number>> {
     const { rows } = await this.database.query<{ cluster: string; orgs: string }>(

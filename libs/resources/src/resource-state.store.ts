@@ -200,6 +200,24 @@ export class ResourceStateStore {
       .sort((a, b) => a.name.localeCompare(b.name));
   }
 
+  /**
+   * Leases held and callers waiting in each of the org's pools, as Redis has them now
+   * (no rebuild: an org whose state is not loaded has none live). For /metrics.
+   */
+  async leaseLoad(orgId: string): Promise<{ pool: string; active: number; waiting: number }[]> {
+    const pools = Object.values(await this.redis.hgetall(this.key(orgId, 'pools'))).map((json) => JSON.parse(json) as PoolView);
+    if (pools.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const pool of pools)
+      pipeline.hget(this.key(orgId, 'pool', pool.id, 'counts'), 'allocated').llen(this.key(orgId, 'pool', pool.id, 'waiters'));
+    const replies = (await pipeline.exec()) ?? [];
+    return pools.map((pool, i) => ({
+      pool: pool.name,
+      active: Number(replies[i * 2]?.[1] ?? 0),
+      waiting: Number(replies[i * 2 + 1]?.[1] ?? 0),
+    }));
+  }
+
   /** The pool's id from its id or name, or undefined. */
   async resolvePool(orgId: string, reference: string): Promise<string | undefined> {
     await this.ensureLoaded(orgId);

@@ -67,6 +67,13 @@ export class ResourceService {
     private readonly config: PlatformConfig,
   ) {}
 
+  /** Leases held and callers waiting in each pool of every org with resources, as Redis has them now; for /metrics. */
+  async leaseLoad(): Promise<{ orgId: string; pool: string; active: number; waiting: number }[]> {
+    const orgs = await this.store.orgs();
+    const loads = await Promise.all(orgs.map(async (orgId) => (await this.store.leaseLoad(orgId)).map((load) => ({ orgId, ...load }))));
+    return loads.flat();
+  }
+
   async createPool(orgId: string, input: { name: string; kind: string }): Promise<PoolView> {
     const max = this.config.QUOTA_POOLS;
     const reply = await this.store.createPool(orgId, randomUUID(), input.name, input.kind, max);

@@ -3,12 +3,14 @@ import { fromProjectRoot, type PlatformConfig, redactUrl } from '#libs/config';
 import { assertPostgresReachable, controlPlaneMigrationsDir, PostgresUnreachableError, runMigrations } from '#libs/database';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
 import { loadOrCreateSecrets } from './generated-secrets.js';
-import { findOrStartRedis, redisAnswers } from './redis-server.js';
+import { redisModeOf } from '#libs/redis';
+import { findOrStartRedis, redisAnswers, redisDeploymentAnswers } from './redis-server.js';
 import type { ProcessContext } from './run-process.js';
 import { StartupError } from './startup-error.js';
 
 /**
- * Makes Postgres and Redis available: the ones named by DATABASE_URL and REDIS_URL,
+ * Makes Postgres and Redis available: the ones named by DATABASE_URL and REDIS_URL (or
+ * REDIS_CLUSTER_NODES / REDIS_SENTINELS),
  * else an embedded PostgreSQL and a found or started redis-server under DATA_DIR.
  * Then migrates the control plane. Returns the config with both URLs (and, unless set,
  * secrets generated once under DATA_DIR) filled in;
@@ -31,7 +33,14 @@ export async function provideInfrastructure({ config, logger, lifecycle }: Proce
   }
 
   let redisUrl = config.REDIS_URL;
-  if (!redisUrl) {
+  if (redisModeOf(config) !== 'standalone') {
+    if (!(await redisDeploymentAnswers(config, config.CONNECT_TIMEOUT_MS))) {
+      const where = config.REDIS_CLUSTER_NODES
+        ? `the Redis Cluster at ${config.REDIS_CLUSTER_NODES}`
+        : `the sentinels at ${config.REDIS_SENTINELS}`;
+      throw new StartupError(`cannot reach ${where}`);
+    }
+  } else if (!redisUrl) {
     const redis = await findOrStartRedis({ probeUrl: config.REDIS_PROBE_URL, dataDir: join(dataDir, 'redis'), logger });
     lifecycle.onStop('redis-server', redis.stop);
     redisUrl = redis.url;

@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { REDIS_DISCONNECT_GRACE_MS } from '#libs/redis';
+import type { PlatformConfig } from '#libs/config';
+import { connectRedis, REDIS_DISCONNECT_GRACE_MS } from '#libs/redis';
 import type { Logger } from 'pino';
 import { StartupError } from './startup-error.js';
 import { findFreePort, stopOrphanedProcess, waitUntil } from './process-utils.js';
@@ -38,6 +39,30 @@ export async function redisAnswers(url: string): Promise<boolean> {
   } catch {
     client.disconnect();
     return false;
+  }
+}
+
+/**
+ * True when the configured Redis deployment (standalone, cluster or sentinel-managed
+ * primary) answers PING within `timeoutMs`.
+ */
+export async function redisDeploymentAnswers(
+  config: Pick<PlatformConfig, 'REDIS_URL' | 'REDIS_CLUSTER_NODES' | 'REDIS_SENTINELS' | 'REDIS_SENTINEL_NAME'>,
+  timeoutMs: number,
+): Promise<boolean> {
+  const client = connectRedis(config, { connectTimeout: timeoutMs, disconnectTimeout: REDIS_DISCONNECT_GRACE_MS, maxRetriesPerRequest: 0 });
+  client.on('error', () => undefined);
+  const timeout = new Promise<boolean>((resolve) => setTimeout(resolve, timeoutMs, false).unref());
+  try {
+    return await Promise.race([
+      client.ping().then(
+        (reply) => reply === 'PONG',
+        () => false,
+      ),
+      timeout,
+    ]);
+  } finally {
+    client.disconnect();
   }
 }
 

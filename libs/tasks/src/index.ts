@@ -12,3 +12,4 @@ export * from './task-types/task-type-definition.js';
 export * from './task.service.js';
 export * from './tasks.module.js';
 export * from './worker-registry.store.js';
+export * from './task-metrics.js';

@@ -5,6 +5,7 @@ import { PROCESS_LOGGER, type Logger } from '#libs/logging';
 import { FAULT_POINTS, FaultPoints } from './fault-points.js';
 import { TaskCancellations } from './task-cancellations.js';
 import { TaskHistoryRepository, type FinishedTask } from './task-history.repository.js';
+import { TaskMetrics } from './task-metrics.js';
 import { TaskQueue, type RunOptions } from './task-queue.js';
 import { TaskConflictError, TaskMissingError, TaskStateStore, type StoredTask } from './task-state.store.js';
 
@@ -58,6 +59,7 @@ export class TaskLifecycle implements BeforeApplicationShutdown {
     private readonly history: TaskHistoryRepository,
     private readonly cancellations: TaskCancellations,
     private readonly faults: FaultPoints,
+    private readonly metrics: TaskMetrics,
     private readonly config: PlatformConfig,
     @Inject(PROCESS_LOGGER) private readonly logger: Logger,
   ) {}
@@ -77,6 +79,7 @@ export class TaskLifecycle implements BeforeApplicationShutdown {
       options: { taskClass: task.class, backlogRank: stored.backlogRank, priority: task.priority, maxAttempts: task.maxAttempts, delayMs },
     });
     this.enqueuing ??= this.enqueuePending().finally(() => (this.enqueuing = undefined));
+    this.metrics.created(task.class);
     return { created: true };
   }
 

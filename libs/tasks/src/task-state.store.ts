@@ -271,6 +271,16 @@ export class TaskStateStore {
     return { enqueue: enqueue!, persist: persist!, remove: remove! };
   }
 
+  /** How many entries the outbox holds and the due time (ms) of the earliest. */
+  async outboxLoad(orgId: string, kind: OutboxKind): Promise<{ size: number; oldestDue?: number }> {
+    const key = this.keys.taskOutbox(orgId, kind);
+    const [size, first] = await Promise.all([
+      this.redis.zcard(key),
+      this.redis.zrangebyscore(key, '-inf', '+inf', 'WITHSCORES', 'LIMIT', 0, 1),
+    ]);
+    return { size, ...(first[1] === undefined ? {} : { oldestDue: Number(first[1]) }) };
+  }
+
   /** After the history is in Postgres: out of the persist outbox; the live keys expire after TASK_RETENTION_SECONDS. */
   async persisted(orgId: string, taskIds: string[]): Promise<void> {
     if (taskIds.length === 0) return;

@@ -5,6 +5,7 @@ import { FaultPoints } from './fault-points.js';
 import { TaskCancellations } from './task-cancellations.js';
 import { TaskHistoryRepository } from './task-history.repository.js';
 import { TaskLifecycle } from './task-lifecycle.js';
+import { TaskMetrics } from './task-metrics.js';
 import { TaskQueue } from './task-queue.js';
 import { TaskStateStore } from './task-state.store.js';
 import { TaskService } from './task.service.js';
@@ -23,12 +24,13 @@ import { WorkerRegistryStore } from './worker-registry.store.js';
     TaskCancellations,
     TaskHistoryRepository,
     TaskLifecycle,
+    TaskMetrics,
     TaskQueue,
     TaskService,
     TaskStateStore,
     TaskTypeCatalog,
     WorkerRegistryStore,
   ],
-  exports: [TaskCancellations, TaskHistoryRepository, TaskLifecycle, TaskService, TaskTypeCatalog, WorkerRegistryStore],
+  exports: [TaskCancellations, TaskHistoryRepository, TaskLifecycle, TaskMetrics, TaskService, TaskTypeCatalog, WorkerRegistryStore],
 })
 export class TasksModule {}

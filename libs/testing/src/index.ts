@@ -8,3 +8,4 @@ export * from './platform-process.js';
 export * from './org-databases.js';
 export * from './org-schema.js';
 export * from './scratch-servers.js';
+export * from './redis-cluster.js';

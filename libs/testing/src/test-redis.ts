@@ -3,9 +3,14 @@ import { Redis } from 'ioredis';
 import { TEST_ENV, testEnv } from './test-environment.js';
 
 export interface TestRedis {
+  /** The standalone Redis' URL; empty on a cluster or sentinel deployment (see `env`). */
   url: string;
+  /** The settings that point the platform at this Redis (REDIS_URL, or the cluster's or sentinels' settings). */
+  env: Record<string, string>;
   /** REDIS_PREFIX for this test file: every key it writes starts with it. */
   prefix: string;
+  /** A new client of this Redis (a cluster client on a cluster); the caller closes it. */
+  connect(): Redis;
   /** Deletes every key under the prefix. */
   cleanup(): Promise<void>;
   /** Deletes the prefix's keys matching `pattern` (after the prefix), e.g. to expire them early. */
@@ -31,5 +36,12 @@ export function createTestRedis(): TestRedis {
       client.disconnect();
     }
   };
-  return { url, prefix, cleanup: () => deleteMatching('*'), cleanupMatching: deleteMatching };
+  return {
+    url,
+    env: { REDIS_URL: url },
+    prefix,
+    connect: () => new Redis(url, { maxRetriesPerRequest: null }),
+    cleanup: () => deleteMatching('*'),
+    cleanupMatching: deleteMatching,
+  };
 }

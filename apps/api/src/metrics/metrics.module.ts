@@ -4,11 +4,16 @@ import { MetricsController } from './metrics.controller.js';
 import { MetricsRegistry } from './metrics-registry.js';
 import { RealtimeRelayMetrics } from './realtime-relay.metrics.js';
 import { RegistryModule } from '#libs/registry';
+import { EventStreamModule } from '#libs/realtime';
+import { ResourcesModule } from '#libs/resources';
+import { TasksModule } from '#libs/tasks';
+import { RealtimeGatewayModule } from '../realtime/realtime-gateway.module.js';
+import { PlatformMetrics } from './platform.metrics.js';
 
 @Module({
-  imports: [RegistryModule],
+  imports: [RegistryModule, EventStreamModule, ResourcesModule, TasksModule, RealtimeGatewayModule],
   controllers: [MetricsController],
-  providers: [MetricsRegistry, RealtimeRelayMetrics],
+  providers: [MetricsRegistry, RealtimeRelayMetrics, PlatformMetrics],
   exports: [MetricsRegistry],
 })
 export class MetricsModule implements NestModule {

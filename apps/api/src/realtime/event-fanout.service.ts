@@ -6,7 +6,7 @@ import { PlatformConfig } from '#libs/config';
 import type { PlatformEvent } from '#libs/contracts';
 import { PROCESS_LOGGER, type Logger } from '#libs/logging';
 import { compareStreamIds, OrgEventStream, type RowChange } from '#libs/realtime';
-import { RedisConnection } from '#libs/redis';
+import { keySlot, RedisConnection } from '#libs/redis';
 import type { TopicPlan } from './realtime-topics.service.js';
 import { RowVisibility } from './row-visibility.service.js';
 
@@ -47,12 +47,29 @@ interface StreamReading {
 /** Which row events the callers of a batch may see, by `${callerKey}\u0000${eventId}`. */
 type RowAnswers = Map<string, boolean>;
 
+/**
+ * One blocking reader: a connection reading a set of streams with one XREAD. A standalone
+ * Redis has one for every stream; on a cluster, where one XREAD sees only one hash slot,
+ * each slot with subscribed streams has its own, on a connection to the primary serving it.
+ */
+interface StreamReader {
+  orgs: Set<string>;
+  connection?: Redis;
+  /** The connection CLIENT UNBLOCK goes through. */
+  control?: Redis;
+  connectionId?: number;
+  blocked: boolean;
+  wake?: () => void;
+  loop?: Promise<void>;
+  closed: boolean;
+}
+
 /** What a client receives as `event`: the envelope, and which of its subscriptions it answers. */
 export type DeliveredEvent = PlatformEvent & { subscriptions: string[] };
 
 /**
  * Delivers stream events to this process's sockets. Each API process reads (XREAD BLOCK,
- * one connection) the streams its own sockets subscribed to and emits only to them, so
+ * one connection; on a cluster one per hash slot) the streams its own sockets subscribed to and emits only to them, so
  * every client gets each event once, whichever replica it is connected to, with no
  * cross-replica fan-out. A socket whose unsent packets pass REALTIME_SOCKET_BUFFER_MAX
  * gets `resync` and loses its subscriptions, so a slow client never holds others up.
@@ -61,12 +78,9 @@ export type DeliveredEvent = PlatformEvent & { subscriptions: string[] };
 export class EventFanout implements OnApplicationShutdown {
   private readonly streams = new Map<string, StreamReading>();
   private readonly socketSubscriptions = new WeakMap<Socket, Map<string, Subscription>>();
+  /** Readers by slot (`all` off a cluster). */
+  private readonly readers = new Map<string, StreamReader>();
   private namespace?: Namespace;
-  private reader?: Redis;
-  private readerId?: number;
-  private blocked = false;
-  private wake?: () => void;
-  private loop?: Promise<void>;
   private closed = false;
   private pendingPeak = 0;
 
@@ -81,16 +95,13 @@ export class EventFanout implements OnApplicationShutdown {
   /** Starts delivering to the sockets of `namespace`. */
   attach(namespace: Namespace): void {
     this.namespace = namespace;
-    this.reader = this.redis.duplicate();
-    this.reader.on('ready', () => (this.readerId = undefined));
-    this.loop = this.run();
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.closed = true;
-    this.wake?.();
-    this.reader?.disconnect();
-    await this.loop;
+    const readers = [...this.readers.values()];
+    for (const reader of readers) this.stopReader(reader);
+    await Promise.all(readers.map((reader) => reader.loop));
     await Promise.all([...this.streams.values()].map((reading) => reading.secured));
   }
 
@@ -100,6 +111,25 @@ export class EventFanout implements OnApplicationShutdown {
    */
   get pendingEventsPeak(): number {
     return this.pendingPeak;
+  }
+
+  /**
+   * This process's realtime load, for /metrics: connected sockets, subscriptions, streams
+   * read, blocking readers (one per slot on a cluster), and per stream how far (ms of
+   * stream time) the newest event is ahead of what the fan-out has read.
+   */
+  async load(): Promise<{ sockets: number; subscriptions: number; streams: number; readers: number; lagMs: Map<string, number> }> {
+    let subscriptions = 0;
+    for (const reading of this.streams.values()) subscriptions += reading.size;
+    const lagMs = new Map<string, number>();
+    await Promise.all(
+      [...this.streams].map(async ([org, reading]) => {
+        const last = await this.stream.lastId(org);
+        const behind = compareStreamIds(last, reading.cursor) > 0 ? Number(last.split('-')[0]) - Number(reading.cursor.split('-')[0]) : 0;
+        lagMs.set(org, Math.max(0, behind));
+      }),
+    );
+    return { sockets: this.namespace?.sockets.size ?? 0, subscriptions, streams: this.streams.size, readers: this.readers.size, lagMs };
   }
 
   /** The socket's subscriptions by id. */
@@ -119,7 +149,9 @@ export class EventFanout implements OnApplicationShutdown {
     if (!reading) {
       reading = { cursor: subscription.lastId, byTopic: new Map(), broad: new Set(), size: 0, securedQueued: 0 };
       this.streams.set(plan.streamOrg, reading);
-      this.interruptRead();
+      const reader = this.readerOf(plan.streamOrg);
+      reader.orgs.add(plan.streamOrg);
+      this.interruptRead(reader);
     }
     if (plan.exactTopic) {
       let set = reading.byTopic.get(plan.exactTopic);
@@ -148,7 +180,11 @@ export class EventFanout implements OnApplicationShutdown {
     if (exactTopic && reading.byTopic.get(exactTopic)?.size === 0) reading.byTopic.delete(exactTopic);
     if (removed && --reading.size === 0) {
       this.streams.delete(subscription.plan.streamOrg);
-      this.interruptRead();
+      const reader = this.readers.get(this.readerKey(subscription.plan.streamOrg));
+      reader?.orgs.delete(subscription.plan.streamOrg);
+      // A slot's reader goes with its last stream; the standalone one waits for the next.
+      if (reader && reader.orgs.size === 0 && this.redis.cluster) this.stopReader(reader);
+      else if (reader) this.interruptRead(reader);
     }
     return true;
   }
@@ -160,26 +196,70 @@ export class EventFanout implements OnApplicationShutdown {
     return ids;
   }
 
-  private async run(): Promise<void> {
-    while (!this.closed) {
-      if (this.streams.size === 0) {
-        await new Promise<void>((resolve) => (this.wake = resolve));
-        this.wake = undefined;
+  private readerKey(orgId: string): string {
+    return this.redis.cluster ? `slot:${keySlot(this.stream.key(orgId))}` : 'all';
+  }
+
+  /** The reader of the org's stream, started if there is none yet. */
+  private readerOf(orgId: string): StreamReader {
+    const key = this.readerKey(orgId);
+    let reader = this.readers.get(key);
+    if (!reader) {
+      reader = { orgs: new Set(), blocked: false, closed: false };
+      this.readers.set(key, reader);
+      reader.loop = this.run(reader, orgId);
+    }
+    return reader;
+  }
+
+  private stopReader(reader: StreamReader): void {
+    reader.closed = true;
+    for (const [key, candidate] of this.readers) if (candidate === reader) this.readers.delete(key);
+    reader.wake?.();
+    reader.connection?.disconnect();
+  }
+
+  private async run(reader: StreamReader, anyOrg: string): Promise<void> {
+    while (!this.closed && !reader.closed) {
+      if (reader.orgs.size === 0) {
+        await new Promise<void>((resolve) => (reader.wake = resolve));
+        reader.wake = undefined;
         continue;
       }
-      const cursors = new Map([...this.streams].map(([org, reading]) => [org, reading.cursor]));
+      const cursors = new Map(
+        [...reader.orgs].flatMap((org) => {
+          const reading = this.streams.get(org);
+          return reading ? [[org, reading.cursor] as const] : [];
+        }),
+      );
       let batch: Map<string, PlatformEvent[]>;
       try {
-        this.readerId ??= (await this.reader!.client('ID')) as number;
-        this.blocked = true;
-        batch = await this.stream.readLive(this.reader!, cursors, READ_BATCH, BLOCK_MS);
+        if (!reader.connection) {
+          const { connection, control } = await this.redis.nodeConnection(this.stream.key(anyOrg));
+          if (reader.closed) {
+            connection.disconnect();
+            return;
+          }
+          reader.connection = connection;
+          reader.control = control;
+          connection.on('ready', () => (reader.connectionId = undefined));
+        }
+        reader.connectionId ??= (await reader.connection.client('ID')) as number;
+        reader.blocked = true;
+        batch = await this.stream.readLive(reader.connection, cursors, READ_BATCH, BLOCK_MS);
       } catch (error) {
-        if (this.closed) return;
+        if (this.closed || reader.closed) return;
         this.logger.warn({ err: error }, 'reading the event streams failed; retrying');
+        if (this.redis.cluster) {
+          // The primary failed over or the slot moved: ask the cluster again where it lives now.
+          reader.connection?.disconnect();
+          reader.connection = reader.control = reader.connectionId = undefined;
+          await this.redis.refreshTopology().catch(() => undefined);
+        }
         await delay(READ_RETRY_MS);
         continue;
       } finally {
-        this.blocked = false;
+        reader.blocked = false;
       }
       for (const [org, events] of batch) {
         const reading = this.streams.get(org);
@@ -193,11 +273,11 @@ export class EventFanout implements OnApplicationShutdown {
     }
   }
 
-  /** Makes the blocked read return, so the next one covers the changed set of streams. */
-  private interruptRead(): void {
-    if (this.wake) return this.wake();
-    if (this.blocked && this.readerId !== undefined) {
-      this.redis.client.client('UNBLOCK', this.readerId).catch(() => undefined);
+  /** Makes the reader's blocked read return, so the next one covers its changed set of streams. */
+  private interruptRead(reader: StreamReader): void {
+    if (reader.wake) return reader.wake();
+    if (reader.blocked && reader.connectionId !== undefined) {
+      reader.control?.client('UNBLOCK', reader.connectionId).catch(() => undefined);
     }
   }
 

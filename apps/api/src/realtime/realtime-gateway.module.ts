@@ -38,5 +38,6 @@ import { SocketCredentials } from './socket-credentials.service.js';
     OperationalStateTopics,
     SocketCredentials,
   ],
+  exports: [EventFanout],
 })
 export class RealtimeGatewayModule {}

@@ -123,15 +123,15 @@ export class RealtimeLimits implements OnModuleInit, OnApplicationShutdown {
     private readonly config: PlatformConfig,
     private readonly keys: RedisKeys,
     private readonly fanout: EventFanout,
-    redis: RedisConnection,
+    private readonly connection: RedisConnection,
     @Inject(PROCESS_LOGGER) private readonly logger: Logger,
   ) {
-    this.redis = redis.client as RedisConnection['client'] & LimitCommands;
+    this.redis = connection.client as RedisConnection['client'] & LimitCommands;
     this.subscribeQueue = new OrgWorkQueue(config.REALTIME_SUBSCRIBES_IN_FLIGHT_PER_ORG);
     const points = config.REALTIME_SUBSCRIBES_PER_ORG_PER_SECOND;
     // A used-up second is then known from memory: no Redis call while the org waits for the next.
     this.subscribeRate = new RateLimiterRedis({
-      storeClient: redis.client,
+      storeClient: connection.client,
       keyPrefix: keys.rateLimit('org-subscribes'),
       points,
       duration: 1,
@@ -286,17 +286,23 @@ export class RealtimeLimits implements OnModuleInit, OnApplicationShutdown {
 
   /** Renews the lease of every socket of this process, and records how many subscriptions each holds now. */
   private async renew(): Promise<void> {
-    const pipeline = this.redis.pipeline() as unknown as LimitCommands & { exec(): Promise<unknown> };
+    const live: [Socket, HeldSocket][] = [];
     for (const [socket, owner] of this.held) {
       // A socket that went away without a disconnect handled (it closed during the handshake) gives its slot back here.
-      if (socket.disconnected) {
-        void this.release(socket);
-        continue;
-      }
-      void pipeline.rtRenewSocket(...this.keysOf(owner), socket.id, this.config.REALTIME_SLOT_TTL_MS, this.countOf(socket));
+      if (socket.disconnected) void this.release(socket);
+      else live.push([socket, owner]);
     }
+    // One pipeline per hash slot: on a cluster, one pipeline must stay on one slot.
+    const pipelines = this.connection
+      .slotGroups(live, ([, owner]) => this.keysOf(owner)[0])
+      .map((group) => {
+        const pipeline = this.redis.pipeline() as unknown as LimitCommands & { exec(): Promise<unknown> };
+        for (const [socket, owner] of group)
+          void pipeline.rtRenewSocket(...this.keysOf(owner), socket.id, this.config.REALTIME_SLOT_TTL_MS, this.countOf(socket));
+        return pipeline.exec();
+      });
     try {
-      await pipeline.exec();
+      await Promise.all(pipelines);
     } catch (error) {
       this.logger.warn({ err: error }, 'renewing realtime socket slots failed; retrying at the next renewal');
     }

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { PlatformConfig } from '#libs/config';
 import { PROCESS_LOGGER, type Logger } from '#libs/logging';
 import { closeRedis, RedisConnection, RedisKeys } from '#libs/redis';
-import { TaskLifecycle } from '#libs/tasks';
+import { TaskLifecycle, TaskMetrics } from '#libs/tasks';
 import { WebhookService } from '#libs/webhooks';
 
 /**
@@ -26,6 +26,7 @@ export class TaskHistoryWriter implements OnApplicationBootstrap, OnApplicationS
 
   constructor(
     private readonly lifecycle: TaskLifecycle,
+    private readonly metrics: TaskMetrics,
     private readonly webhooks: WebhookService,
     private readonly redis: RedisConnection,
     private readonly keys: RedisKeys,
@@ -75,12 +76,11 @@ export class TaskHistoryWriter implements OnApplicationBootstrap, OnApplicationS
       do {
         this.pending.delete(orgId);
         while (
-          (await this.lifecycle.persistDue(orgId, (batch) =>
-            this.webhooks.tasksFinished(
-              orgId,
-              batch.map(({ task }) => task),
-            ),
-          )) > 0
+          (await this.lifecycle.persistDue(orgId, (batch) => {
+            const tasks = batch.map(({ task }) => task);
+            this.metrics.finished(tasks);
+            return this.webhooks.tasksFinished(orgId, tasks);
+          })) > 0
         );
       } while (this.pending.has(orgId) && !this.stopped);
     } catch (error) {
