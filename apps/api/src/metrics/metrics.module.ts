@@ -9,11 +9,12 @@ import { ResourcesModule } from '#libs/resources';
 import { TasksModule } from '#libs/tasks';
 import { RealtimeGatewayModule } from '../realtime/realtime-gateway.module.js';
 import { PlatformMetrics } from './platform.metrics.js';
+import { RealtimeFanoutMetrics } from './realtime-fanout.metrics.js';
 
 @Module({
   imports: [RegistryModule, EventStreamModule, ResourcesModule, TasksModule, RealtimeGatewayModule],
   controllers: [MetricsController],
-  providers: [MetricsRegistry, RealtimeRelayMetrics, PlatformMetrics],
+  providers: [MetricsRegistry, RealtimeRelayMetrics, PlatformMetrics, RealtimeFanoutMetrics],
   exports: [MetricsRegistry],
 })
 export class MetricsModule implements NestModule {

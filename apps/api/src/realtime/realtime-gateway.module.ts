@@ -6,10 +6,8 @@ import { OrgConfigModule } from '#libs/org-config';
 import { RealtimeModule } from '#libs/realtime';
 import { RegistryModule } from '#libs/registry';
 import { TasksModule } from '#libs/tasks';
-import { MetricsModule } from '../metrics/metrics.module.js';
 import { EventFanout } from './event-fanout.service.js';
 import { OperationalStateTopics } from './operational-state-topics.service.js';
-import { RealtimeFanoutMetrics } from './realtime-fanout.metrics.js';
 import { RealtimeLimits } from './realtime-limits.service.js';
 import { RealtimeGateway } from './realtime.gateway.js';
 import { RealtimeTopics } from './realtime-topics.service.js';
@@ -18,26 +16,8 @@ import { SocketCredentials } from './socket-credentials.service.js';
 
 /** The realtime API over Socket.IO, the delivery of stream events to its sockets, and (through RealtimeModule) the change relay. */
 @Module({
-  imports: [
-    AuthModule,
-    RealtimeModule,
-    RegistryModule,
-    TasksModule,
-    OrgConfigModule,
-    DocumentsModule,
-    AuditModule,
-    MetricsModule,
-    RowVisibilityModule,
-  ],
-  providers: [
-    EventFanout,
-    RealtimeFanoutMetrics,
-    RealtimeGateway,
-    RealtimeLimits,
-    RealtimeTopics,
-    OperationalStateTopics,
-    SocketCredentials,
-  ],
+  imports: [AuthModule, RealtimeModule, RegistryModule, TasksModule, OrgConfigModule, DocumentsModule, AuditModule, RowVisibilityModule],
+  providers: [EventFanout, RealtimeGateway, RealtimeLimits, RealtimeTopics, OperationalStateTopics, SocketCredentials],
   exports: [EventFanout],
 })
 export class RealtimeGatewayModule {}

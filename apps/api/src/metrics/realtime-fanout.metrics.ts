@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Gauge } from 'prom-client';
-import { MetricsRegistry } from '../metrics/metrics-registry.js';
-import { EventFanout } from './event-fanout.service.js';
+import { EventFanout } from '../realtime/event-fanout.service.js';
+import { MetricsRegistry } from './metrics-registry.js';
 
 /** Gauges of this process's event delivery, read at scrape time. */
 @Injectable()
