@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster, Redis } from 'ioredis';
-import { findFreePort, waitUntil } from '#libs/runtime';
+import { waitUntil } from '#libs/runtime';
 import type { TestRedis } from './test-redis.js';
 
 /** How long a cluster (or a sentinel group) may take to form before the test gives up. */
@@ -81,11 +81,21 @@ function portIsFree(port: number): Promise<boolean> {
   });
 }
 
-/** A free port whose cluster bus port (port + 10000) is a valid, free port too. */
-async function freeClusterPort(): Promise<number> {
+/**
+ * Ports are taken below the kernel's ephemeral range (32768-60999), bus ports included, so
+ * an outgoing connection cannot take one between the check and the server binding it.
+ */
+const PORT_RANGE = { from: 10_000, to: 32_767 - CLUSTER_BUS_OFFSET };
+const taken = new Set<number>();
+
+/** A free port outside the ephemeral range (with its cluster bus port, port + 10000, free too when `bus`). */
+async function freeServerPort(bus: boolean): Promise<number> {
   for (;;) {
-    const port = await findFreePort();
-    if (port + CLUSTER_BUS_OFFSET <= 65_535 && (await portIsFree(port + CLUSTER_BUS_OFFSET))) return port;
+    const port = PORT_RANGE.from + Math.floor(Math.random() * (PORT_RANGE.to - PORT_RANGE.from));
+    if (taken.has(port)) continue;
+    if (!(await portIsFree(port)) || (bus && !(await portIsFree(port + CLUSTER_BUS_OFFSET)))) continue;
+    taken.add(port);
+    return port;
   }
 }
 
@@ -139,7 +149,7 @@ export async function startTestRedisCluster(primaries = 3): Promise<TestRedisClu
   };
   try {
     for (let i = 0; i < primaries * 2; i++) {
-      const port = await freeClusterPort();
+      const port = await freeServerPort(true);
       const args = [
         '--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes',
         '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', String(TEST_FAILOVER_TIMEOUT_MS),
@@ -238,10 +248,10 @@ export async function startTestRedisSentinels(): Promise<TestRedisSentinels> {
   };
   const common = ['--bind', '127.0.0.1', '--protected-mode', 'no', '--save', '', '--appendonly', 'no'];
   try {
-    const primaryPort = await findFreePort();
+    const primaryPort = await freeServerPort(false);
     const primary = { port: primaryPort, process: startServer(['--port', String(primaryPort), ...common], dir) };
     servers.push(primary);
-    const replicaPort = await findFreePort();
+    const replicaPort = await freeServerPort(false);
     const replica = {
       port: replicaPort,
       process: startServer(['--port', String(replicaPort), ...common, '--replicaof', '127.0.0.1', String(primaryPort)], dir),
@@ -250,7 +260,7 @@ export async function startTestRedisSentinels(): Promise<TestRedisSentinels> {
     for (const node of [primary, replica]) await waitUntil(() => answers(node.port), FORM_TIMEOUT_MS, `redis-server on ${node.port}`);
     const sentinels: TestRedisNode[] = [];
     for (let i = 0; i < 3; i++) {
-      const port = await findFreePort();
+      const port = await freeServerPort(false);
       const file = join(dir, `sentinel-${port}.conf`);
       await writeFile(
         file,
