@@ -3,7 +3,7 @@ import pg from 'pg';
 import { withPgClient } from '#libs/database';
 import { OrgDatabase, OrgPoolCache } from '#libs/registry';
 import { latestOrgSchemaVersion, spawnPlatformProcess, waitFor } from '#libs/testing';
-import { startTestPlatform, type TestPlatform } from './platform-harness.js';
+import { startTestPlatform, type CreatedOrg, type TestPlatform } from './platform-harness.js';
 
 describe('provisioning survives a worker killed mid-job (real worker processes)', () => {
   let platform: TestPlatform;
@@ -91,6 +91,7 @@ describe('org connection pools stay under their bound with 100 orgs', () => {
 
 describe('failed logins', () => {
   let platform: TestPlatform;
+  let org: CreatedOrg;
   const lines: string[] = [];
 
   beforeAll(async () => {
@@ -100,7 +101,8 @@ describe('failed logins', () => {
         done();
       },
     });
-    platform = await startTestPlatform({ withWorker: false, logs, env: { AUTH_FAILURE_LIMIT: '3', TRUST_PROXY: 'loopback' } });
+    platform = await startTestPlatform({ logs, env: { AUTH_FAILURE_LIMIT: '3', TRUST_PROXY: 'loopback' } });
+    org = await platform.createOrg();
   });
   afterAll(async () => {
     await platform.close();
@@ -116,6 +118,15 @@ describe('failed logins', () => {
     const failures = lines.filter((line) => line.includes('"failed login"'));
     expect(failures).toHaveLength(3);
     expect(lines.join('\n')).not.toContain(secret);
+  });
+
+  it('refuses a blocked source even with a valid org token it used a moment before', async () => {
+    const from = (client: string, token: string) =>
+      fetch(`${platform.baseUrl}/v1/tokens`, { headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': client } });
+    expect((await from('192.0.2.44', org.token)).status).toBe(200);
+    for (let attempt = 0; attempt < 3; attempt++) expect((await from('192.0.2.44', 'plat_org_wrong')).status).toBe(401);
+    expect((await from('192.0.2.44', org.token)).status).toBe(429);
+    expect((await from('198.51.100.10', org.token)).status).toBe(200);
   });
 
   it('counts each client behind a trusted proxy on its own', async () => {

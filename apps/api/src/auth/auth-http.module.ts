@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { AuthModule } from '#libs/auth';
+import { RequestRateLimits } from '../http/request-rate-limits.js';
 import { RequestRateGuard } from '../http/request-rate.guard.js';
 import { BearerAuthGuard } from './bearer-auth.guard.js';
 import { MeController } from './me.controller.js';
@@ -10,10 +11,7 @@ import { SessionController } from './session.controller.js';
 @Module({
   imports: [AuthModule],
   controllers: [SessionController, MeController],
-  // In this order: the rate guard limits the principal the auth guard found.
-  providers: [
-    { provide: APP_GUARD, useClass: BearerAuthGuard },
-    { provide: APP_GUARD, useClass: RequestRateGuard },
-  ],
+  // In this order: the auth guard finds the principal and takes its rate points, the in-flight guard queues it.
+  providers: [RequestRateLimits, { provide: APP_GUARD, useClass: BearerAuthGuard }, { provide: APP_GUARD, useClass: RequestRateGuard }],
 })
 export class AuthHttpModule {}

@@ -1,0 +1,120 @@
+import { Injectable } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import type { OrgPrincipal } from '#libs/auth';
+import { PlatformConfig } from '#libs/config';
+import { RateLimitedError } from '#libs/contracts';
+import { RedisConnection, RedisKeys } from '#libs/redis';
+
+const WINDOW_SECONDS = 1;
+/** Keys refused from memory at most; past this, the lapsed ones are swept. */
+const SWEEP_AT = 1_000;
+
+/**
+ * Takes one point from the token's window and, if the token still had one, one from its
+ * org's — the same fixed windows rate-limiter-flexible keeps (SET NX EX, INCR, PTTL) — in
+ * one script, so a request costs one Redis call. Both keys carry the org's hash tag.
+ * Answers 0 (admitted), or which window refused (1: token, 2: org) and its PTTL.
+ */
+const TAKE_REQUEST_POINTS = `
+local function take(key, seconds)
+  redis.call('SET', key, 0, 'EX', seconds, 'NX')
+  local consumed = redis.call('INCR', key)
+  local ttl = redis.call('PTTL', key)
+  if ttl == -1 then
+    redis.call('EXPIRE', key, seconds)
+    ttl = 1000 * seconds
+  end
+  return consumed, ttl
+end
+local seconds = tonumber(ARGV[3])
+local consumed, ttl = take(KEYS[1], seconds)
+if consumed > tonumber(ARGV[1]) then return {1, ttl} end
+consumed, ttl = take(KEYS[2], seconds)
+if consumed > tonumber(ARGV[2]) then return {2, ttl} end
+return {0, 0}
+`;
+
+interface RateScripts {
+  takeRequestPoints(tokenKey: string, orgKey: string, tokenPoints: number, orgPoints: number, seconds: number): Promise<[number, number]>;
+}
+
+/**
+ * Per-token and per-org request rates (RATE_LIMIT_TOKEN_PER_SECOND, RATE_LIMIT_ORG_PER_SECOND),
+ * Redis-backed so they hold across API replicas: one script call per request. A key that
+ * has used up its window is refused from memory until the window ends, so a flood costs
+ * Redis nothing.
+ */
+@Injectable()
+export class RequestRateLimits {
+  private readonly redis: Redis & RateScripts;
+  /** Token ids and org ids refused until (ms since the epoch). */
+  private readonly tokensRefused = new Map<string, number>();
+  private readonly orgsRefused = new Map<string, number>();
+
+  constructor(
+    private readonly config: PlatformConfig,
+    connection: RedisConnection,
+    private readonly keys: RedisKeys,
+  ) {
+    this.redis = connection.client as Redis & RateScripts;
+    this.redis.defineCommand('takeRequestPoints', { numberOfKeys: 2, lua: TAKE_REQUEST_POINTS });
+  }
+
+  /** Takes the request's points; resolves to the refusal (429) when a window is used up, undefined when admitted. */
+  async take(principal: OrgPrincipal): Promise<RateLimitedError | undefined> {
+    const now = Date.now();
+    const tokenUntil = this.refusedUntil(this.tokensRefused, principal.tokenId, now);
+    if (tokenUntil) return this.tokenRefusal(tokenUntil - now);
+    const orgUntil = this.refusedUntil(this.orgsRefused, principal.orgId, now);
+    if (orgUntil) return this.orgRefusal(orgUntil - now);
+    const [refused, ttl] = await this.redis.takeRequestPoints(
+      this.keys.org(principal.orgId, 'rate', 'token-requests', principal.tokenId),
+      this.keys.org(principal.orgId, 'rate', 'org-requests'),
+      this.config.RATE_LIMIT_TOKEN_PER_SECOND,
+      this.config.RATE_LIMIT_ORG_PER_SECOND,
+      WINDOW_SECONDS,
+    );
+    if (refused === 0) return undefined;
+    const until = Date.now() + ttl;
+    if (refused === 1) {
+      this.refuse(this.tokensRefused, principal.tokenId, until);
+      return this.tokenRefusal(ttl);
+    }
+    this.refuse(this.orgsRefused, principal.orgId, until);
+    return this.orgRefusal(ttl);
+  }
+
+  private tokenRefusal(retryAfterMs: number): RateLimitedError {
+    const points = this.config.RATE_LIMIT_TOKEN_PER_SECOND;
+    return new RateLimitedError(
+      'RATE_LIMIT_TOKEN_PER_SECOND',
+      retryAfterMs,
+      `this token made more than ${points} requests a second (RATE_LIMIT_TOKEN_PER_SECOND); try again later`,
+    );
+  }
+
+  private orgRefusal(retryAfterMs: number): RateLimitedError {
+    const points = this.config.RATE_LIMIT_ORG_PER_SECOND;
+    return new RateLimitedError(
+      'RATE_LIMIT_ORG_PER_SECOND',
+      retryAfterMs,
+      `this organization made more than ${points} requests a second (RATE_LIMIT_ORG_PER_SECOND); try again later`,
+    );
+  }
+
+  private refusedUntil(refused: Map<string, number>, key: string, now: number): number | undefined {
+    const until = refused.get(key);
+    if (until === undefined) return undefined;
+    if (until > now) return until;
+    refused.delete(key);
+    return undefined;
+  }
+
+  private refuse(refused: Map<string, number>, key: string, until: number): void {
+    if (refused.size >= SWEEP_AT) {
+      const now = Date.now();
+      for (const [other, otherUntil] of refused) if (otherUntil <= now) refused.delete(other);
+    }
+    refused.set(key, until);
+  }
+}
