@@ -188,8 +188,17 @@ export class OrgProvisioner {
       // Roles are cluster-wide: serialise their creation across concurrent provisioning jobs.
       await admin.query(`SELECT pg_advisory_xact_lock(hashtext('org-provisioning:cluster-roles'))`);
       for (const name of SUPABASE_ROLES) {
-        const exists = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [name]);
-        if (exists.rowCount === 0) await admin.query(`CREATE ROLE ${name} NOLOGIN NOINHERIT${name === 'service_role' ? ' BYPASSRLS' : ''}`);
+        // An advisory lock holds only within one database: a provisioner working from another
+        // database of the cluster may create the same role at the same moment. The block's
+        // own subtransaction takes that duplicate without ending this transaction.
+        await admin.query(
+          `DO $$ BEGIN
+             IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${name}') THEN
+               CREATE ROLE ${name} NOLOGIN NOINHERIT${name === 'service_role' ? ' BYPASSRLS' : ''};
+             END IF;
+           EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+           END $$`,
+        );
       }
       const roleExists = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [instance.loginRole]);
       await admin.query(`${roleExists.rowCount ? 'ALTER' : 'CREATE'} ROLE ${role} WITH LOGIN PASSWORD ${pg.escapeLiteral(password)}`);
