@@ -103,15 +103,18 @@ describe('npm run ops: backup and restore of one org database, status and upgrad
     await asOwner((client) => client.query(`INSERT INTO public.backup_notes (id, note) VALUES (1, 'kept')`));
     const task = await call('POST', '/v1/tasks', { type: 'shell', params: { command: 'echo', args: ['deployed'] } });
     expect(task.status).toBe(201);
+    let empty: string[] = [];
     await waitFor(
       'every table the test fills to have rows',
       async () => {
         const tables = await snapshot();
-        const empty = FILLED.filter((table) => !tables[table]?.length);
+        empty = FILLED.filter((table) => !tables[table]?.length);
         return empty.length === 0 ? true : undefined;
       },
-      30_000,
-    );
+      60_000,
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}; still empty: ${empty.join(', ')}`);
+    });
     // A restore writes its rows through the WAL like any insert: an enabled trigger would fire again and change the tables.
     await call('PATCH', `/v1/triggers/${trigger.id}`, { enabled: false });
     await platform.waitForQueuesDrained();
