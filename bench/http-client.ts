@@ -1,8 +1,13 @@
 import { Agent, request } from 'node:http';
 
 /** Sockets the load generator keeps open per server, above any benchmark's concurrency. */
-const MAX_SOCKETS = 256;
-const agent = new Agent({ keepAlive: true, maxSockets: MAX_SOCKETS });
+const MAX_SOCKETS = 1024;
+/**
+ * Kept-alive sockets, dropped by this side after 2 s idle: the server closes idle ones after
+ * 5 s (Node's keepAliveTimeout), and a request written to a socket the server is closing at
+ * that moment fails with ECONNRESET between rounds.
+ */
+const agent = new Agent({ keepAlive: true, maxSockets: MAX_SOCKETS, timeout: 2000 });
 
 /**
  * A lean HTTP client for load generation: node:http over kept-alive sockets. fetch costs
