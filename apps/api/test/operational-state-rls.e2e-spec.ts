@@ -13,6 +13,21 @@ interface Claims {
 
 const TABLES = ['config_entries', 'documents', 'audit_log'];
 
+/** `expression` without its `( SELECT ... )` parts, as pg_policies prints a policy expression. */
+function outsideSubSelects(expression: string): string {
+  let rest = expression;
+  for (let start = rest.indexOf('( SELECT'); start >= 0; start = rest.indexOf('( SELECT')) {
+    let depth = 0;
+    let end = start;
+    for (; end < rest.length; end++) {
+      if (rest[end] === '(') depth++;
+      else if (rest[end] === ')' && --depth === 0) break;
+    }
+    rest = rest.slice(0, start) + rest.slice(end + 1);
+  }
+  return rest;
+}
+
 describe('row-level security of config_entries, documents and audit_log inside the org database (SQL as PostgREST runs it)', () => {
   let platform: TestPlatform;
   let org: CreatedOrg;
@@ -86,6 +101,21 @@ describe('row-level security of config_entries, documents and audit_log inside t
       [TABLES],
     );
     expect(rls).toEqual(TABLES.sort().map((relname) => ({ relname, relrowsecurity: true })));
+  });
+
+  it('reads the caller\'s role once per query in every policy of the platform\'s tables, never once per row', async () => {
+    const all = await platform.queryOrgDatabase<{ tablename: string; policyname: string; qual: string | null; with_check: string | null }>(
+      org.slug,
+      `SELECT tablename, policyname, qual, with_check FROM pg_policies WHERE schemaname = 'platform' ORDER BY tablename, policyname`,
+    );
+    const helperCall = /\b(can_read|can_write|app_role|is_this_org)\(\)/;
+    const withHelpers = all.filter((policy) => helperCall.test(`${policy.qual ?? ''} ${policy.with_check ?? ''}`));
+    expect(withHelpers.length).toBeGreaterThanOrEqual(30);
+    // A helper inside a sub-select is evaluated once per query; anywhere else, once for every row filtered.
+    const perRow = withHelpers.filter((policy) =>
+      [policy.qual, policy.with_check].some((expression) => expression !== null && helperCall.test(outsideSubSelects(expression))),
+    );
+    expect(perRow.map((policy) => `${policy.tablename}.${policy.policyname}`)).toEqual([]);
   });
 
   it('lets members write config and documents, viewers only read them, and another org or no claims see nothing', async () => {
