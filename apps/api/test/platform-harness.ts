@@ -114,7 +114,7 @@ export async function startTestPlatform(
     const text = await response.text();
     return { status: response.status, body: text ? JSON.parse(text) : undefined };
   };
-  const waitForStatus: TestPlatform['waitForStatus'] = (slug, status, timeoutMs = 20_000) =>
+  const waitForStatus: TestPlatform['waitForStatus'] = (slug, status, timeoutMs = 60_000) =>
     waitFor(
       `org ${slug} to be ${status}`,
       async () => {
