@@ -329,38 +329,57 @@ describe('Supabase Realtime protocol (supabase-js against real API processes)', 
     expect(JSON.stringify(asViewer)).not.toContain('secret');
   });
 
-  it('replays what a client missed during 200 changes when it rejoins with replay.since = the last commit_timestamp it saw, in order', async () => {
-    await sql('CREATE TABLE public.ledger (n int PRIMARY KEY); GRANT SELECT ON public.ledger TO authenticated');
+  /**
+   * 200 inserts into a fresh table; the client on `channel` drops off by `dropOff` once it has seen
+   * some, the rest happen while it is away; then a client on the other API process rejoins with
+   * replay.since = the last commit_timestamp the first one saw. Returns what each saw.
+   */
+  const missAndReplay = async (table: string, topic: string, dropOff: (client: SupabaseClient) => Promise<void>) => {
+    await sql(`CREATE TABLE public.${table} (n int PRIMARY KEY); GRANT SELECT ON public.${table} TO authenticated`);
     const first: Change[] = [];
     const client = supabase(org.token);
     await subscribed(
       client
-        .channel('ledger', { config: { private: true } })
-        .on('postgres_changes', { event: 'INSERT', schema: 'public', table: 'ledger' }, (p) => first.push(p as never)),
+        .channel(topic, { config: { private: true } })
+        .on('postgres_changes', { event: 'INSERT', schema: 'public', table }, (p) => first.push(p as never)),
     );
     for (let n = 1; n <= 200; n++) {
-      await sql('INSERT INTO public.ledger VALUES ($1)', [n]);
-      // The client drops off once it has seen some: the rest happen while it is away.
+      await sql(`INSERT INTO public.${table} VALUES ($1)`, [n]);
       if (n === 60) await waitFor('some changes', () => (first.length >= 20 ? true : undefined));
-      if (n === 60) await client.removeAllChannels();
+      if (n === 60) await dropOff(client);
     }
     const seen = first.map((change) => change.new.n as number);
     const since = Date.parse(first.at(-1)!.commit_timestamp);
     const second: Change[] = [];
     await subscribed(
       supabase(org.token, '1.0.0', 1)
-        .channel('ledger', { config: { private: true, broadcast: { replay: { since } } } })
-        .on('postgres_changes', { event: 'INSERT', schema: 'public', table: 'ledger' }, (p) => second.push(p as never)),
+        .channel(topic, { config: { private: true, broadcast: { replay: { since } } } })
+        .on('postgres_changes', { event: 'INSERT', schema: 'public', table }, (p) => second.push(p as never)),
     );
     await waitFor('the rejoined client to reach n = 200', () => (second.some((change) => change.new.n === 200) ? true : undefined));
     const replayed = second.map((change) => change.new.n as number);
     expect(replayed).toEqual([...replayed].sort((a, b) => a - b));
     expect(new Set(replayed).size).toBe(replayed.length);
     expect([...new Set([...seen, ...replayed])].sort((a, b) => a - b)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
-    // `since` is inclusive (no change may be lost to a shared millisecond): only changes of that very millisecond come again.
+    return { seen, since, second };
+  };
+
+  it('replays exactly what a client missed during 200 changes after it left (removeAllChannels) and rejoins with replay.since = the last commit_timestamp it saw', async () => {
+    const { seen, second } = await missAndReplay('ledger', 'ledger', (client) => client.removeAllChannels().then(() => undefined));
+    // The leave was answered after every frame before it, so the rejoin starts exactly after the last one: none twice.
+    expect(second.filter((change) => seen.includes(change.new.n))).toEqual([]);
+  }, 180_000);
+
+  it('loses nothing when the connection was destroyed instead, repeating at most the changes of the since millisecond', async () => {
+    const { seen, since, second } = await missAndReplay('ledger_cut', 'ledger-cut', async (client) => {
+      (client.realtime as unknown as { socketAdapter: { socket: { conn: WebSocket } } }).socketAdapter.socket.conn.terminate();
+      client.realtime.disconnect();
+      await client.removeAllChannels();
+    });
+    // Frames in flight may not have arrived: the client's last millisecond is replayed inclusively.
     const again = second.filter((change) => seen.includes(change.new.n));
     expect(again.every((change) => Date.parse(change.commit_timestamp) === since)).toBe(true);
-  });
+  }, 180_000);
 
   it('keeps presence consistent across two API processes', async () => {
     const [a, b] = [supabase(org.token, '2.0.0', 0), supabase(org.token, '1.0.0', 1)];

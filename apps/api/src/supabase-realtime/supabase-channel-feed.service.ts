@@ -167,8 +167,11 @@ export class SupabaseChannelFeed implements OnApplicationShutdown {
       for (;;) {
         const events = await this.stream.readAfter(channel.orgId, channel.lastId, REPLAY_PAGE);
         if (channel.closed) return;
-        // A change committed before `since` but stored just after it was seen before the client left.
-        const wanted = channel.replaySince === undefined ? events : events.filter((event) => Date.parse(event.at) >= channel.replaySince!);
+        // From a millisecond rather than a position: a change committed before `since` but stored just after it was seen before the client left.
+        const wanted =
+          channel.replaySince === undefined || channel.replayExact
+            ? events
+            : events.filter((event) => Date.parse(event.at) >= channel.replaySince!);
         budget -= await this.deliver(wanted, [channel], budget, channel.replaySince !== undefined);
         if (events.length > 0) channel.lastId = events.at(-1)!.id;
         if (events.length < REPLAY_PAGE) break;
@@ -258,6 +261,7 @@ export class SupabaseChannelFeed implements OnApplicationShutdown {
       channel.lastId = event.id;
       if ('message' in delivery) delivery.message();
       else if (delivery.visible) {
+        noteChange(channel, Date.parse(delivery.change.commit_timestamp));
         const { table } = delivery.change;
         const key = `${event.id}\u0000${channel.shapes.get(table) ?? ''}`;
         let data = encoded.get(key);
@@ -270,6 +274,7 @@ export class SupabaseChannelFeed implements OnApplicationShutdown {
           postgresChangesPayloadJson(delivery.ids, data),
         );
       } else continue;
+      channel.delivered.lastId = event.id;
       sent++;
     }
     return sent;
@@ -299,6 +304,13 @@ export class SupabaseChannelFeed implements OnApplicationShutdown {
       }),
     );
   }
+}
+
+function noteChange(channel: JoinedChannel, ms: number): void {
+  const { delivered } = channel;
+  delivered.lastChangeMs = ms;
+  delivered.minChangeMs = Math.min(ms, delivered.minChangeMs ?? ms);
+  delivered.maxChangeMs = Math.max(ms, delivered.maxChangeMs ?? ms);
 }
 
 /** Ids of the channel's bindings that want this change: table, event type, and filter (a DELETE by its old_record). */

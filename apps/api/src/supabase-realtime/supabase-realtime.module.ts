@@ -4,6 +4,7 @@ import { RealtimeModule } from '#libs/realtime';
 import { RegistryModule } from '#libs/registry';
 import { ChannelPresenceStore } from './channel-presence.store.js';
 import { ConnectionSlots } from './connection-slots.store.js';
+import { ReplayPositions } from './replay-positions.store.js';
 import { RowVisibilityModule } from '../realtime/row-visibility.module.js';
 import { SupabaseBroadcastController } from './supabase-broadcast.controller.js';
 import { SupabaseChannelFeed } from './supabase-channel-feed.service.js';
@@ -13,6 +14,6 @@ import { SupabaseRealtimeServer } from './supabase-realtime.server.js';
 @Module({
   imports: [AuthModule, RealtimeModule, RegistryModule, RowVisibilityModule],
   controllers: [SupabaseBroadcastController],
-  providers: [SupabaseRealtimeServer, SupabaseChannelFeed, ChannelPresenceStore, ConnectionSlots],
+  providers: [SupabaseRealtimeServer, SupabaseChannelFeed, ChannelPresenceStore, ConnectionSlots, ReplayPositions],
 })
 export class SupabaseRealtimeModule {}

@@ -19,6 +19,7 @@ import {
   type PhoenixMessage,
   type PhoenixVsn,
 } from './phoenix-message.js';
+import { ReplayPositions } from './replay-positions.store.js';
 import { isVirtualTable, VIRTUAL_TABLES, type ChangeColumn } from './postgres-change.js';
 import { InvalidFilterError, parseFilter } from './postgres-changes-filter.js';
 import { RowVisibility, TableNotVisibleError } from '../realtime/row-visibility.service.js';
@@ -98,6 +99,7 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
     private readonly presence: ChannelPresenceStore,
     private readonly slots: ConnectionSlots,
     private readonly stream: OrgEventStream,
+    private readonly positions: ReplayPositions,
     @Inject(PROCESS_LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -204,7 +206,7 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
     socket.on('close', () => {
       this.connections.delete(connection);
       this.release(slot);
-      for (const channel of connection.channels.values()) this.leave(connection, channel);
+      for (const channel of connection.channels.values()) void this.leave(connection, channel, false);
     });
     socket.on('error', () => socket.terminate());
   }
@@ -235,7 +237,8 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
     }
     switch (message.event) {
       case 'phx_leave':
-        this.leave(connection, channel);
+        // Every frame of the channel went out before this reply, so the client has had them all when it reads it.
+        await this.leave(connection, channel, true);
         this.reply(connection, message, 'ok', {});
         return this.send(connection, { join_ref: channel.joinRef, ref: null, topic: channel.topic, event: 'phx_close', payload: {} });
       case 'access_token':
@@ -257,7 +260,7 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
         throw new JoinRefused(`a channel topic is realtime:<name>, the name 1 to ${CHANNEL_NAME_MAX} characters`);
       }
       const existing = connection.channels.get(topic);
-      if (existing) this.leave(connection, existing);
+      if (existing) void this.leave(connection, existing, false);
       if (connection.channels.size >= CHANNELS_PER_CONNECTION)
         throw new JoinRefused(`at most ${CHANNELS_PER_CONNECTION} channels per connection`);
       const credential = await this.joinCredential(connection, payload.access_token);
@@ -287,19 +290,26 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
         }
         replaySince = Math.floor(replay.since);
         replayLimit = replay.limit as number | undefined;
-        const from = `${replaySince}-0`;
-        if (await this.stream.sinceExpired(credential.principal.orgId, from)) {
-          throw new JoinRefused('replay since is older than the org stream keeps: fetch the current rows again');
-        }
+      }
+      const { orgId, tokenId } = credential.principal;
+      // Where this client left off, if that is known exactly; else from `since`'s millisecond, inclusively.
+      const exactStart = replaySince === undefined ? undefined : await this.positions.startAfter({ orgId, tokenId, topic }, replaySince);
+      if (replaySince !== undefined && (await this.stream.sinceExpired(orgId, exactStart ?? `${replaySince}-0`))) {
+        throw new JoinRefused('replay since is older than the org stream keeps: fetch the current rows again');
       }
       // The start is taken before the join is answered: a change racing the join is delivered, never lost.
       const lastId =
         replaySince === undefined
-          ? await this.stream.lastId(credential.principal.orgId)
-          : `${Math.max(0, replaySince - 1)}-18446744073709551615`;
-      if (connection.socket.readyState !== connection.socket.OPEN) return;
+          ? await this.stream.lastId(orgId)
+          : (exactStart ?? `${Math.max(0, replaySince - 1)}-18446744073709551615`);
+      const key = `${connection.id}:${joinRef}`;
+      await this.positions.opened({ orgId, tokenId, topic, key }, connection.slot.id);
+      if (connection.socket.readyState !== connection.socket.OPEN) {
+        await this.positions.closed({ orgId, tokenId, topic, key }, { lastId }, false);
+        return;
+      }
       const channel: ServerChannel = {
-        key: `${connection.id}:${joinRef}`,
+        key,
         topic,
         name: topic.slice('realtime:'.length),
         joinRef,
@@ -313,6 +323,8 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
         broadcastSelf: broadcast.self === true,
         replaySince,
         replayLimit,
+        replayExact: exactStart !== undefined,
+        delivered: { lastId },
         lastId,
         replaying: true,
         pending: [],
@@ -474,7 +486,8 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
     this.reply(connection, message, 'error', { reason: 'presence events are track and untrack' });
   }
 
-  private leave(connection: Connection, channel: ServerChannel): void {
+  /** Stops the channel, then records where its client left off: exactly if `graceful`, else as ambiguous. */
+  private async leave(connection: Connection, channel: ServerChannel, graceful: boolean): Promise<void> {
     connection.channels.delete(channel.topic);
     clearTimeout(channel.expiry);
     this.feed.remove(channel);
@@ -485,6 +498,11 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
         .untrack(channel.orgId, channel.name, tracked.ref, tracked.key)
         .catch((error: unknown) => this.logger.warn({ err: error }, 'untracking a presence failed; its lease ends it'));
     }
+    const { orgId, tokenId } = channel.credential.principal;
+    await this.positions
+      .closed({ orgId, tokenId, topic: channel.topic, key: channel.key }, channel.delivered, graceful)
+      // The channel stays recorded as open: a rejoin replays its milliseconds inclusively.
+      .catch((error: unknown) => this.logger.warn({ err: error }, 'recording where a Supabase channel left off failed'));
   }
 
   /** Tells the client why (a system message), then closes the channel. */
@@ -496,7 +514,7 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
       event: 'system',
       payload: { channel: channel.name, extension: 'system', message: reason, status: 'error' },
     });
-    this.leave(connection, channel);
+    void this.leave(connection, channel, false);
     this.send(connection, { join_ref: channel.joinRef, ref: null, topic: channel.topic, event: 'phx_close', payload: {} });
   }
 
