@@ -68,6 +68,11 @@ describe('Supabase Realtime protocol (supabase-js against real API processes)', 
          GRANT SELECT ON public.items TO authenticated`,
       );
     }
+    // Private channels as in Supabase: realtime.topic() is the channel being joined, the caller's claims are auth.jwt().
+    await sql(`CREATE POLICY rooms_read ON realtime.messages FOR SELECT TO authenticated
+                 USING (realtime.topic() LIKE 'room-%' OR realtime.topic() LIKE 'ledger%');
+               CREATE POLICY rooms_write ON realtime.messages FOR INSERT TO authenticated
+                 WITH CHECK (realtime.topic() LIKE 'room-%' AND extension = 'broadcast' AND platform.can_write())`);
     await Promise.all([startApi(), startApi()]);
     await waitFor(
       'the relays to stream both org databases',
@@ -380,6 +385,57 @@ describe('Supabase Realtime protocol (supabase-js against real API processes)', 
     const again = second.filter((change) => seen.includes(change.new.n));
     expect(again.every((change) => Date.parse(change.commit_timestamp) === since)).toBe(true);
   }, 180_000);
+
+  it('authorises private channels by the RLS policies on realtime.messages: SELECT to join, INSERT to broadcast and track', async () => {
+    // The policies (beforeAll) let every caller read rooms and ledgers, and members write broadcasts to rooms.
+    const viewer = await createToken(apis[0]!.url, org.token, 'viewer', 'private-viewer');
+    const refusal = await subscribed(supabase(org.token).channel('vault', { config: { private: true } })).then(
+      () => 'joined',
+      (error: Error) => error.message,
+    );
+    expect(refusal).toMatch(/permissions to read from this Channel topic: vault/);
+
+    const heardByMember: unknown[] = [];
+    const heardByViewer: unknown[] = [];
+    const heardInPublic: unknown[] = [];
+    const member = await subscribed(
+      supabase(org.token)
+        .channel('room-private', { config: { private: true, broadcast: { self: true, ack: true } } })
+        .on('broadcast', { event: 'say' }, ({ payload }) => heardByMember.push(payload)),
+    );
+    const reader = await subscribed(
+      supabase(viewer.token, '1.0.0', 1)
+        .channel('room-private', { config: { private: true, broadcast: { ack: true } } })
+        .on('broadcast', { event: 'say' }, ({ payload }) => heardByViewer.push(payload)),
+    );
+    // The public channel of the same name is another channel: it never hears the private one.
+    await subscribed(
+      supabase(org.token)
+        .channel('room-private')
+        .on('broadcast', { event: 'say' }, ({ payload }) => heardInPublic.push(payload)),
+    );
+    expect(await reader.send({ type: 'broadcast', event: 'say', payload: { from: 'viewer' } })).toBe('error');
+    const track = await reader.track({ online: true });
+    expect(track).toBe('error');
+    expect(await member.send({ type: 'broadcast', event: 'say', payload: { from: 'member' } })).toBe('ok');
+    await waitFor('the member broadcast on both private clients', () =>
+      heardByMember.length >= 1 && heardByViewer.length >= 1 ? true : undefined,
+    );
+    const forbidden = await fetch(`${apis[0]!.url}/realtime/v1/api/broadcast`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${viewer.token}`, apikey: viewer.token, 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [{ topic: 'room-private', event: 'say', payload: { from: 'rest' }, private: true }] }),
+    });
+    expect(forbidden.status).toBe(403);
+    // A barrier on the public channel: once it hears its own, it would have heard the private one before it.
+    const publicSender = supabase(org.token, '2.0.0', 1).channel('room-private', { config: { broadcast: { ack: true } } });
+    await subscribed(publicSender);
+    expect(await publicSender.send({ type: 'broadcast', event: 'say', payload: { from: 'public' } })).toBe('ok');
+    await waitFor('the public broadcast', () => (heardInPublic.length >= 1 ? true : undefined));
+    expect(heardInPublic).toEqual([{ from: 'public' }]);
+    expect(heardByMember).toEqual([{ from: 'member' }]);
+    expect(heardByViewer).toEqual([{ from: 'member' }]);
+  });
 
   it('keeps presence consistent across two API processes', async () => {
     const [a, b] = [supabase(org.token, '2.0.0', 0), supabase(org.token, '1.0.0', 1)];

@@ -207,7 +207,7 @@ export class SupabaseChannelFeed implements OnApplicationShutdown {
           if (ids.length > 0) deliveries.push({ event, channel, change, ids, visible: change.virtual });
           continue;
         }
-        if (event.topic !== Topic.channel(channel.name)) continue;
+        if (event.topic !== Topic.channel(channel.space)) continue;
         if (event.type === EventType.channelBroadcast) {
           const data = event.data as ChannelBroadcastData;
           if (data.sender === channel.key && !channel.broadcastSelf) continue;

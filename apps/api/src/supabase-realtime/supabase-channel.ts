@@ -5,6 +5,12 @@ import type { ChangeColumn, ChangeType } from './postgres-change.js';
 import type { FilterCondition } from './postgres-changes-filter.js';
 import type { Delivered } from './replay-positions.store.js';
 
+/**
+ * Where a channel's broadcasts and presence live: a private and a public channel of one
+ * name never share them (as in Supabase), so a public join cannot hear a private channel.
+ */
+export const channelSpace = (name: string, isPrivate: boolean): string => `${isPrivate ? 'private' : 'public'}:${name}`;
+
 /** One `postgres_changes` binding of a joined channel, with the id its join reply gave it. */
 export interface ChannelBinding {
   id: number;
@@ -22,6 +28,8 @@ export interface JoinedChannel {
   topic: string;
   /** The channel name: the topic without `realtime:`. */
   name: string;
+  /** Where its broadcasts and presence live (channelSpace). */
+  space: string;
   joinRef: string;
   orgId: string;
   claims: OrgClaims;

@@ -8,6 +8,7 @@ import { Authenticator, claimsOf, CredentialCache, LoginFailureLimiter, type Cre
 import { EventType, PLATFORM_OWNED_TABLES, Topic } from '#libs/contracts';
 import { PROCESS_LOGGER, type Logger } from '#libs/logging';
 import { OrgEventStream } from '#libs/realtime';
+import type { OrgClaims } from '#libs/registry';
 import { ChannelPresenceStore } from './channel-presence.store.js';
 import { ConnectionLimitExceeded, ConnectionSlots, type ConnectionSlot } from './connection-slots.store.js';
 import {
@@ -22,8 +23,13 @@ import {
 import { ReplayPositions } from './replay-positions.store.js';
 import { isVirtualTable, VIRTUAL_TABLES, type ChangeColumn } from './postgres-change.js';
 import { InvalidFilterError, parseFilter } from './postgres-changes-filter.js';
-import { RowVisibility, TableNotVisibleError } from '../realtime/row-visibility.service.js';
-import type { ChannelBinding, JoinedChannel } from './supabase-channel.js';
+import {
+  ChannelAuthorizationUnavailable,
+  RowVisibility,
+  TableNotVisibleError,
+  type ChannelAccess,
+} from '../realtime/row-visibility.service.js';
+import { channelSpace, type ChannelBinding, type JoinedChannel } from './supabase-channel.js';
 import { SupabaseChannelFeed, type ChannelBroadcastData } from './supabase-channel-feed.service.js';
 
 /** The path supabase-js opens under the platform's base URL. */
@@ -54,6 +60,8 @@ interface Credential {
 
 interface ServerChannel extends JoinedChannel {
   credential: Credential;
+  /** A private channel's rights (realtime.messages policies); undefined for a public one. */
+  access?: ChannelAccess;
   presenceKey: string;
   presenceEnabled: boolean;
   tracked?: { ref: string; key: string; meta: Record<string, unknown> };
@@ -270,6 +278,7 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
         throw new JoinRefused(`config.postgres_changes is a list of at most ${BINDINGS_PER_CHANNEL} bindings`);
       }
       const claims = claimsOf(credential.principal);
+      const access = config.private === true ? await this.channelAccess(claims, topic.slice('realtime:'.length)) : undefined;
       const columns = new Map<string, ChangeColumn[]>();
       const identities = new Map<string, string[]>();
       const bindings: ChannelBinding[] = [];
@@ -312,6 +321,7 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
         key,
         topic,
         name: topic.slice('realtime:'.length),
+        space: channelSpace(topic.slice('realtime:'.length), config.private === true),
         joinRef,
         orgId: credential.principal.orgId,
         claims,
@@ -330,6 +340,7 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
         pending: [],
         closed: false,
         credential,
+        access,
         presenceEnabled: presence.enabled === true,
         presenceKey: typeof presence.key === 'string' && presence.key !== '' ? presence.key : randomUUID(),
         connection: connection.transport,
@@ -355,13 +366,30 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
       this.armExpiry(connection, channel);
       this.feed.add(channel);
       if (presence.enabled === true) {
-        const state = await this.presence.state(channel.orgId, channel.name);
+        const state = await this.presence.state(channel.orgId, channel.space);
         this.send(connection, { join_ref: joinRef, ref: null, topic, event: 'presence_state', payload: state });
       }
     } catch (error) {
       if (error instanceof JoinRefused) return this.reply(connection, message, 'error', { reason: error.message });
       throw error;
     }
+  }
+
+  /** A private channel's rights; JoinRefused when the caller may not even read it. */
+  private async channelAccess(claims: OrgClaims, name: string): Promise<ChannelAccess> {
+    let access: ChannelAccess;
+    try {
+      access = await this.visibility.channelAccess(claims, name);
+    } catch (error) {
+      if (error instanceof ChannelAuthorizationUnavailable) throw new JoinRefused(error.message);
+      throw error;
+    }
+    if (!access.read) {
+      throw new JoinRefused(
+        `Unauthorized: You do not have permissions to read from this Channel topic: ${name} (no SELECT policy on realtime.messages allows it)`,
+      );
+    }
+    return access;
   }
 
   /** The join's own access_token if it carries one (it must be of the connection's org), else the apikey's credential. */
@@ -448,6 +476,12 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
         credential ? 'the access_token belongs to another API token' : 'invalid, expired or revoked access_token',
       );
     }
+    if (channel.access) {
+      // Rights follow the credential: a refreshed token is judged by the policies again.
+      const access = await this.visibility.channelAccess(claimsOf(credential.principal), channel.name);
+      if (!access.read) return this.closeChannel(connection, channel, 'the refreshed access_token may not read this private channel');
+      channel.access = access;
+    }
     channel.credential = credential;
     clearTimeout(channel.expiry);
     this.armExpiry(connection, channel);
@@ -458,9 +492,14 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
     if (typeof event !== 'string' || event.length === 0 || event.length > 255) {
       return this.reply(connection, message, 'error', { reason: 'a broadcast needs an event name of 1 to 255 characters' });
     }
+    if (channel.access && !channel.access.broadcast) {
+      return this.reply(connection, message, 'error', {
+        reason: `Unauthorized: You do not have permissions to write to this Channel topic: ${channel.name} (no INSERT policy on realtime.messages allows extension broadcast)`,
+      });
+    }
     const data: ChannelBroadcastData = { event, payload: payload ?? {}, sender: channel.key };
     await this.stream.append(channel.orgId, {
-      topic: Topic.channel(channel.name),
+      topic: Topic.channel(channel.space),
       type: EventType.channelBroadcast,
       at: new Date().toISOString(),
       data,
@@ -471,16 +510,21 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
   private async presenceMessage(connection: Connection, channel: ServerChannel, message: PhoenixMessage): Promise<void> {
     const { event, payload } = message.payload;
     if (event === 'track') {
+      if (channel.access && !channel.access.presence) {
+        return this.reply(connection, message, 'error', {
+          reason: `Unauthorized: You do not have permissions to track presence on this Channel topic: ${channel.name} (no INSERT policy on realtime.messages allows extension presence)`,
+        });
+      }
       if (!isObject(payload)) return this.reply(connection, message, 'error', { reason: 'track takes an object payload' });
       const ref = channel.tracked?.ref ?? `${channel.key}:${randomUUID()}`;
       channel.tracked = { ref, key: channel.presenceKey, meta: payload };
-      await this.presence.track(channel.orgId, channel.name, ref, channel.presenceKey, payload);
+      await this.presence.track(channel.orgId, channel.space, ref, channel.presenceKey, payload);
       return this.reply(connection, message, 'ok', {});
     }
     if (event === 'untrack') {
       const tracked = channel.tracked;
       channel.tracked = undefined;
-      if (tracked) await this.presence.untrack(channel.orgId, channel.name, tracked.ref, tracked.key);
+      if (tracked) await this.presence.untrack(channel.orgId, channel.space, tracked.ref, tracked.key);
       return this.reply(connection, message, 'ok', {});
     }
     this.reply(connection, message, 'error', { reason: 'presence events are track and untrack' });
@@ -495,7 +539,7 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
     channel.tracked = undefined;
     if (tracked) {
       this.presence
-        .untrack(channel.orgId, channel.name, tracked.ref, tracked.key)
+        .untrack(channel.orgId, channel.space, tracked.ref, tracked.key)
         .catch((error: unknown) => this.logger.warn({ err: error }, 'untracking a presence failed; its lease ends it'));
     }
     const { orgId, tokenId } = channel.credential.principal;
@@ -544,7 +588,7 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
   private renewPresences(): void {
     const presences = [...this.connections].flatMap((connection) =>
       [...connection.channels.values()].flatMap((channel) =>
-        channel.tracked ? [{ orgId: channel.orgId, channel: channel.name, ...channel.tracked }] : [],
+        channel.tracked ? [{ orgId: channel.orgId, channel: channel.space, ...channel.tracked }] : [],
       ),
     );
     this.presence.renew(presences).catch((error: unknown) => this.logger.warn({ err: error }, 'renewing presences failed'));
@@ -555,7 +599,7 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
     const watched = new Map<string, { orgId: string; name: string }>();
     for (const connection of this.connections) {
       for (const channel of connection.channels.values()) {
-        if (channel.presenceEnabled) watched.set(`${channel.orgId}\u0000${channel.name}`, { orgId: channel.orgId, name: channel.name });
+        if (channel.presenceEnabled) watched.set(`${channel.orgId}\u0000${channel.space}`, { orgId: channel.orgId, name: channel.space });
       }
     }
     for (const { orgId, name } of watched.values()) {
