@@ -9,6 +9,7 @@ import { RedisConnection } from '#libs/redis';
 import { postgresChangeOf, postgresChangesPayload, postgresChangesPayloadJson, type PostgresChange } from './postgres-change.js';
 import { rowMatches } from './postgres-changes-filter.js';
 import { RowVisibility } from '../realtime/row-visibility.service.js';
+import { SupabaseRealtimeMetrics } from '../metrics/supabase-realtime.metrics.js';
 import type { JoinedChannel } from './supabase-channel.js';
 
 /** Events read from the streams per round trip. */
@@ -77,6 +78,7 @@ export class SupabaseChannelFeed implements OnApplicationShutdown {
     private readonly redis: RedisConnection,
     private readonly visibility: RowVisibility,
     private readonly config: PlatformConfig,
+    private readonly metrics: SupabaseRealtimeMetrics,
     @Inject(PROCESS_LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -172,7 +174,10 @@ export class SupabaseChannelFeed implements OnApplicationShutdown {
           channel.replaySince === undefined || channel.replayExact
             ? events
             : events.filter((event) => Date.parse(event.at) >= channel.replaySince!);
-        budget -= await this.deliver(wanted, [channel], budget, channel.replaySince !== undefined);
+        const sent = await this.deliver(wanted, [channel], budget, channel.replaySince !== undefined);
+        budget -= sent;
+        if (channel.replaySince !== undefined)
+          this.metrics.replayedEvents.inc({ start: channel.replayExact ? 'exact' : 'inclusive' }, sent);
         if (events.length > 0) channel.lastId = events.at(-1)!.id;
         if (events.length < REPLAY_PAGE) break;
       }

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { AuthModule } from '#libs/auth';
 import { RealtimeModule } from '#libs/realtime';
 import { RegistryModule } from '#libs/registry';
+import { MetricsModule } from '../metrics/metrics.module.js';
 import { ChannelPresenceStore } from './channel-presence.store.js';
 import { ConnectionSlots } from './connection-slots.store.js';
 import { ReplayPositions } from './replay-positions.store.js';
@@ -12,7 +13,7 @@ import { SupabaseRealtimeServer } from './supabase-realtime.server.js';
 
 /** The Supabase Realtime protocol (/realtime/v1/websocket and REST broadcast) on the org event streams. */
 @Module({
-  imports: [AuthModule, RealtimeModule, RegistryModule, RowVisibilityModule],
+  imports: [AuthModule, MetricsModule, RealtimeModule, RegistryModule, RowVisibilityModule],
   controllers: [SupabaseBroadcastController],
   providers: [SupabaseRealtimeServer, SupabaseChannelFeed, ChannelPresenceStore, ConnectionSlots, ReplayPositions],
 })

@@ -21,6 +21,7 @@ import {
   type PhoenixVsn,
 } from './phoenix-message.js';
 import { ReplayPositions } from './replay-positions.store.js';
+import { SupabaseRealtimeMetrics, type JoinRefusalReason } from '../metrics/supabase-realtime.metrics.js';
 import { isVirtualTable, VIRTUAL_TABLES, type ChangeColumn } from './postgres-change.js';
 import { InvalidFilterError, parseFilter } from './postgres-changes-filter.js';
 import {
@@ -50,8 +51,15 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 const STATUS_TEXT: Record<number, string> = { 401: 'Unauthorized', 429: 'Too Many Requests', 503: 'Service Unavailable' };
 const CHANGE_EVENTS = new Set(['*', 'INSERT', 'UPDATE', 'DELETE']);
 
-/** A join refused with a reason the client sees. */
-class JoinRefused extends Error {}
+/** A join refused with a reason the client sees, and its cause for metrics. */
+class JoinRefused extends Error {
+  constructor(
+    message: string,
+    readonly refusal: JoinRefusalReason = 'invalid',
+  ) {
+    super(message);
+  }
+}
 
 interface Credential {
   principal: OrgPrincipal;
@@ -108,6 +116,7 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
     private readonly slots: ConnectionSlots,
     private readonly stream: OrgEventStream,
     private readonly positions: ReplayPositions,
+    private readonly metrics: SupabaseRealtimeMetrics,
     @Inject(PROCESS_LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -198,6 +207,7 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
     const transport = { cork: () => tcp.cork(), uncork: () => tcp.uncork() };
     const connection: Connection = { id: slot.id, slot, socket, transport, vsn, credential, source, channels: new Map() };
     this.connections.add(connection);
+    this.metrics.connections.inc();
     socket.on('message', (data: Buffer, isBinary: boolean) => {
       let message: PhoenixMessage;
       try {
@@ -213,6 +223,7 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
     });
     socket.on('close', () => {
       this.connections.delete(connection);
+      this.metrics.connections.dec();
       this.release(slot);
       for (const channel of connection.channels.values()) void this.leave(connection, channel, false);
     });
@@ -220,16 +231,19 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
   }
 
   private send(connection: Connection, message: PhoenixMessage): void {
-    this.sendFrame(connection, () => encodeFrame(connection.vsn, message));
+    // Heartbeat replies are counted apart: they say nothing of the channels' traffic.
+    const kind = message.topic === 'phoenix' ? 'heartbeat' : message.event;
+    this.sendFrame(connection, kind, () => encodeFrame(connection.vsn, message));
   }
 
-  private sendFrame(connection: Connection, frame: () => string): void {
+  private sendFrame(connection: Connection, kind: string, frame: () => string): void {
     if (connection.socket.readyState !== connection.socket.OPEN) return;
     if (connection.socket.bufferedAmount > SEND_BUFFER_MAX_BYTES) {
       connection.socket.close(CLOSE_TRY_AGAIN_LATER, 'slow consumer: rejoin with config.broadcast.replay');
       return;
     }
     connection.socket.send(frame());
+    this.metrics.messagesOut.inc({ kind });
   }
 
   private reply(connection: Connection, to: PhoenixMessage, status: 'ok' | 'error', response: Record<string, unknown>): void {
@@ -270,7 +284,7 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
       const existing = connection.channels.get(topic);
       if (existing) void this.leave(connection, existing, false);
       if (connection.channels.size >= CHANNELS_PER_CONNECTION)
-        throw new JoinRefused(`at most ${CHANNELS_PER_CONNECTION} channels per connection`);
+        throw new JoinRefused(`at most ${CHANNELS_PER_CONNECTION} channels per connection`, 'limit');
       const credential = await this.joinCredential(connection, payload.access_token);
       const config = isObject(payload.config) ? payload.config : {};
       const requested = config.postgres_changes === undefined ? [] : config.postgres_changes;
@@ -304,7 +318,7 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
       // Where this client left off, if that is known exactly; else from `since`'s millisecond, inclusively.
       const exactStart = replaySince === undefined ? undefined : await this.positions.startAfter({ orgId, tokenId, topic }, replaySince);
       if (replaySince !== undefined && (await this.stream.sinceExpired(orgId, exactStart ?? `${replaySince}-0`))) {
-        throw new JoinRefused('replay since is older than the org stream keeps: fetch the current rows again');
+        throw new JoinRefused('replay since is older than the org stream keeps: fetch the current rows again', 'replay_expired');
       }
       // The start is taken before the join is answered: a change racing the join is delivered, never lost.
       const lastId =
@@ -345,13 +359,16 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
         presenceKey: typeof presence.key === 'string' && presence.key !== '' ? presence.key : randomUUID(),
         connection: connection.transport,
         send: (out) => this.send(connection, out),
-        sendEncoded: (head, payloadJson) => this.sendFrame(connection, () => encodeFrameWithPayload(connection.vsn, head, payloadJson)),
+        sendEncoded: (head, payloadJson) =>
+          this.sendFrame(connection, head.event, () => encodeFrameWithPayload(connection.vsn, head, payloadJson)),
         overflow: (reason) => {
           this.logger.info({ reason, topic }, 'Supabase realtime client must rejoin');
           connection.socket.close(CLOSE_TRY_AGAIN_LATER, reason);
         },
       };
       connection.channels.set(topic, channel);
+      this.metrics.channels.inc();
+      if (replaySince !== undefined) this.metrics.replays.inc({ start: channel.replayExact ? 'exact' : 'inclusive' });
       const echoed = requested.map((raw, index) => ({ ...(raw as Record<string, unknown>), id: bindings[index]!.id }));
       this.reply(connection, message, 'ok', { postgres_changes: echoed });
       if (bindings.length > 0) {
@@ -370,6 +387,7 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
         this.send(connection, { join_ref: joinRef, ref: null, topic, event: 'presence_state', payload: state });
       }
     } catch (error) {
+      this.metrics.joinRefusals.inc({ reason: error instanceof JoinRefused ? error.refusal : 'error' });
       if (error instanceof JoinRefused) return this.reply(connection, message, 'error', { reason: error.message });
       throw error;
     }
@@ -381,12 +399,13 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
     try {
       access = await this.visibility.channelAccess(claims, name);
     } catch (error) {
-      if (error instanceof ChannelAuthorizationUnavailable) throw new JoinRefused(error.message);
+      if (error instanceof ChannelAuthorizationUnavailable) throw new JoinRefused(error.message, 'unavailable');
       throw error;
     }
     if (!access.read) {
       throw new JoinRefused(
         `Unauthorized: You do not have permissions to read from this Channel topic: ${name} (no SELECT policy on realtime.messages allows it)`,
+        'forbidden',
       );
     }
     return access;
@@ -396,13 +415,15 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
   private async joinCredential(connection: Connection, accessToken: unknown): Promise<Credential> {
     if (accessToken === undefined || accessToken === null || accessToken === '') {
       const { expiresAt } = connection.credential;
-      if (expiresAt !== undefined && expiresAt <= Date.now()) throw new JoinRefused('the apikey expired: join with a fresh access_token');
+      if (expiresAt !== undefined && expiresAt <= Date.now())
+        throw new JoinRefused('the apikey expired: join with a fresh access_token', 'unauthorized');
       return connection.credential;
     }
-    if (typeof accessToken !== 'string') throw new JoinRefused('access_token must be a string');
+    if (typeof accessToken !== 'string') throw new JoinRefused('access_token must be a string', 'unauthorized');
     const credential = await this.authenticate(accessToken, connection.source);
-    if (!credential) throw new JoinRefused('invalid, expired or revoked access_token');
-    if (credential.principal.orgId !== connection.credential.principal.orgId) throw new JoinRefused("the access_token is another org's");
+    if (!credential) throw new JoinRefused('invalid, expired or revoked access_token', 'unauthorized');
+    if (credential.principal.orgId !== connection.credential.principal.orgId)
+      throw new JoinRefused("the access_token is another org's", 'unauthorized');
     return credential;
   }
 
@@ -532,7 +553,10 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
 
   /** Stops the channel, then records where its client left off: exactly if `graceful`, else as ambiguous. */
   private async leave(connection: Connection, channel: ServerChannel, graceful: boolean): Promise<void> {
-    connection.channels.delete(channel.topic);
+    if (connection.channels.get(channel.topic) === channel) {
+      connection.channels.delete(channel.topic);
+      this.metrics.channels.dec();
+    }
     clearTimeout(channel.expiry);
     this.feed.remove(channel);
     const tracked = channel.tracked;
