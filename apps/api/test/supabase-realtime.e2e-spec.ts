@@ -6,6 +6,7 @@ import WebSocket from 'ws';
 import { findFreePort } from '#libs/runtime';
 import { spawnPlatformProcess, waitFor, type PlatformProcess } from '#libs/testing';
 import { createToken } from './operational-state-http.js';
+import { connectRealtime } from './realtime-clients.js';
 import { startTestPlatform, type CreatedOrg, type TestPlatform } from './platform-harness.js';
 
 type Vsn = '1.0.0' | '2.0.0';
@@ -476,7 +477,7 @@ describe('Supabase Realtime protocol (supabase-js against real API processes)', 
     expect(left).toEqual(['ghost']);
   });
 
-  it('caps connections per token across API processes (REALTIME_SOCKETS_PER_TOKEN) and frees a slot when a connection closes', async () => {
+  it('caps connections per token across API processes and protocols (REALTIME_SOCKETS_PER_TOKEN, Socket.IO sockets counted too) and frees a slot when a connection closes', async () => {
     const capped = await createToken(apis[0]!.url, org.token, 'viewer', 'capped');
     const open = (api: number) =>
       new Promise<WebSocket | { status: number; body: string }>((resolve) => {
@@ -493,25 +494,36 @@ describe('Supabase Realtime protocol (supabase-js against real API processes)', 
         socket.on('error', () => undefined);
       });
     const held: WebSocket[] = [];
+    // One cap for both protocols: a Socket.IO socket of the token holds one of its slots.
+    const socketIo = await connectRealtime(apis[0]!.url, capped.token);
     try {
-      // The default cap is 20, split over both processes.
-      for (let i = 0; i < 20; i++) {
+      // The default cap is 20, split over both processes and protocols.
+      for (let i = 0; i < 19; i++) {
         const socket = await open(i % 2);
         expect(socket).toBeInstanceOf(WebSocket);
         held.push(socket as WebSocket);
       }
       expect(await open(0)).toEqual({ status: 429, body: expect.stringContaining('REALTIME_SOCKETS_PER_TOKEN') });
+      await expect(connectRealtime(apis[1]!.url, capped.token)).rejects.toThrow();
       const closing = held.pop()!;
       await new Promise((resolve) => {
         closing.once('close', resolve);
         closing.close();
       });
+      const freed = await waitFor('the freed slot', async () => {
+        const socket = await open(1);
+        return socket instanceof WebSocket ? socket : undefined;
+      });
+      held.push(freed);
+      // The Socket.IO socket's slot, once given back, takes a Supabase connection.
+      socketIo.close();
       const again = await waitFor('the freed slot', async () => {
         const socket = await open(1);
         return socket instanceof WebSocket ? socket : undefined;
       });
       held.push(again);
     } finally {
+      socketIo.close();
       for (const socket of held) socket.close();
     }
   });

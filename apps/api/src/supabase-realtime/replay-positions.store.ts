@@ -16,7 +16,7 @@ redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]))
 return 1`;
 
 /**
- * KEYS: positions of one (org, token, topic), the org's Supabase connection slots. ARGV: since ms, max age ms.
+ * KEYS: positions of one (org, token, topic), the org's realtime connection slots. ARGV: since ms, max age ms.
  * Returns the stream id to replay after, or false when the millisecond is ambiguous (replay it inclusively).
  * Entries: o|slot||t (a channel still open), g|ms|id|t (left gracefully, its last change at ms and its
  * last frame id), a|from|to|t (closed abruptly, changes of from..to delivered, perhaps not received).
@@ -121,12 +121,7 @@ export class ReplayPositions {
 
   /** The stream id a rejoin with `since` replays after, or undefined to replay `since`'s millisecond inclusively. */
   async startAfter(channel: Omit<PositionedChannel, 'key'>, since: number): Promise<string | undefined> {
-    const start = await this.redis.replayStart(
-      this.keyOf(channel),
-      this.keys.org(channel.orgId, 'supabase-connections'),
-      since,
-      this.maxAgeMs,
-    );
+    const start = await this.redis.replayStart(this.keyOf(channel), this.keys.orgSockets(channel.orgId), since, this.maxAgeMs);
     return start ?? undefined;
   }
 }
