@@ -1,3 +1,5 @@
+import { createClient, type RealtimeChannel } from '@supabase/supabase-js';
+import WebSocket from 'ws';
 import { spawnPlatformProcess, waitFor, type PlatformProcess } from '#libs/testing';
 import { connectRealtime, type TestSocket } from './realtime-clients.js';
 import { startTestPlatform, type CreatedOrg, type TestPlatform } from './platform-harness.js';
@@ -118,6 +120,62 @@ describe('/metrics under load: every family of the platform’s own state moves 
       'the socket to be gone',
       (text) => sample(text, 'platform_realtime_sockets') === sample(before, 'platform_realtime_sockets'),
     );
+  });
+
+  it('counts Supabase Realtime connections, channels, messages out by kind, join refusals by reason and replays', async () => {
+    await platform.queryOrgDatabase(
+      org.slug,
+      `CREATE POLICY metered_read ON realtime.messages FOR SELECT TO authenticated USING (realtime.topic() LIKE 'metered-%');
+       CREATE POLICY metered_write ON realtime.messages FOR INSERT TO authenticated WITH CHECK (realtime.topic() LIKE 'metered-%')`,
+    );
+    const client = createClient(platform.baseUrl, org.token, {
+      auth: { persistSession: false, autoRefreshToken: false },
+      realtime: { transport: WebSocket as never },
+    });
+    const join = (channel: RealtimeChannel) =>
+      new Promise<string>((resolve) =>
+        channel.subscribe((status) => {
+          if (status === 'SUBSCRIBED' || status === 'CHANNEL_ERROR' || status === 'TIMED_OUT') resolve(status);
+        }),
+      );
+    try {
+      const since = Date.now() - 1;
+      const before = await scrape();
+      const heard: unknown[] = [];
+      const room = client
+        .channel('metered-room', { config: { private: true, broadcast: { self: true, ack: true } } })
+        .on('broadcast', { event: 'tick' }, ({ payload }) => heard.push(payload));
+      expect(await join(room)).toBe('SUBSCRIBED');
+      expect(await room.send({ type: 'broadcast', event: 'tick', payload: { n: 1 } })).toBe('ok');
+      await waitFor('the broadcast back', () => (heard.length === 1 ? true : undefined));
+      const refused = client.channel('forbidden-room', { config: { private: true } });
+      expect(await join(refused)).toBe('CHANNEL_ERROR');
+      // Before supabase-js tries the join again.
+      await client.removeChannel(refused);
+      await client.removeChannel(room);
+      const replayed: unknown[] = [];
+      const replaying = client
+        .channel('metered-room', { config: { private: true, broadcast: { replay: { since } } } })
+        .on('broadcast', { event: 'tick' }, ({ payload }) => replayed.push(payload));
+      expect(await join(replaying)).toBe('SUBSCRIBED');
+      await waitFor('the replayed broadcast', () => (replayed.length === 1 ? true : undefined));
+      const after = await scrape();
+      const moved = (name: string, labels: Record<string, string> = {}) => sample(after, name, labels) - sample(before, name, labels);
+      expect(moved('platform_supabase_realtime_connections')).toBe(1);
+      expect(moved('platform_supabase_realtime_channels')).toBe(1);
+      // The broadcast back, and the replayed one.
+      expect(moved('platform_supabase_realtime_messages_out_total', { kind: 'broadcast' })).toBe(2);
+      // Replies to three joins (one an error), the ack, and two leaves (the refused channel's answered as unmatched); heartbeats count apart.
+      expect(moved('platform_supabase_realtime_messages_out_total', { kind: 'phx_reply' })).toBe(6);
+      expect(moved('platform_supabase_realtime_messages_out_total', { kind: 'phx_close' })).toBe(1);
+      expect(moved('platform_supabase_realtime_join_refusals_total', { reason: 'forbidden' })).toBe(1);
+      expect(moved('platform_supabase_realtime_replays_total', { start: 'inclusive' })).toBe(1);
+      expect(moved('platform_supabase_realtime_replayed_messages_total', { start: 'inclusive' })).toBe(1);
+    } finally {
+      await client.removeAllChannels();
+      client.realtime.disconnect();
+    }
+    await scrapeUntil('the Supabase connection to be gone', (text) => sample(text, 'platform_supabase_realtime_connections') === 0);
   });
 
   it('counts leases held and callers waiting for one', async () => {

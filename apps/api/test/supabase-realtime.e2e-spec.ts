@@ -6,6 +6,7 @@ import WebSocket from 'ws';
 import { findFreePort } from '#libs/runtime';
 import { spawnPlatformProcess, waitFor, type PlatformProcess } from '#libs/testing';
 import { createToken } from './operational-state-http.js';
+import { connectRealtime } from './realtime-clients.js';
 import { startTestPlatform, type CreatedOrg, type TestPlatform } from './platform-harness.js';
 
 type Vsn = '1.0.0' | '2.0.0';
@@ -68,6 +69,11 @@ describe('Supabase Realtime protocol (supabase-js against real API processes)', 
          GRANT SELECT ON public.items TO authenticated`,
       );
     }
+    // Private channels as in Supabase: realtime.topic() is the channel being joined, the caller's claims are auth.jwt().
+    await sql(`CREATE POLICY rooms_read ON realtime.messages FOR SELECT TO authenticated
+                 USING (realtime.topic() LIKE 'room-%' OR realtime.topic() LIKE 'ledger%');
+               CREATE POLICY rooms_write ON realtime.messages FOR INSERT TO authenticated
+                 WITH CHECK (realtime.topic() LIKE 'room-%' AND extension = 'broadcast' AND platform.can_write())`);
     await Promise.all([startApi(), startApi()]);
     await waitFor(
       'the relays to stream both org databases',
@@ -329,37 +335,107 @@ describe('Supabase Realtime protocol (supabase-js against real API processes)', 
     expect(JSON.stringify(asViewer)).not.toContain('secret');
   });
 
-  it('replays what a client missed during 200 changes when it rejoins with replay.since = the last commit_timestamp it saw, in order', async () => {
-    await sql('CREATE TABLE public.ledger (n int PRIMARY KEY); GRANT SELECT ON public.ledger TO authenticated');
+  /**
+   * 200 inserts into a fresh table; the client on `channel` drops off by `dropOff` once it has seen
+   * some, the rest happen while it is away; then a client on the other API process rejoins with
+   * replay.since = the last commit_timestamp the first one saw. Returns what each saw.
+   */
+  const missAndReplay = async (table: string, topic: string, dropOff: (client: SupabaseClient) => Promise<void>) => {
+    await sql(`CREATE TABLE public.${table} (n int PRIMARY KEY); GRANT SELECT ON public.${table} TO authenticated`);
     const first: Change[] = [];
     const client = supabase(org.token);
     await subscribed(
       client
-        .channel('ledger', { config: { private: true } })
-        .on('postgres_changes', { event: 'INSERT', schema: 'public', table: 'ledger' }, (p) => first.push(p as never)),
+        .channel(topic, { config: { private: true } })
+        .on('postgres_changes', { event: 'INSERT', schema: 'public', table }, (p) => first.push(p as never)),
     );
     for (let n = 1; n <= 200; n++) {
-      await sql('INSERT INTO public.ledger VALUES ($1)', [n]);
-      // The client drops off once it has seen some: the rest happen while it is away.
+      await sql(`INSERT INTO public.${table} VALUES ($1)`, [n]);
       if (n === 60) await waitFor('some changes', () => (first.length >= 20 ? true : undefined));
-      if (n === 60) await client.removeAllChannels();
+      if (n === 60) await dropOff(client);
     }
     const seen = first.map((change) => change.new.n as number);
     const since = Date.parse(first.at(-1)!.commit_timestamp);
     const second: Change[] = [];
     await subscribed(
       supabase(org.token, '1.0.0', 1)
-        .channel('ledger', { config: { private: true, broadcast: { replay: { since } } } })
-        .on('postgres_changes', { event: 'INSERT', schema: 'public', table: 'ledger' }, (p) => second.push(p as never)),
+        .channel(topic, { config: { private: true, broadcast: { replay: { since } } } })
+        .on('postgres_changes', { event: 'INSERT', schema: 'public', table }, (p) => second.push(p as never)),
     );
     await waitFor('the rejoined client to reach n = 200', () => (second.some((change) => change.new.n === 200) ? true : undefined));
     const replayed = second.map((change) => change.new.n as number);
     expect(replayed).toEqual([...replayed].sort((a, b) => a - b));
     expect(new Set(replayed).size).toBe(replayed.length);
     expect([...new Set([...seen, ...replayed])].sort((a, b) => a - b)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
-    // `since` is inclusive (no change may be lost to a shared millisecond): only changes of that very millisecond come again.
+    return { seen, since, second };
+  };
+
+  it('replays exactly what a client missed during 200 changes after it left (removeAllChannels) and rejoins with replay.since = the last commit_timestamp it saw', async () => {
+    const { seen, second } = await missAndReplay('ledger', 'ledger', (client) => client.removeAllChannels().then(() => undefined));
+    // The leave was answered after every frame before it, so the rejoin starts exactly after the last one: none twice.
+    expect(second.filter((change) => seen.includes(change.new.n))).toEqual([]);
+  }, 180_000);
+
+  it('loses nothing when the connection was destroyed instead, repeating at most the changes of the since millisecond', async () => {
+    const { seen, since, second } = await missAndReplay('ledger_cut', 'ledger-cut', async (client) => {
+      (client.realtime as unknown as { socketAdapter: { socket: { conn: WebSocket } } }).socketAdapter.socket.conn.terminate();
+      client.realtime.disconnect();
+      await client.removeAllChannels();
+    });
+    // Frames in flight may not have arrived: the client's last millisecond is replayed inclusively.
     const again = second.filter((change) => seen.includes(change.new.n));
     expect(again.every((change) => Date.parse(change.commit_timestamp) === since)).toBe(true);
+  }, 180_000);
+
+  it('authorises private channels by the RLS policies on realtime.messages: SELECT to join, INSERT to broadcast and track', async () => {
+    // The policies (beforeAll) let every caller read rooms and ledgers, and members write broadcasts to rooms.
+    const viewer = await createToken(apis[0]!.url, org.token, 'viewer', 'private-viewer');
+    const refusal = await subscribed(supabase(org.token).channel('vault', { config: { private: true } })).then(
+      () => 'joined',
+      (error: Error) => error.message,
+    );
+    expect(refusal).toMatch(/permissions to read from this Channel topic: vault/);
+
+    const heardByMember: unknown[] = [];
+    const heardByViewer: unknown[] = [];
+    const heardInPublic: unknown[] = [];
+    const member = await subscribed(
+      supabase(org.token)
+        .channel('room-private', { config: { private: true, broadcast: { self: true, ack: true } } })
+        .on('broadcast', { event: 'say' }, ({ payload }) => heardByMember.push(payload)),
+    );
+    const reader = await subscribed(
+      supabase(viewer.token, '1.0.0', 1)
+        .channel('room-private', { config: { private: true, broadcast: { ack: true } } })
+        .on('broadcast', { event: 'say' }, ({ payload }) => heardByViewer.push(payload)),
+    );
+    // The public channel of the same name is another channel: it never hears the private one.
+    await subscribed(
+      supabase(org.token)
+        .channel('room-private')
+        .on('broadcast', { event: 'say' }, ({ payload }) => heardInPublic.push(payload)),
+    );
+    expect(await reader.send({ type: 'broadcast', event: 'say', payload: { from: 'viewer' } })).toBe('error');
+    const track = await reader.track({ online: true });
+    expect(track).toBe('error');
+    expect(await member.send({ type: 'broadcast', event: 'say', payload: { from: 'member' } })).toBe('ok');
+    await waitFor('the member broadcast on both private clients', () =>
+      heardByMember.length >= 1 && heardByViewer.length >= 1 ? true : undefined,
+    );
+    const forbidden = await fetch(`${apis[0]!.url}/realtime/v1/api/broadcast`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${viewer.token}`, apikey: viewer.token, 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [{ topic: 'room-private', event: 'say', payload: { from: 'rest' }, private: true }] }),
+    });
+    expect(forbidden.status).toBe(403);
+    // A barrier on the public channel: once it hears its own, it would have heard the private one before it.
+    const publicSender = supabase(org.token, '2.0.0', 1).channel('room-private', { config: { broadcast: { ack: true } } });
+    await subscribed(publicSender);
+    expect(await publicSender.send({ type: 'broadcast', event: 'say', payload: { from: 'public' } })).toBe('ok');
+    await waitFor('the public broadcast', () => (heardInPublic.length >= 1 ? true : undefined));
+    expect(heardInPublic).toEqual([{ from: 'public' }]);
+    expect(heardByMember).toEqual([{ from: 'member' }]);
+    expect(heardByViewer).toEqual([{ from: 'member' }]);
   });
 
   it('keeps presence consistent across two API processes', async () => {
@@ -401,7 +477,7 @@ describe('Supabase Realtime protocol (supabase-js against real API processes)', 
     expect(left).toEqual(['ghost']);
   });
 
-  it('caps connections per token across API processes (REALTIME_SOCKETS_PER_TOKEN) and frees a slot when a connection closes', async () => {
+  it('caps connections per token across API processes and protocols (REALTIME_SOCKETS_PER_TOKEN, Socket.IO sockets counted too) and frees a slot when a connection closes', async () => {
     const capped = await createToken(apis[0]!.url, org.token, 'viewer', 'capped');
     const open = (api: number) =>
       new Promise<WebSocket | { status: number; body: string }>((resolve) => {
@@ -418,25 +494,36 @@ describe('Supabase Realtime protocol (supabase-js against real API processes)', 
         socket.on('error', () => undefined);
       });
     const held: WebSocket[] = [];
+    // One cap for both protocols: a Socket.IO socket of the token holds one of its slots.
+    const socketIo = await connectRealtime(apis[0]!.url, capped.token);
     try {
-      // The default cap is 20, split over both processes.
-      for (let i = 0; i < 20; i++) {
+      // The default cap is 20, split over both processes and protocols.
+      for (let i = 0; i < 19; i++) {
         const socket = await open(i % 2);
         expect(socket).toBeInstanceOf(WebSocket);
         held.push(socket as WebSocket);
       }
       expect(await open(0)).toEqual({ status: 429, body: expect.stringContaining('REALTIME_SOCKETS_PER_TOKEN') });
+      await expect(connectRealtime(apis[1]!.url, capped.token)).rejects.toThrow();
       const closing = held.pop()!;
       await new Promise((resolve) => {
         closing.once('close', resolve);
         closing.close();
       });
+      const freed = await waitFor('the freed slot', async () => {
+        const socket = await open(1);
+        return socket instanceof WebSocket ? socket : undefined;
+      });
+      held.push(freed);
+      // The Socket.IO socket's slot, once given back, takes a Supabase connection.
+      socketIo.close();
       const again = await waitFor('the freed slot', async () => {
         const socket = await open(1);
         return socket instanceof WebSocket ? socket : undefined;
       });
       held.push(again);
     } finally {
+      socketIo.close();
       for (const socket of held) socket.close();
     }
   });

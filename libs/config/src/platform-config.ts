@@ -654,14 +654,14 @@ export class PlatformConfig {
   @Max(100_000, { message: 'must be a whole number from 1 to 100000' })
   REALTIME_SUBSCRIBES_IN_FLIGHT_PER_ORG = 8;
 
-  /** Realtime sockets one org may hold open at once, across every API process. */
+  /** Realtime connections (Socket.IO sockets and Supabase Realtime connections together) one org may hold open at once, across every API process. */
   @Type(() => Number)
   @IsInt({ message: 'must be a whole number from 1 to 1000000' })
   @Min(1, { message: 'must be a whole number from 1 to 1000000' })
   @Max(1000000, { message: 'must be a whole number from 1 to 1000000' })
   REALTIME_SOCKETS_PER_ORG = 200;
 
-  /** Realtime sockets one API token (or its sessions) may hold open at once, across every API process. */
+  /** Realtime connections of both protocols one API token (or its sessions) may hold open at once, across every API process. */
   @Type(() => Number)
   @IsInt({ message: 'must be a whole number from 1 to 1000000' })
   @Min(1, { message: 'must be a whole number from 1 to 1000000' })

@@ -58,13 +58,21 @@ export class OrgDatabase {
     }
   }
 
-  private async inTransaction<T>(orgId: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  /**
+   * Runs `work` in one transaction, as the org database's owner, that is always rolled
+   * back: for questions answered by trying (may this caller insert that row?).
+   */
+  async rolledBack<T>(orgId: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.inTransaction(orgId, work, 'ROLLBACK');
+  }
+
+  private async inTransaction<T>(orgId: string, work: (client: pg.PoolClient) => Promise<T>, end = 'COMMIT'): Promise<T> {
     const client = await this.pools.connect(orgId);
     let broken: Error | undefined;
     try {
       await client.query('BEGIN');
       const result = await work(client);
-      await client.query('COMMIT');
+      await client.query(end);
       return result;
     } catch (error) {
       await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));

@@ -10,12 +10,13 @@ import { TasksModule } from '#libs/tasks';
 import { RealtimeGatewayModule } from '../realtime/realtime-gateway.module.js';
 import { PlatformMetrics } from './platform.metrics.js';
 import { RealtimeFanoutMetrics } from './realtime-fanout.metrics.js';
+import { SupabaseRealtimeMetrics } from './supabase-realtime.metrics.js';
 
 @Module({
   imports: [RegistryModule, EventStreamModule, ResourcesModule, TasksModule, RealtimeGatewayModule],
   controllers: [MetricsController],
-  providers: [MetricsRegistry, RealtimeRelayMetrics, PlatformMetrics, RealtimeFanoutMetrics],
-  exports: [MetricsRegistry],
+  providers: [MetricsRegistry, RealtimeRelayMetrics, PlatformMetrics, RealtimeFanoutMetrics, SupabaseRealtimeMetrics],
+  exports: [MetricsRegistry, SupabaseRealtimeMetrics],
 })
 export class MetricsModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

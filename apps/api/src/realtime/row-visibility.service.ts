@@ -31,6 +31,26 @@ export class TableNotVisibleError extends Error {
   }
 }
 
+/** What a caller may do on a private channel, as the policies on realtime.messages say. */
+export interface ChannelAccess {
+  /** SELECT: join the channel and receive its broadcasts and presence. */
+  read: boolean;
+  /** INSERT with extension `broadcast`: send broadcasts. */
+  broadcast: boolean;
+  /** INSERT with extension `presence`: track presence. */
+  presence: boolean;
+}
+
+/** The org database cannot answer for private channels (no realtime.messages to probe). */
+export class ChannelAuthorizationUnavailable extends Error {
+  constructor(cause: unknown) {
+    super(`private channels are not set up in the org database (${(cause as Error).message})`);
+    this.name = 'ChannelAuthorizationUnavailable';
+  }
+}
+
+const INSUFFICIENT_PRIVILEGE = '42501';
+
 /** The SELECT policies of a table as role `authenticated` meets them. */
 interface TablePolicies {
   /** The caller's role may SELECT from the table at all. */
@@ -106,6 +126,41 @@ export class RowVisibility {
     });
   }
 
+  /**
+   * The caller's rights on the private channel `topic`, decided by Postgres itself as
+   * Supabase Realtime does: probe rows of realtime.messages are inserted as the owner,
+   * then, as role `authenticated` with the caller's claims and `realtime.topic()` = the
+   * topic, read back (SELECT policies) and inserted again (INSERT policies), and all of it
+   * rolled back. One transaction per join, never per message.
+   */
+  async channelAccess(claims: OrgClaims, topic: string): Promise<ChannelAccess> {
+    return this.database.rolledBack(claims.org_id, async (client) => {
+      await client.query(`SET LOCAL statement_timeout = ${CHECK_TIMEOUT_MS}`);
+      let probes: { id: string }[];
+      try {
+        ({ rows: probes } = await client.query<{ id: string }>(
+          `INSERT INTO realtime.messages (topic, extension, event, payload, private)
+           VALUES ($1, 'broadcast', 'authorization', '{}', true), ($1, 'presence', 'authorization', '{}', true) RETURNING id`,
+          [topic],
+        ));
+      } catch (error) {
+        throw new ChannelAuthorizationUnavailable(error);
+      }
+      await client.query(
+        `SELECT set_config('request.jwt.claims', $1, true), set_config('role', 'authenticated', true), set_config('realtime.topic', $2, true)`,
+        [JSON.stringify(claims), topic],
+      );
+      const allowed = (statement: string, params: unknown[]) => attempt(client, statement, params);
+      const read = await allowed(`SELECT 1 FROM realtime.messages WHERE id = ANY($1::uuid[])`, [probes.map((probe) => probe.id)]);
+      const insert = `INSERT INTO realtime.messages (topic, extension, event, payload, private) VALUES ($1, $2, 'authorization', '{}', true)`;
+      return {
+        read: read !== false && read.rowCount! > 0,
+        broadcast: (await allowed(insert, [topic, 'broadcast'])) !== false,
+        presence: (await allowed(insert, [topic, 'presence'])) !== false,
+      };
+    });
+  }
+
   private cached(orgId: string, table: string): TablePolicies | undefined {
     const cached = this.policies.get(`${orgId}\u0000${table}`);
     return cached && Date.now() - cached.readAt < POLICY_CACHE_MS ? cached : undefined;
@@ -142,4 +197,18 @@ function settledAnswer(policies: TablePolicies): boolean | undefined {
   if (!policies.rowSecurity) return true;
   if (policies.permissive.length === 0) return false;
   return undefined;
+}
+
+/** Runs `statement` in a savepoint: its result, or false when row-level security or a missing grant refused it. */
+async function attempt(client: pg.PoolClient, statement: string, params: unknown[]): Promise<pg.QueryResult | false> {
+  await client.query('SAVEPOINT rt_attempt');
+  try {
+    const result = await client.query(statement, params);
+    await client.query('RELEASE SAVEPOINT rt_attempt');
+    return result;
+  } catch (error) {
+    if ((error as { code?: string }).code !== INSUFFICIENT_PRIVILEGE) throw error;
+    await client.query('ROLLBACK TO SAVEPOINT rt_attempt');
+    return false;
+  }
 }

@@ -9,6 +9,7 @@ import { RedisConnection } from '#libs/redis';
 import { postgresChangeOf, postgresChangesPayload, postgresChangesPayloadJson, type PostgresChange } from './postgres-change.js';
 import { rowMatches } from './postgres-changes-filter.js';
 import { RowVisibility } from '../realtime/row-visibility.service.js';
+import { SupabaseRealtimeMetrics } from '../metrics/supabase-realtime.metrics.js';
 import type { JoinedChannel } from './supabase-channel.js';
 
 /** Events read from the streams per round trip. */
@@ -77,6 +78,7 @@ export class SupabaseChannelFeed implements OnApplicationShutdown {
     private readonly redis: RedisConnection,
     private readonly visibility: RowVisibility,
     private readonly config: PlatformConfig,
+    private readonly metrics: SupabaseRealtimeMetrics,
     @Inject(PROCESS_LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -167,9 +169,15 @@ export class SupabaseChannelFeed implements OnApplicationShutdown {
       for (;;) {
         const events = await this.stream.readAfter(channel.orgId, channel.lastId, REPLAY_PAGE);
         if (channel.closed) return;
-        // A change committed before `since` but stored just after it was seen before the client left.
-        const wanted = channel.replaySince === undefined ? events : events.filter((event) => Date.parse(event.at) >= channel.replaySince!);
-        budget -= await this.deliver(wanted, [channel], budget, channel.replaySince !== undefined);
+        // From a millisecond rather than a position: a change committed before `since` but stored just after it was seen before the client left.
+        const wanted =
+          channel.replaySince === undefined || channel.replayExact
+            ? events
+            : events.filter((event) => Date.parse(event.at) >= channel.replaySince!);
+        const sent = await this.deliver(wanted, [channel], budget, channel.replaySince !== undefined);
+        budget -= sent;
+        if (channel.replaySince !== undefined)
+          this.metrics.replayedEvents.inc({ start: channel.replayExact ? 'exact' : 'inclusive' }, sent);
         if (events.length > 0) channel.lastId = events.at(-1)!.id;
         if (events.length < REPLAY_PAGE) break;
       }
@@ -204,7 +212,7 @@ export class SupabaseChannelFeed implements OnApplicationShutdown {
           if (ids.length > 0) deliveries.push({ event, channel, change, ids, visible: change.virtual });
           continue;
         }
-        if (event.topic !== Topic.channel(channel.name)) continue;
+        if (event.topic !== Topic.channel(channel.space)) continue;
         if (event.type === EventType.channelBroadcast) {
           const data = event.data as ChannelBroadcastData;
           if (data.sender === channel.key && !channel.broadcastSelf) continue;
@@ -258,6 +266,7 @@ export class SupabaseChannelFeed implements OnApplicationShutdown {
       channel.lastId = event.id;
       if ('message' in delivery) delivery.message();
       else if (delivery.visible) {
+        noteChange(channel, Date.parse(delivery.change.commit_timestamp));
         const { table } = delivery.change;
         const key = `${event.id}\u0000${channel.shapes.get(table) ?? ''}`;
         let data = encoded.get(key);
@@ -270,6 +279,7 @@ export class SupabaseChannelFeed implements OnApplicationShutdown {
           postgresChangesPayloadJson(delivery.ids, data),
         );
       } else continue;
+      channel.delivered.lastId = event.id;
       sent++;
     }
     return sent;
@@ -299,6 +309,13 @@ export class SupabaseChannelFeed implements OnApplicationShutdown {
       }),
     );
   }
+}
+
+function noteChange(channel: JoinedChannel, ms: number): void {
+  const { delivered } = channel;
+  delivered.lastChangeMs = ms;
+  delivered.minChangeMs = Math.min(ms, delivered.minChangeMs ?? ms);
+  delivered.maxChangeMs = Math.max(ms, delivered.maxChangeMs ?? ms);
 }
 
 /** Ids of the channel's bindings that want this change: table, event type, and filter (a DELETE by its old_record). */

@@ -3,6 +3,13 @@ import type { OrgClaims } from '#libs/registry';
 import type { PhoenixMessage } from './phoenix-message.js';
 import type { ChangeColumn, ChangeType } from './postgres-change.js';
 import type { FilterCondition } from './postgres-changes-filter.js';
+import type { Delivered } from './replay-positions.store.js';
+
+/**
+ * Where a channel's broadcasts and presence live: a private and a public channel of one
+ * name never share them (as in Supabase), so a public join cannot hear a private channel.
+ */
+export const channelSpace = (name: string, isPrivate: boolean): string => `${isPrivate ? 'private' : 'public'}:${name}`;
 
 /** One `postgres_changes` binding of a joined channel, with the id its join reply gave it. */
 export interface ChannelBinding {
@@ -21,6 +28,8 @@ export interface JoinedChannel {
   topic: string;
   /** The channel name: the topic without `realtime:`. */
   name: string;
+  /** Where its broadcasts and presence live (channelSpace). */
+  space: string;
   joinRef: string;
   orgId: string;
   claims: OrgClaims;
@@ -37,6 +46,10 @@ export interface JoinedChannel {
   /** With `config.broadcast.replay`: only changes at or after this Unix-ms time are replayed, at most `replayLimit`. */
   replaySince?: number;
   replayLimit?: number;
+  /** The replay starts exactly after `lastId` (where this client left off), so every event after it is replayed whatever its time. */
+  replayExact: boolean;
+  /** What went out so far: where a rejoin would pick up. */
+  delivered: Delivered;
   /** Id of the last stream event this channel has been brought past. */
   lastId: string;
   /** While true, live events wait in `pending` so replayed ones go first. */

@@ -2,8 +2,10 @@ import { Module } from '@nestjs/common';
 import { AuthModule } from '#libs/auth';
 import { RealtimeModule } from '#libs/realtime';
 import { RegistryModule } from '#libs/registry';
+import { MetricsModule } from '../metrics/metrics.module.js';
 import { ChannelPresenceStore } from './channel-presence.store.js';
 import { ConnectionSlots } from './connection-slots.store.js';
+import { ReplayPositions } from './replay-positions.store.js';
 import { RowVisibilityModule } from '../realtime/row-visibility.module.js';
 import { SupabaseBroadcastController } from './supabase-broadcast.controller.js';
 import { SupabaseChannelFeed } from './supabase-channel-feed.service.js';
@@ -11,8 +13,8 @@ import { SupabaseRealtimeServer } from './supabase-realtime.server.js';
 
 /** The Supabase Realtime protocol (/realtime/v1/websocket and REST broadcast) on the org event streams. */
 @Module({
-  imports: [AuthModule, RealtimeModule, RegistryModule, RowVisibilityModule],
+  imports: [AuthModule, MetricsModule, RealtimeModule, RegistryModule, RowVisibilityModule],
   controllers: [SupabaseBroadcastController],
-  providers: [SupabaseRealtimeServer, SupabaseChannelFeed, ChannelPresenceStore, ConnectionSlots],
+  providers: [SupabaseRealtimeServer, SupabaseChannelFeed, ChannelPresenceStore, ConnectionSlots, ReplayPositions],
 })
 export class SupabaseRealtimeModule {}

@@ -8,6 +8,7 @@ import { Authenticator, claimsOf, CredentialCache, LoginFailureLimiter, type Cre
 import { EventType, PLATFORM_OWNED_TABLES, Topic } from '#libs/contracts';
 import { PROCESS_LOGGER, type Logger } from '#libs/logging';
 import { OrgEventStream } from '#libs/realtime';
+import type { OrgClaims } from '#libs/registry';
 import { ChannelPresenceStore } from './channel-presence.store.js';
 import { ConnectionLimitExceeded, ConnectionSlots, type ConnectionSlot } from './connection-slots.store.js';
 import {
@@ -19,10 +20,17 @@ import {
   type PhoenixMessage,
   type PhoenixVsn,
 } from './phoenix-message.js';
+import { ReplayPositions } from './replay-positions.store.js';
+import { SupabaseRealtimeMetrics, type JoinRefusalReason } from '../metrics/supabase-realtime.metrics.js';
 import { isVirtualTable, VIRTUAL_TABLES, type ChangeColumn } from './postgres-change.js';
 import { InvalidFilterError, parseFilter } from './postgres-changes-filter.js';
-import { RowVisibility, TableNotVisibleError } from '../realtime/row-visibility.service.js';
-import type { ChannelBinding, JoinedChannel } from './supabase-channel.js';
+import {
+  ChannelAuthorizationUnavailable,
+  RowVisibility,
+  TableNotVisibleError,
+  type ChannelAccess,
+} from '../realtime/row-visibility.service.js';
+import { channelSpace, type ChannelBinding, type JoinedChannel } from './supabase-channel.js';
 import { SupabaseChannelFeed, type ChannelBroadcastData } from './supabase-channel-feed.service.js';
 
 /** The path supabase-js opens under the platform's base URL. */
@@ -43,8 +51,15 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 const STATUS_TEXT: Record<number, string> = { 401: 'Unauthorized', 429: 'Too Many Requests', 503: 'Service Unavailable' };
 const CHANGE_EVENTS = new Set(['*', 'INSERT', 'UPDATE', 'DELETE']);
 
-/** A join refused with a reason the client sees. */
-class JoinRefused extends Error {}
+/** A join refused with a reason the client sees, and its cause for metrics. */
+class JoinRefused extends Error {
+  constructor(
+    message: string,
+    readonly refusal: JoinRefusalReason = 'invalid',
+  ) {
+    super(message);
+  }
+}
 
 interface Credential {
   principal: OrgPrincipal;
@@ -53,6 +68,8 @@ interface Credential {
 
 interface ServerChannel extends JoinedChannel {
   credential: Credential;
+  /** A private channel's rights (realtime.messages policies); undefined for a public one. */
+  access?: ChannelAccess;
   presenceKey: string;
   presenceEnabled: boolean;
   tracked?: { ref: string; key: string; meta: Record<string, unknown> };
@@ -98,6 +115,8 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
     private readonly presence: ChannelPresenceStore,
     private readonly slots: ConnectionSlots,
     private readonly stream: OrgEventStream,
+    private readonly positions: ReplayPositions,
+    private readonly metrics: SupabaseRealtimeMetrics,
     @Inject(PROCESS_LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -188,6 +207,7 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
     const transport = { cork: () => tcp.cork(), uncork: () => tcp.uncork() };
     const connection: Connection = { id: slot.id, slot, socket, transport, vsn, credential, source, channels: new Map() };
     this.connections.add(connection);
+    this.metrics.connections.inc();
     socket.on('message', (data: Buffer, isBinary: boolean) => {
       let message: PhoenixMessage;
       try {
@@ -203,23 +223,27 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
     });
     socket.on('close', () => {
       this.connections.delete(connection);
+      this.metrics.connections.dec();
       this.release(slot);
-      for (const channel of connection.channels.values()) this.leave(connection, channel);
+      for (const channel of connection.channels.values()) void this.leave(connection, channel, false);
     });
     socket.on('error', () => socket.terminate());
   }
 
   private send(connection: Connection, message: PhoenixMessage): void {
-    this.sendFrame(connection, () => encodeFrame(connection.vsn, message));
+    // Heartbeat replies are counted apart: they say nothing of the channels' traffic.
+    const kind = message.topic === 'phoenix' ? 'heartbeat' : message.event;
+    this.sendFrame(connection, kind, () => encodeFrame(connection.vsn, message));
   }
 
-  private sendFrame(connection: Connection, frame: () => string): void {
+  private sendFrame(connection: Connection, kind: string, frame: () => string): void {
     if (connection.socket.readyState !== connection.socket.OPEN) return;
     if (connection.socket.bufferedAmount > SEND_BUFFER_MAX_BYTES) {
       connection.socket.close(CLOSE_TRY_AGAIN_LATER, 'slow consumer: rejoin with config.broadcast.replay');
       return;
     }
     connection.socket.send(frame());
+    this.metrics.messagesOut.inc({ kind });
   }
 
   private reply(connection: Connection, to: PhoenixMessage, status: 'ok' | 'error', response: Record<string, unknown>): void {
@@ -235,7 +259,8 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
     }
     switch (message.event) {
       case 'phx_leave':
-        this.leave(connection, channel);
+        // Every frame of the channel went out before this reply, so the client has had them all when it reads it.
+        await this.leave(connection, channel, true);
         this.reply(connection, message, 'ok', {});
         return this.send(connection, { join_ref: channel.joinRef, ref: null, topic: channel.topic, event: 'phx_close', payload: {} });
       case 'access_token':
@@ -257,9 +282,9 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
         throw new JoinRefused(`a channel topic is realtime:<name>, the name 1 to ${CHANNEL_NAME_MAX} characters`);
       }
       const existing = connection.channels.get(topic);
-      if (existing) this.leave(connection, existing);
+      if (existing) void this.leave(connection, existing, false);
       if (connection.channels.size >= CHANNELS_PER_CONNECTION)
-        throw new JoinRefused(`at most ${CHANNELS_PER_CONNECTION} channels per connection`);
+        throw new JoinRefused(`at most ${CHANNELS_PER_CONNECTION} channels per connection`, 'limit');
       const credential = await this.joinCredential(connection, payload.access_token);
       const config = isObject(payload.config) ? payload.config : {};
       const requested = config.postgres_changes === undefined ? [] : config.postgres_changes;
@@ -267,6 +292,7 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
         throw new JoinRefused(`config.postgres_changes is a list of at most ${BINDINGS_PER_CHANNEL} bindings`);
       }
       const claims = claimsOf(credential.principal);
+      const access = config.private === true ? await this.channelAccess(claims, topic.slice('realtime:'.length)) : undefined;
       const columns = new Map<string, ChangeColumn[]>();
       const identities = new Map<string, string[]>();
       const bindings: ChannelBinding[] = [];
@@ -287,21 +313,29 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
         }
         replaySince = Math.floor(replay.since);
         replayLimit = replay.limit as number | undefined;
-        const from = `${replaySince}-0`;
-        if (await this.stream.sinceExpired(credential.principal.orgId, from)) {
-          throw new JoinRefused('replay since is older than the org stream keeps: fetch the current rows again');
-        }
+      }
+      const { orgId, tokenId } = credential.principal;
+      // Where this client left off, if that is known exactly; else from `since`'s millisecond, inclusively.
+      const exactStart = replaySince === undefined ? undefined : await this.positions.startAfter({ orgId, tokenId, topic }, replaySince);
+      if (replaySince !== undefined && (await this.stream.sinceExpired(orgId, exactStart ?? `${replaySince}-0`))) {
+        throw new JoinRefused('replay since is older than the org stream keeps: fetch the current rows again', 'replay_expired');
       }
       // The start is taken before the join is answered: a change racing the join is delivered, never lost.
       const lastId =
         replaySince === undefined
-          ? await this.stream.lastId(credential.principal.orgId)
-          : `${Math.max(0, replaySince - 1)}-18446744073709551615`;
-      if (connection.socket.readyState !== connection.socket.OPEN) return;
+          ? await this.stream.lastId(orgId)
+          : (exactStart ?? `${Math.max(0, replaySince - 1)}-18446744073709551615`);
+      const key = `${connection.id}:${joinRef}`;
+      await this.positions.opened({ orgId, tokenId, topic, key }, connection.slot.id);
+      if (connection.socket.readyState !== connection.socket.OPEN) {
+        await this.positions.closed({ orgId, tokenId, topic, key }, { lastId }, false);
+        return;
+      }
       const channel: ServerChannel = {
-        key: `${connection.id}:${joinRef}`,
+        key,
         topic,
         name: topic.slice('realtime:'.length),
+        space: channelSpace(topic.slice('realtime:'.length), config.private === true),
         joinRef,
         orgId: credential.principal.orgId,
         claims,
@@ -313,22 +347,28 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
         broadcastSelf: broadcast.self === true,
         replaySince,
         replayLimit,
+        replayExact: exactStart !== undefined,
+        delivered: { lastId },
         lastId,
         replaying: true,
         pending: [],
         closed: false,
         credential,
+        access,
         presenceEnabled: presence.enabled === true,
         presenceKey: typeof presence.key === 'string' && presence.key !== '' ? presence.key : randomUUID(),
         connection: connection.transport,
         send: (out) => this.send(connection, out),
-        sendEncoded: (head, payloadJson) => this.sendFrame(connection, () => encodeFrameWithPayload(connection.vsn, head, payloadJson)),
+        sendEncoded: (head, payloadJson) =>
+          this.sendFrame(connection, head.event, () => encodeFrameWithPayload(connection.vsn, head, payloadJson)),
         overflow: (reason) => {
           this.logger.info({ reason, topic }, 'Supabase realtime client must rejoin');
           connection.socket.close(CLOSE_TRY_AGAIN_LATER, reason);
         },
       };
       connection.channels.set(topic, channel);
+      this.metrics.channels.inc();
+      if (replaySince !== undefined) this.metrics.replays.inc({ start: channel.replayExact ? 'exact' : 'inclusive' });
       const echoed = requested.map((raw, index) => ({ ...(raw as Record<string, unknown>), id: bindings[index]!.id }));
       this.reply(connection, message, 'ok', { postgres_changes: echoed });
       if (bindings.length > 0) {
@@ -343,26 +383,47 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
       this.armExpiry(connection, channel);
       this.feed.add(channel);
       if (presence.enabled === true) {
-        const state = await this.presence.state(channel.orgId, channel.name);
+        const state = await this.presence.state(channel.orgId, channel.space);
         this.send(connection, { join_ref: joinRef, ref: null, topic, event: 'presence_state', payload: state });
       }
     } catch (error) {
+      this.metrics.joinRefusals.inc({ reason: error instanceof JoinRefused ? error.refusal : 'error' });
       if (error instanceof JoinRefused) return this.reply(connection, message, 'error', { reason: error.message });
       throw error;
     }
+  }
+
+  /** A private channel's rights; JoinRefused when the caller may not even read it. */
+  private async channelAccess(claims: OrgClaims, name: string): Promise<ChannelAccess> {
+    let access: ChannelAccess;
+    try {
+      access = await this.visibility.channelAccess(claims, name);
+    } catch (error) {
+      if (error instanceof ChannelAuthorizationUnavailable) throw new JoinRefused(error.message, 'unavailable');
+      throw error;
+    }
+    if (!access.read) {
+      throw new JoinRefused(
+        `Unauthorized: You do not have permissions to read from this Channel topic: ${name} (no SELECT policy on realtime.messages allows it)`,
+        'forbidden',
+      );
+    }
+    return access;
   }
 
   /** The join's own access_token if it carries one (it must be of the connection's org), else the apikey's credential. */
   private async joinCredential(connection: Connection, accessToken: unknown): Promise<Credential> {
     if (accessToken === undefined || accessToken === null || accessToken === '') {
       const { expiresAt } = connection.credential;
-      if (expiresAt !== undefined && expiresAt <= Date.now()) throw new JoinRefused('the apikey expired: join with a fresh access_token');
+      if (expiresAt !== undefined && expiresAt <= Date.now())
+        throw new JoinRefused('the apikey expired: join with a fresh access_token', 'unauthorized');
       return connection.credential;
     }
-    if (typeof accessToken !== 'string') throw new JoinRefused('access_token must be a string');
+    if (typeof accessToken !== 'string') throw new JoinRefused('access_token must be a string', 'unauthorized');
     const credential = await this.authenticate(accessToken, connection.source);
-    if (!credential) throw new JoinRefused('invalid, expired or revoked access_token');
-    if (credential.principal.orgId !== connection.credential.principal.orgId) throw new JoinRefused("the access_token is another org's");
+    if (!credential) throw new JoinRefused('invalid, expired or revoked access_token', 'unauthorized');
+    if (credential.principal.orgId !== connection.credential.principal.orgId)
+      throw new JoinRefused("the access_token is another org's", 'unauthorized');
     return credential;
   }
 
@@ -436,6 +497,12 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
         credential ? 'the access_token belongs to another API token' : 'invalid, expired or revoked access_token',
       );
     }
+    if (channel.access) {
+      // Rights follow the credential: a refreshed token is judged by the policies again.
+      const access = await this.visibility.channelAccess(claimsOf(credential.principal), channel.name);
+      if (!access.read) return this.closeChannel(connection, channel, 'the refreshed access_token may not read this private channel');
+      channel.access = access;
+    }
     channel.credential = credential;
     clearTimeout(channel.expiry);
     this.armExpiry(connection, channel);
@@ -446,9 +513,14 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
     if (typeof event !== 'string' || event.length === 0 || event.length > 255) {
       return this.reply(connection, message, 'error', { reason: 'a broadcast needs an event name of 1 to 255 characters' });
     }
+    if (channel.access && !channel.access.broadcast) {
+      return this.reply(connection, message, 'error', {
+        reason: `Unauthorized: You do not have permissions to write to this Channel topic: ${channel.name} (no INSERT policy on realtime.messages allows extension broadcast)`,
+      });
+    }
     const data: ChannelBroadcastData = { event, payload: payload ?? {}, sender: channel.key };
     await this.stream.append(channel.orgId, {
-      topic: Topic.channel(channel.name),
+      topic: Topic.channel(channel.space),
       type: EventType.channelBroadcast,
       at: new Date().toISOString(),
       data,
@@ -459,32 +531,46 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
   private async presenceMessage(connection: Connection, channel: ServerChannel, message: PhoenixMessage): Promise<void> {
     const { event, payload } = message.payload;
     if (event === 'track') {
+      if (channel.access && !channel.access.presence) {
+        return this.reply(connection, message, 'error', {
+          reason: `Unauthorized: You do not have permissions to track presence on this Channel topic: ${channel.name} (no INSERT policy on realtime.messages allows extension presence)`,
+        });
+      }
       if (!isObject(payload)) return this.reply(connection, message, 'error', { reason: 'track takes an object payload' });
       const ref = channel.tracked?.ref ?? `${channel.key}:${randomUUID()}`;
       channel.tracked = { ref, key: channel.presenceKey, meta: payload };
-      await this.presence.track(channel.orgId, channel.name, ref, channel.presenceKey, payload);
+      await this.presence.track(channel.orgId, channel.space, ref, channel.presenceKey, payload);
       return this.reply(connection, message, 'ok', {});
     }
     if (event === 'untrack') {
       const tracked = channel.tracked;
       channel.tracked = undefined;
-      if (tracked) await this.presence.untrack(channel.orgId, channel.name, tracked.ref, tracked.key);
+      if (tracked) await this.presence.untrack(channel.orgId, channel.space, tracked.ref, tracked.key);
       return this.reply(connection, message, 'ok', {});
     }
     this.reply(connection, message, 'error', { reason: 'presence events are track and untrack' });
   }
 
-  private leave(connection: Connection, channel: ServerChannel): void {
-    connection.channels.delete(channel.topic);
+  /** Stops the channel, then records where its client left off: exactly if `graceful`, else as ambiguous. */
+  private async leave(connection: Connection, channel: ServerChannel, graceful: boolean): Promise<void> {
+    if (connection.channels.get(channel.topic) === channel) {
+      connection.channels.delete(channel.topic);
+      this.metrics.channels.dec();
+    }
     clearTimeout(channel.expiry);
     this.feed.remove(channel);
     const tracked = channel.tracked;
     channel.tracked = undefined;
     if (tracked) {
       this.presence
-        .untrack(channel.orgId, channel.name, tracked.ref, tracked.key)
+        .untrack(channel.orgId, channel.space, tracked.ref, tracked.key)
         .catch((error: unknown) => this.logger.warn({ err: error }, 'untracking a presence failed; its lease ends it'));
     }
+    const { orgId, tokenId } = channel.credential.principal;
+    await this.positions
+      .closed({ orgId, tokenId, topic: channel.topic, key: channel.key }, channel.delivered, graceful)
+      // The channel stays recorded as open: a rejoin replays its milliseconds inclusively.
+      .catch((error: unknown) => this.logger.warn({ err: error }, 'recording where a Supabase channel left off failed'));
   }
 
   /** Tells the client why (a system message), then closes the channel. */
@@ -496,7 +582,7 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
       event: 'system',
       payload: { channel: channel.name, extension: 'system', message: reason, status: 'error' },
     });
-    this.leave(connection, channel);
+    void this.leave(connection, channel, false);
     this.send(connection, { join_ref: channel.joinRef, ref: null, topic: channel.topic, event: 'phx_close', payload: {} });
   }
 
@@ -526,7 +612,7 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
   private renewPresences(): void {
     const presences = [...this.connections].flatMap((connection) =>
       [...connection.channels.values()].flatMap((channel) =>
-        channel.tracked ? [{ orgId: channel.orgId, channel: channel.name, ...channel.tracked }] : [],
+        channel.tracked ? [{ orgId: channel.orgId, channel: channel.space, ...channel.tracked }] : [],
       ),
     );
     this.presence.renew(presences).catch((error: unknown) => this.logger.warn({ err: error }, 'renewing presences failed'));
@@ -537,7 +623,7 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
     const watched = new Map<string, { orgId: string; name: string }>();
     for (const connection of this.connections) {
       for (const channel of connection.channels.values()) {
-        if (channel.presenceEnabled) watched.set(`${channel.orgId}\u0000${channel.name}`, { orgId: channel.orgId, name: channel.name });
+        if (channel.presenceEnabled) watched.set(`${channel.orgId}\u0000${channel.space}`, { orgId: channel.orgId, name: channel.space });
       }
     }
     for (const { orgId, name } of watched.values()) {
