@@ -17,6 +17,9 @@ export async function createApiApp(config: PlatformConfig, logger: Logger): Prom
     abortOnError: false,
   });
   app.getHttpAdapter().getInstance().disable('x-powered-by');
+  // No ETag hashed over every JSON body: only versioned entries (config, documents) carry one, set by
+  // their routes, which also answer If-None-Match themselves; the hash cost every response a SHA-1.
+  app.set('etag', false);
   if (config.TRUST_PROXY) app.set('trust proxy', trustProxySetting(config.TRUST_PROXY));
   app.use(requestLogging(logger));
   // Room for the largest stored value (its JSON, escaped twice over at worst), so an oversize value
