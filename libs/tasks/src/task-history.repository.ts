@@ -97,8 +97,8 @@ export class TaskHistoryRepository {
 
   /**
    * Writes finished tasks of one org with their attempts and logs in one transaction, each
-   * table by one multi-row insert; writing a task again changes nothing (exactly one row
-   * per task, and per idempotency key).
+   * table by one multi-row insert, sent as one round trip; writing a task again changes
+   * nothing (exactly one row per task, and per idempotency key).
    */
   async persistMany(orgId: string, batch: FinishedTask[]): Promise<void> {
     if (batch.length === 0) return;
@@ -139,41 +139,40 @@ export class TaskHistoryRepository {
       })),
     );
     const logs = batch.flatMap(({ task, logs }) => logs.map((log) => ({ task_id: task.id, ...log })));
-    await this.orgDatabase.asService(orgId, async (client) => {
-      // JSON null in a jsonb column is stored as SQL NULL, as the single-row write did.
-      await client.query(
+    // The whole transaction in one round trip: each table's rows go as one escaped JSON literal.
+    await this.orgDatabase.asServiceInOneTrip(orgId, (literal) =>
+      [
+        // JSON null in a jsonb column is stored as SQL NULL, as the single-row write did.
         `INSERT INTO tasks (id, type, status, params, priority, attempt, max_attempts, timeout_ms, progress, result, error,
                             worker_id, idempotency_key, created_at, started_at, finished_at, class, schedule_id, run_at, trigger, resources, secrets, rerun_of)
          SELECT id, type, status, params, priority, attempt, max_attempts, timeout_ms, progress, nullif(result, 'null'), error,
                 worker_id, idempotency_key, created_at, started_at, finished_at, class, schedule_id, run_at,
                 nullif(trigger, 'null'), nullif(resources, 'null'), secrets, rerun_of
-           FROM jsonb_to_recordset($1::jsonb) AS t(id uuid, type text, status text, params jsonb, priority int, attempt int,
+           FROM jsonb_to_recordset(${literal(JSON.stringify(tasks))}::jsonb) AS t(id uuid, type text, status text, params jsonb, priority int, attempt int,
                 max_attempts int, timeout_ms int, progress real, result jsonb, error text, worker_id text, idempotency_key text,
                 created_at timestamptz, started_at timestamptz, finished_at timestamptz, class text, schedule_id uuid,
                 run_at timestamptz, trigger jsonb, resources jsonb, secrets text[], rerun_of uuid)
          ON CONFLICT DO NOTHING`,
-        [JSON.stringify(tasks)],
-      );
-      if (attempts.length > 0) {
-        await client.query(
-          `INSERT INTO task_attempts (task_id, attempt, worker_id, status, error, started_at, finished_at)
-           SELECT a.* FROM jsonb_to_recordset($1::jsonb) AS a(task_id uuid, attempt int, worker_id text, status text, error text,
-                  started_at timestamptz, finished_at timestamptz)
-            WHERE EXISTS (SELECT 1 FROM tasks t WHERE t.id = a.task_id)
-           ON CONFLICT DO NOTHING`,
-          [JSON.stringify(attempts)],
-        );
-      }
-      if (logs.length > 0) {
-        await client.query(
-          `INSERT INTO task_logs (task_id, seq, stream, chunk, at)
-           SELECT l.* FROM jsonb_to_recordset($1::jsonb) AS l(task_id uuid, seq int, stream text, chunk text, at timestamptz)
-            WHERE EXISTS (SELECT 1 FROM tasks t WHERE t.id = l.task_id)
-           ON CONFLICT DO NOTHING`,
-          [JSON.stringify(logs)],
-        );
-      }
-    });
+        ...(attempts.length > 0
+          ? [
+              `INSERT INTO task_attempts (task_id, attempt, worker_id, status, error, started_at, finished_at)
+               SELECT a.* FROM jsonb_to_recordset(${literal(JSON.stringify(attempts))}::jsonb) AS a(task_id uuid, attempt int, worker_id text,
+                      status text, error text, started_at timestamptz, finished_at timestamptz)
+                WHERE EXISTS (SELECT 1 FROM tasks t WHERE t.id = a.task_id)
+               ON CONFLICT DO NOTHING`,
+            ]
+          : []),
+        ...(logs.length > 0
+          ? [
+              `INSERT INTO task_logs (task_id, seq, stream, chunk, at)
+               SELECT l.* FROM jsonb_to_recordset(${literal(JSON.stringify(logs))}::jsonb) AS l(task_id uuid, seq int, stream text, chunk text,
+                      at timestamptz)
+                WHERE EXISTS (SELECT 1 FROM tasks t WHERE t.id = l.task_id)
+               ON CONFLICT DO NOTHING`,
+            ]
+          : []),
+      ].join(';\n'),
+    );
   }
 
   async find(claims: OrgClaims, taskId: string): Promise<TaskView | undefined> {

@@ -31,6 +31,12 @@ export interface ClaimedTask {
   previous: TaskAttempt[];
 }
 
+/** An attempt a worker claimed and started: the task is PROCESSING. */
+export interface StartedAttempt extends ClaimedTask {
+  /** The attempt opened, last of `task.attempts`. */
+  current: TaskAttempt;
+}
+
 /** How an attempt ended. */
 export interface AttemptOutcome {
   status: TaskStatus;
@@ -110,27 +116,29 @@ export class TaskLifecycle implements BeforeApplicationShutdown {
   }
 
   /**
-   * Claims the task for an attempt on `workerId`; undefined if there is nothing to run
-   * (gone, final, or claimed by another worker in the meantime). A task found CLAIMED or
-   * PROCESSING was left so by a worker that died: it runs again as the next attempt.
+   * Claims the task for an attempt on `workerId` and starts that attempt (QUEUED → CLAIMED
+   * → PROCESSING, an event for each); undefined if there is nothing to run (gone, final,
+   * or claimed by another worker in the meantime). A task found CLAIMED or PROCESSING was
+   * left so by a worker that died: it runs again as the next attempt.
    */
-  async claim(orgId: string, taskId: string, workerId: string): Promise<ClaimedTask | undefined> {
+  async begin(orgId: string, taskId: string, workerId: string): Promise<StartedAttempt | undefined> {
     try {
       // The common case, a QUEUED task (its first attempt, or a retry): one script, no read before it.
-      // Its attempts are all closed, and only a first attempt leaves the backlog.
-      const task = await this.store.transition(
-        orgId,
-        taskId,
-        ['QUEUED'],
-        { status: 'CLAIMED', workerId },
-        { leaveBacklog: 'if-first-attempt', runJobExists: true },
-      );
-      return { task, attempt: task.attempt, previous: task.attempts ?? [] };
+      const task = await this.store.claimAndStart(orgId, taskId, workerId, new Date().toISOString());
+      return { task, attempt: task.attempt, previous: task.attempts.slice(0, -1), current: task.attempts.at(-1)! };
     } catch (error) {
       if (error instanceof TaskMissingError) return undefined;
       if (!(error instanceof TaskConflictError)) throw error;
       if (TERMINAL_TASK_STATUSES.includes(error.currentStatus)) return undefined;
     }
+    const claimed = await this.claimLeftOver(orgId, taskId, workerId);
+    if (!claimed) return undefined;
+    const current: TaskAttempt = { attempt: claimed.attempt, workerId, startedAt: new Date().toISOString() };
+    return { ...claimed, task: await this.start(claimed, current), current };
+  }
+
+  /** Claims a task that was not simply QUEUED: SCHEDULED and due, or left CLAIMED or PROCESSING by a worker that died. */
+  private async claimLeftOver(orgId: string, taskId: string, workerId: string): Promise<ClaimedTask | undefined> {
     let before = await this.store.get(orgId, taskId);
     if (!before || TERMINAL_TASK_STATUSES.includes(before.status)) return undefined;
     try {
@@ -157,7 +165,7 @@ export class TaskLifecycle implements BeforeApplicationShutdown {
   }
 
   /** CLAIMED → PROCESSING with the attempt opened. */
-  async start(claimed: ClaimedTask, current: TaskAttempt): Promise<StoredTask> {
+  private async start(claimed: ClaimedTask, current: TaskAttempt): Promise<StoredTask> {
     return this.store.transition(claimed.task.orgId, claimed.task.id, ['CLAIMED'], {
       status: 'PROCESSING',
       startedAt: claimed.task.startedAt ?? current.startedAt,

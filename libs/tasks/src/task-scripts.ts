@@ -15,8 +15,8 @@ import { LUA_APPEND_EVENT } from '#libs/event-stream';
 
 const HELPERS = `${LUA_HASH_JSON}${LUA_APPEND_EVENT}
 local function set_fields(key, first)
-  for i = first, #ARGV, 2 do
-    redis.call('HSET', key, ARGV[i], ARGV[i + 1])
+  if first <= #ARGV then
+    redis.call('HSET', key, unpack(ARGV, first))
   end
 end
 `;
@@ -46,8 +46,7 @@ return { 'created', rank }
 /**
  * KEYS: task, stream, backlog, enqueue outbox, persist outbox, remove outbox
  * ARGV: 1 allowed current statuses as JSON texts joined by '|'; 2 required attempt as JSON
- * text ('' for any); 3 '1' to take the task out of the org's backlog count ('first': only if it has no
- * attempts yet); 4 hand-offs:
+ * text ('' for any); 3 '1' to take the task out of the org's backlog count; 4 hand-offs:
  * letters 'p' (persist), 'r' (remove the run job), 'e' (the run job exists: drop the
  * enqueue entry); 5 now ms; 6 stream max len; 7 event type; 8 topic; 9 at; 10 task id;
  * 11 channel told (with 12, the org id) of new persist work; then field/json pairs.
@@ -65,9 +64,8 @@ end
 if not allowed or (ARGV[2] ~= '' and redis.call('HGET', KEYS[1], 'attempt') ~= ARGV[2]) then
   return { 'conflict', status }
 end
-local leave_backlog = ARGV[3] == '1' or (ARGV[3] == 'first' and redis.call('HGET', KEYS[1], 'attempts') == '[]')
 set_fields(KEYS[1], 13)
-if leave_backlog and redis.call('DECR', KEYS[3]) < 0 then
+if ARGV[3] == '1' and redis.call('DECR', KEYS[3]) < 0 then
   redis.call('SET', KEYS[3], 0)
 end
 local handoffs = ARGV[4]
@@ -81,6 +79,48 @@ append_event(KEYS[2], ARGV[6], ARGV[7], ARGV[8], ARGV[9], json)
 if string.find(handoffs, 'p', 1, true) then
   redis.call('PUBLISH', ARGV[11], ARGV[12])
 end
+return { 'ok', json }
+`;
+
+/**
+ * A worker's usual step, QUEUED → CLAIMED → PROCESSING in one script: both transitions
+ * and both events, as `TRANSITION_TASK` twice would make them, in one round trip. The
+ * attempt opened is `{ attempt, workerId, startedAt }`, appended to the task's attempts
+ * (all closed while it is QUEUED); the task's own `startedAt` is set on its first attempt.
+ * KEYS: task, stream, backlog, enqueue outbox
+ * ARGV: worker id JSON text, attempt started-at JSON text, stream max len, event type, topic, at, task id
+ * Returns { 'ok', task json } or { 'conflict', current status json } or { 'missing' }.
+ */
+export const CLAIM_AND_START_TASK = `${HELPERS}
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then
+  return { 'missing' }
+end
+if status ~= '"QUEUED"' then
+  return { 'conflict', status }
+end
+local attempts = redis.call('HGET', KEYS[1], 'attempts')
+if attempts == '[]' and redis.call('DECR', KEYS[3]) < 0 then
+  redis.call('SET', KEYS[3], 0)
+end
+redis.call('HSET', KEYS[1], 'status', '"CLAIMED"', 'workerId', ARGV[1])
+redis.call('ZREM', KEYS[4], ARGV[7])
+append_event(KEYS[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], hash_json(KEYS[1]))
+local current = '{"attempt":' .. redis.call('HGET', KEYS[1], 'attempt') .. ',"workerId":' .. ARGV[1] .. ',"startedAt":' .. ARGV[2] .. '}'
+local opened
+if attempts == '[]' then
+  opened = '[' .. current .. ']'
+else
+  opened = string.sub(attempts, 1, -2) .. ',' .. current .. ']'
+end
+local started = redis.call('HGET', KEYS[1], 'startedAt')
+if not started or started == 'null' then
+  redis.call('HSET', KEYS[1], 'status', '"PROCESSING"', 'attempts', opened, 'startedAt', ARGV[2])
+else
+  redis.call('HSET', KEYS[1], 'status', '"PROCESSING"', 'attempts', opened)
+end
+local json = hash_json(KEYS[1])
+append_event(KEYS[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], json)
 return { 'ok', json }
 `;
 

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { PlatformConfig } from '#libs/config';
 import { EventType, Topic, type LogStream, type TaskLogChunk, type TaskStatus, type TaskView, ConflictError } from '#libs/contracts';
 import { RedisConnection, RedisKeys } from '#libs/redis';
-import { APPEND_LOG, CREATE_TASK, PERSISTED, TAKE_DUE, TRANSITION_TASK } from './task-scripts.js';
+import { APPEND_LOG, CLAIM_AND_START_TASK, CREATE_TASK, PERSISTED, TAKE_DUE, TRANSITION_TASK } from './task-scripts.js';
 
 /** Tasks created in the same millisecond as a page cursor that one index read can step over. */
 const SAME_MS_SLACK = 64;
@@ -13,6 +13,7 @@ const IDEMPOTENCY_TTL_SECONDS = 86_400;
 interface TaskScripts {
   createTask(...args: (string | number)[]): Promise<[string, string | number]>;
   transitionTask(...args: (string | number)[]): Promise<[string, string?]>;
+  claimAndStartTask(...args: (string | number)[]): Promise<[string, string?]>;
   appendTaskLog(...args: (string | number)[]): Promise<number>;
   takeDueTasks(...args: (string | number)[]): Promise<string[]>;
 }
@@ -23,11 +24,8 @@ export type OutboxKind = 'enqueue' | 'persist' | 'remove';
 export interface TransitionEffects {
   /** Applies only if the task is still on this attempt (a claim racing a recovery). */
   attempt?: number;
-  /**
-   * The task leaves its org's backlog count (its first claim, or a cancel while waiting);
-   * `if-first-attempt`: only if it has no attempts yet.
-   */
-  leaveBacklog?: boolean | 'if-first-attempt';
+  /** The task leaves its org's backlog count (its first claim, or a cancel while waiting). */
+  leaveBacklog?: boolean;
   /** The task is final: into the persist outbox. */
   persist?: boolean;
   /** Its run job must go: into the remove outbox. */
@@ -96,6 +94,7 @@ export class TaskStateStore {
     this.redis = connection.client as Redis & TaskScripts;
     this.redis.defineCommand('createTask', { numberOfKeys: 6, lua: CREATE_TASK });
     this.redis.defineCommand('transitionTask', { numberOfKeys: 6, lua: TRANSITION_TASK });
+    this.redis.defineCommand('claimAndStartTask', { numberOfKeys: 4, lua: CLAIM_AND_START_TASK });
     this.redis.defineCommand('appendTaskLog', { numberOfKeys: 2, lua: APPEND_LOG });
     this.redis.defineCommand('takeDueTasks', { numberOfKeys: 1, lua: TAKE_DUE });
   }
@@ -164,7 +163,7 @@ export class TaskStateStore {
       this.keys.taskOutbox(orgId, 'remove'),
       from.map((status) => JSON.stringify(status)).join('|'),
       effects.attempt === undefined ? '' : JSON.stringify(effects.attempt),
-      effects.leaveBacklog === 'if-first-attempt' ? 'first' : effects.leaveBacklog ? '1' : '0',
+      effects.leaveBacklog ? '1' : '0',
       handoffs,
       Date.now(),
       this.config.EVENT_STREAM_MAX_LENGTH,
@@ -175,6 +174,31 @@ export class TaskStateStore {
       this.keys.taskPersistChannel,
       orgId,
       ...toFieldPairs(patch),
+    );
+    if (outcome === 'missing') throw new TaskMissingError(`task ${taskId} is not live`);
+    if (outcome === 'conflict') throw new TaskConflictError(JSON.parse(value!) as TaskStatus);
+    return decodeTask(value!);
+  }
+
+  /**
+   * QUEUED → CLAIMED → PROCESSING for `workerId` in one step, with both events, opening
+   * an attempt started at `startedAt` (ISO); the task leaves the enqueue outbox, and its
+   * org's backlog count on its first attempt. Throws TaskConflictError unless it was
+   * QUEUED, TaskMissingError if it is gone.
+   */
+  async claimAndStart(orgId: string, taskId: string, workerId: string, startedAt: string): Promise<StoredTask> {
+    const [outcome, value] = await this.redis.claimAndStartTask(
+      this.taskKey(orgId, taskId),
+      this.keys.orgEvents(orgId),
+      this.keys.org(orgId, 'task-backlog'),
+      this.keys.taskOutbox(orgId, 'enqueue'),
+      JSON.stringify(workerId),
+      JSON.stringify(startedAt),
+      this.config.EVENT_STREAM_MAX_LENGTH,
+      EventType.taskUpdated,
+      Topic.task(taskId),
+      new Date().toISOString(),
+      taskId,
     );
     if (outcome === 'missing') throw new TaskMissingError(`task ${taskId} is not live`);
     if (outcome === 'conflict') throw new TaskConflictError(JSON.parse(value!) as TaskStatus);
@@ -245,11 +269,17 @@ export class TaskStateStore {
     if (taskIds.length) await this.redis.zrem(this.keys.taskOutbox(orgId, kind), ...taskIds);
   }
 
-  /** Hand-offs done for tasks of many orgs: each leaves that outbox of its org, in one round trip. */
+  /** Hand-offs done for tasks of many orgs: each leaves that outbox of its org, one command per org, in one round trip. */
   async clearOutboxes(kind: OutboxKind, tasks: { orgId: string; taskId: string }[]): Promise<void> {
     if (tasks.length === 0) return;
+    const byOrg = new Map<string, string[]>();
+    for (const { orgId, taskId } of tasks) {
+      const ids = byOrg.get(orgId);
+      if (ids) ids.push(taskId);
+      else byOrg.set(orgId, [taskId]);
+    }
     const pipeline = this.redis.pipeline();
-    for (const { orgId, taskId } of tasks) pipeline.zrem(this.keys.taskOutbox(orgId, kind), taskId);
+    for (const [orgId, ids] of byOrg) pipeline.zrem(this.keys.taskOutbox(orgId, kind), ...ids);
     await pipeline.exec();
   }
 

@@ -1,10 +1,10 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { PlatformConfig } from '#libs/config';
-import { RunTaskJob, taskQueueName, validatePayload, type TaskAttempt, type TaskClass } from '#libs/contracts';
+import { RunTaskJob, taskQueueName, validatePayload, type TaskClass } from '#libs/contracts';
 import { PROCESS_LOGGER, type Logger } from '#libs/logging';
 import { QueueFactory } from '#libs/redis';
-import { TaskLifecycle, TaskTypeCatalog, type AttemptOutcome, type ClaimedTask } from '#libs/tasks';
+import { TaskLifecycle, TaskTypeCatalog, type AttemptOutcome, type StartedAttempt } from '#libs/tasks';
 import { ABORT_REASON, TaskFailure } from './task-handler.js';
 import { TaskHandlers } from './task-handlers.js';
 import { TaskLeases } from './task-leases.js';
@@ -46,22 +46,26 @@ export class TaskRunner implements OnApplicationBootstrap {
 
   async process(job: Job<RunTaskJob>): Promise<void> {
     const { orgId, taskId } = this.payloadOf(job);
-    const claimed = await this.lifecycle.claim(orgId, taskId, this.identity.id);
-    if (!claimed) return;
+    // Listening before the task is PROCESSING: a cancel after that reaches the controller, an earlier one is in `cancelRequested`.
     const controller = this.running.start(orgId, taskId);
-    this.identity.running++;
     try {
-      await this.runAttempt(claimed, controller);
+      const started = await this.lifecycle.begin(orgId, taskId, this.identity.id);
+      if (!started) return;
+      this.identity.running++;
+      try {
+        await this.runAttempt(started, controller);
+      } finally {
+        this.identity.running--;
+      }
     } finally {
       this.running.end(taskId);
-      this.identity.running--;
     }
   }
 
-  private async runAttempt(claimed: ClaimedTask, controller: AbortController): Promise<void> {
-    const { orgId, id: taskId, timeoutMs, maxAttempts } = claimed.task;
-    const { attempt, previous } = claimed;
-    const current: TaskAttempt = { attempt, workerId: this.identity.id, startedAt: new Date().toISOString() };
+  private async runAttempt(started: StartedAttempt, controller: AbortController): Promise<void> {
+    const { task } = started;
+    const { orgId, id: taskId, timeoutMs, maxAttempts } = task;
+    const { attempt, previous, current } = started;
     const logs = new TaskLogBuffer(
       {
         maxBytes: this.config.TASK_LOG_FLUSH_BYTES,
@@ -73,7 +77,6 @@ export class TaskRunner implements OnApplicationBootstrap {
     const timeout = setTimeout(() => controller.abort(ABORT_REASON.timeout), timeoutMs);
     let outcome: AttemptOutcome;
     try {
-      const task = await this.lifecycle.start(claimed, current);
       // A cancel that arrived before this worker listened for it.
       if (task.cancelRequested) controller.abort(ABORT_REASON.cancelled);
       const handler = this.handlers.get(task.type);
@@ -95,7 +98,7 @@ export class TaskRunner implements OnApplicationBootstrap {
         : { status: 'FAILED', error: error instanceof TaskFailure ? error.message : String((error as Error)?.message ?? error) };
     } finally {
       clearTimeout(timeout);
-      await this.leases.release(claimed.task);
+      await this.leases.release(task);
     }
     if (outcome.status === 'FAILED') logs.append('SYSTEM', `attempt ${attempt} failed: ${outcome.error}\n`);
     if (outcome.status === 'CANCELLED') logs.append('SYSTEM', 'cancelled\n');
@@ -108,7 +111,7 @@ export class TaskRunner implements OnApplicationBootstrap {
       throw new Error(outcome.error);
     }
     await this.lifecycle.finish(orgId, taskId, outcome, attempts);
-    this.logger.debug({ orgId, taskId, type: claimed.task.type, status: outcome.status, attempt }, 'task finished');
+    this.logger.debug({ orgId, taskId, type: task.type, status: outcome.status, attempt }, 'task finished');
   }
 
   private abortedOutcome(controller: AbortController, timeoutMs: number): AttemptOutcome {
