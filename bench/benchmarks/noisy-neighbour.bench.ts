@@ -81,8 +81,9 @@ class LoadProcess {
     return this.child.pid!;
   }
 
+  /** Sends `command`; a generator that already went away is left to `next` and `stop` (its exit), not thrown here. */
   command(command: LoadCommand): void {
-    this.child.send(command);
+    this.child.send(command, () => undefined);
   }
 
   async stop(): Promise<void> {
