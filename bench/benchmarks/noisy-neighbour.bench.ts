@@ -2,9 +2,11 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { fromProjectRoot } from '#libs/config';
 import type { BenchEnvironment } from '../bench-environment.js';
+import { cpuMs } from '../bench-children.js';
 import { startBenchPlatformProcesses } from '../bench-platform.js';
+import { httpJson } from '../http-client.js';
 import { median, percentile, round, type Benchmark, type BenchResult } from '../measure.js';
-import type { LoadCommand, LoadReport } from './noisy-neighbour.load.js';
+import type { LoadCommand, LoadReport, ProbeStages } from './noisy-neighbour.load.js';
 
 const ROUNDS = 3;
 /** Tasks org B creates, one after another, per measurement: enough that the p99 is not simply the slowest one. */
@@ -75,8 +77,13 @@ class LoadProcess {
     });
   }
 
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  /** Sends `command`; a generator that already went away is left to `next` and `stop` (its exit), not thrown here. */
   command(command: LoadCommand): void {
-    this.child.send(command);
+    this.child.send(command, () => undefined);
   }
 
   async stop(): Promise<void> {
@@ -93,6 +100,20 @@ interface Side {
   delivery: number[];
   refusals: number;
   load: number[];
+  /** Per round, the p99 of each of B's stages (ProbeStages). */
+  stages: Record<keyof ProbeStages, number[]>;
+  /** Per round, the API's event-loop delay while B probed (p99 and max, ms). */
+  loopDelayP99: number[];
+  loopDelayMax: number[];
+  /** Per round, CPU ms each process used while B probed, and how long B probed. */
+  cpu: Record<string, number>[];
+}
+
+/** The API's event-loop delay since the last scrape (prom-client resets its histogram at each one), in ms. */
+async function apiLoopDelay(baseUrl: string): Promise<{ p99: number; max: number }> {
+  const { text } = await httpJson(`${baseUrl}/metrics`, 'GET', {});
+  const seconds = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return { p99: 1000 * seconds('nodejs_eventloop_lag_p99_seconds'), max: 1000 * seconds('nodejs_eventloop_lag_max_seconds') };
 }
 
 /**
@@ -121,35 +142,74 @@ export const noisyNeighbourBenchmark: Benchmark = {
       const prober = new LoadProcess('probe', platform.baseUrl, b.token);
       generators.push(prober);
       await prober.next('ready');
+      let flooding: LoadProcess | undefined;
+      const processes = () => ({
+        api: platform.apiPid,
+        worker: platform.workerPid,
+        prober: prober.pid,
+        ...(flooding ? { flooder: flooding.pid } : {}),
+      });
+      const cpuOf = async () =>
+        Object.fromEntries(await Promise.all(Object.entries(processes()).map(async ([name, pid]) => [name, await cpuMs(pid)] as const)));
+      /** B's probe, with the API's event-loop delay and every process's CPU time over it. */
       const probe = async (count: number) => {
+        await apiLoopDelay(platform.baseUrl);
+        const cpuBefore = await cpuOf();
+        const started = performance.now();
         prober.command({ kind: 'probe', count });
-        return prober.next('probed');
+        const figures = await prober.next('probed');
+        const cpuAfter = await cpuOf();
+        const cpu = Object.fromEntries(Object.entries(cpuAfter).map(([name, ms]) => [name, ms - cpuBefore[name]!]));
+        cpu.elapsed = Math.round(performance.now() - started);
+        return { figures, loop: await apiLoopDelay(platform.baseUrl), cpu };
       };
       await probe(WARMUP_PROBES);
-      const alone: Side = { create: [], delivery: [], refusals: 0, load: [] };
-      const noisy: Side = { create: [], delivery: [], refusals: 0, load: [] };
-      const record = (side: Side, figures: Extract<LoadReport, { kind: 'probed' }>) => {
+      const side = (): Side => ({
+        create: [],
+        delivery: [],
+        refusals: 0,
+        load: [],
+        stages: { accepted: [], answered: [], fannedOut: [] },
+        loopDelayP99: [],
+        loopDelayMax: [],
+        cpu: [],
+      });
+      const alone = side();
+      const noisy = side();
+      const record = (side: Side, { figures, loop, cpu }: Awaited<ReturnType<typeof probe>>) => {
         side.create.push(percentile(figures.create, 0.99));
         side.delivery.push(percentile(figures.delivery, 0.99));
         side.refusals += figures.refusals.length;
         side.load.push(loadavg()[0]!);
+        for (const stage of Object.keys(side.stages) as (keyof ProbeStages)[])
+          side.stages[stage].push(percentile(figures.stages[stage], 0.99));
+        side.loopDelayP99.push(loop.p99);
+        side.loopDelayMax.push(loop.max);
+        side.cpu.push(cpu);
       };
+      const describe = (side: Side) =>
+        `stages p99 ${Object.entries(side.stages)
+          .map(([stage, values]) => `${stage} ${round(values.at(-1)!)}`)
+          .join(', ')} ms; API loop delay p99 ${round(side.loopDelayP99.at(-1)!)} max ${round(side.loopDelayMax.at(-1)!)} ms;` +
+        ` CPU ms ${JSON.stringify(side.cpu.at(-1))}`;
       let floodAnswers: Record<string, number> = {};
       for (let pass = 1; pass <= ROUNDS; pass++) {
-        const quiet = await probe(PROBES);
-        record(alone, quiet);
+        record(alone, await probe(PROBES));
         const flooder = new LoadProcess('flood', platform.baseUrl, a.token);
         generators.push(flooder);
         await flooder.next('ready');
+        flooding = flooder;
         const loud = await probe(PROBES);
         record(noisy, loud);
         flooder.command({ kind: 'stop' });
         floodAnswers = (await flooder.next('flooded')).answers;
         await flooder.stop();
+        flooding = undefined;
         process.stdout.write(
           `  round ${pass}: B p99 create ${round(alone.create.at(-1)!)} ms alone, ${round(noisy.create.at(-1)!)} ms flooded;` +
-            ` delivery ${round(alone.delivery.at(-1)!)} / ${round(noisy.delivery.at(-1)!)} ms; B refused ${loud.refusals.length};` +
-            ` load ${loadavg()[0]!.toFixed(2)}\n  A's answers: ${JSON.stringify(floodAnswers)}\n`,
+            ` delivery ${round(alone.delivery.at(-1)!)} / ${round(noisy.delivery.at(-1)!)} ms; B refused ${loud.figures.refusals.length};` +
+            ` load ${loadavg()[0]!.toFixed(2)}\n    alone: ${describe(alone)}\n    flooded: ${describe(noisy)}\n` +
+            `  A's answers: ${JSON.stringify(floodAnswers)}\n`,
         );
       }
       const figure = (name: string, flooded: number[], baseline: number[]): BenchResult => ({
@@ -171,6 +231,9 @@ export const noisyNeighbourBenchmark: Benchmark = {
         goal: 'ratio <= 2',
         bRefusedCreates: { alone: alone.refusals, flooded: noisy.refusals },
         loadAverage: { alone: alone.load.map(round), flooded: noisy.load.map(round) },
+        stagesP99: { alone: alone.stages, flooded: noisy.stages },
+        apiLoopDelayP99: { alone: alone.loopDelayP99.map(round), flooded: noisy.loopDelayP99.map(round) },
+        cpuMs: { alone: alone.cpu, flooded: noisy.cpu },
         lastFloodAnswers: floodAnswers,
         caps: CAPS,
       });

@@ -14,9 +14,23 @@ export type LoadCommand = { kind: 'probe'; count: number } | { kind: 'stop' };
 /** What a load generator sends back. */
 export type LoadReport =
   | { kind: 'ready' }
-  | { kind: 'probed'; create: number[]; delivery: number[]; refusals: number[] }
+  | { kind: 'probed'; create: number[]; delivery: number[]; refusals: number[]; stages: ProbeStages }
   | { kind: 'flooded'; answers: Record<string, number> }
   | { kind: 'failed'; message: string };
+
+/**
+ * Where each of B's tasks spent its time, split at the task's `createdAt` (the API's clock
+ * when the route began storing it; the same machine's clock as the probe's):
+ * `accepted` from sending the request to then (connection, the API's event loop, body
+ * parsing, authentication and rate check, the org's in-flight queue, validation),
+ * `answered` from then to the answer (the Redis store, the audit row's commit, the reply),
+ * `fannedOut` from then to the event on B's socket (the store, the event stream, the fan-out).
+ */
+export interface ProbeStages {
+  accepted: number[];
+  answered: number[];
+  fannedOut: number[];
+}
 
 /** Org A's flood: task creators and list readers in flight at once, and sockets each sending subscribes without waiting. */
 const FLOOD_TASK_CONCURRENCY = 16;
@@ -124,16 +138,22 @@ async function probe({ arrivals, waiting }: Awaited<ReturnType<typeof watchTasks
   const create: number[] = [];
   const refusals: number[] = [];
   const delivery: number[] = [];
+  const stages: ProbeStages = { accepted: [], answered: [], fannedOut: [] };
   for (let index = 0; index < count; index++) {
     const started = performance.now();
+    const startedAt = Date.now();
     const response = await httpJson(`${baseUrl}/v1/tasks`, 'POST', auth, { type: 'noop' });
     create.push(performance.now() - started);
+    const answeredAt = Date.now();
     // A refused create counts as such; its time still counts.
     if (response.status !== 201) {
       refusals.push(response.status);
       continue;
     }
-    const id = (JSON.parse(response.text) as { id: string }).id;
+    const { id, createdAt } = JSON.parse(response.text) as { id: string; createdAt: string };
+    const storedAt = Date.parse(createdAt);
+    stages.accepted.push(storedAt - startedAt);
+    stages.answered.push(answeredAt - storedAt);
     if (!arrivals.has(id)) {
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(
@@ -148,9 +168,10 @@ async function probe({ arrivals, waiting }: Awaited<ReturnType<typeof watchTasks
     }
     waiting.delete(id);
     delivery.push(arrivals.get(id)! - started);
+    stages.fannedOut.push(startedAt + (arrivals.get(id)! - started) - storedAt);
     arrivals.delete(id);
   }
-  return { kind: 'probed', create, delivery, refusals };
+  return { kind: 'probed', create, delivery, refusals, stages };
 }
 
 async function main(): Promise<void> {

@@ -107,6 +107,52 @@ describe('fair share between orgs: requests in progress per org', () => {
   });
 });
 
+describe('fair share between orgs: subscribes weighed by their snapshots', () => {
+  let platform: TestPlatform;
+  const sockets: TestSocket[] = [];
+
+  afterAll(async () => {
+    for (const socket of sockets) socket.close();
+    await platform.close();
+  });
+
+  it("makes one org's next subscribe wait for the rate its large snapshot used, while the other org's is answered", async () => {
+    platform = await startTestPlatform({
+      env: {
+        REALTIME_SUBSCRIBES_PER_ORG_PER_SECOND: '4',
+        REALTIME_SNAPSHOT_BYTES_PER_SUBSCRIBE_POINT: '1024',
+        REALTIME_SUBSCRIBES_IN_FLIGHT_PER_ORG: '1',
+      },
+    });
+    const [noisy, quiet] = [await platform.createOrg(), await platform.createOrg()];
+    expect((await platform.request('POST', '/v1/pools', { token: noisy.token, body: { name: 'big', kind: 'test' } })).status).toBe(201);
+    for (let index = 0; index < 20; index++) {
+      const body = { name: `env-${index}`, attributes: { blob: 'x'.repeat(1_000) } };
+      expect((await platform.request('POST', '/v1/pools/big/environments', { token: noisy.token, body })).status).toBe(201);
+    }
+    const flooding = await connectRealtime(platform.baseUrl, noisy.token);
+    const other = await connectRealtime(platform.baseUrl, quiet.token);
+    sockets.push(flooding, other);
+
+    // About 20 KiB of snapshot: 1 point for the turn and 20 for the bytes, five seconds of a 4-a-second rate.
+    const big = await flooding.subscribe({ topic: 'resource', id: 'pool:big' });
+    expect(big).toMatchObject({ ok: true, snapshot: { environments: expect.any(Array) } });
+    expect(big.snapshot.environments).toHaveLength(20);
+    const answered: string[] = [];
+    // Without the snapshot's weight this would be the second of the org's four subscribes in this second, answered at once.
+    const next = flooding.subscribe({ topic: 'tasks' }).then((answer) => {
+      answered.push('noisy');
+      return answer;
+    });
+    const quietAnswer = await other.subscribe({ topic: 'tasks' });
+    answered.push('quiet');
+
+    expect(quietAnswer).toMatchObject({ ok: true });
+    expect(await next).toMatchObject({ ok: true });
+    expect(answered).toEqual(['quiet', 'noisy']);
+  });
+});
+
 describe('fair share between orgs: requests waiting for an org database', () => {
   let platform: TestPlatform;
 

@@ -645,6 +645,18 @@ export class PlatformConfig {
   REALTIME_SUBSCRIBES_PER_ORG_PER_SECOND = 100;
 
   /**
+   * Snapshot bytes that cost a subscribe one more point of REALTIME_SUBSCRIBES_PER_ORG_PER_SECOND:
+   * reading, encoding and sending a snapshot is most of a subscribe's cost, so an org
+   * subscribing to large snapshots gets fewer per second (at most about this times the
+   * rate in snapshot bytes per second), not as many as one subscribing to small ones.
+   */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number from 1024 to 104857600' })
+  @Min(1024, { message: 'must be a whole number from 1024 to 104857600' })
+  @Max(104857600, { message: 'must be a whole number from 1024 to 104857600' })
+  REALTIME_SNAPSHOT_BYTES_PER_SUBSCRIBE_POINT = 16384;
+
+  /**
    * Subscribes of one org one API process sets up at once (each reads and sends a
    * snapshot); more wait their turn behind them, in order, without holding up other orgs.
    */

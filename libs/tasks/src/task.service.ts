@@ -202,9 +202,12 @@ export class TaskService {
 
     const live: TaskView[] = [];
     let liveBefore = before && { ms: Date.parse(before.createdAt), id: before.id };
+    const filtered = query.status !== undefined || query.type !== undefined || query.scheduleId !== undefined;
     // The live tier is bounded by retention: page through its index until enough tasks match.
+    // Unfiltered, every live task matches, so exactly the one past the page is read beyond it, not another page.
     while (live.length <= query.limit) {
-      const page = await this.store.page(claims.org_id, liveBefore, LIVE_PAGE);
+      const count = filtered ? LIVE_PAGE : Math.min(LIVE_PAGE, query.limit + 1 - live.length);
+      const page = await this.store.page(claims.org_id, liveBefore, count);
       if (page.length === 0) break;
       const tasks = await this.store.getMany(
         claims.org_id,
@@ -216,7 +219,7 @@ export class TaskService {
         page.filter((entry) => !found.has(entry.id)).map((entry) => entry.id),
       );
       live.push(...tasks.map(toView).filter(matches));
-      if (page.length < LIVE_PAGE) break;
+      if (page.length < count) break;
       liveBefore = page.at(-1);
     }
     const finished = await this.history.list(claims, {

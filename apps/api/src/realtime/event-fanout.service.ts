@@ -36,6 +36,8 @@ export interface Subscription {
 interface StreamReading {
   cursor: string;
   byTopic: Map<string, Set<Subscription>>;
+  /** Subscriptions of many topics that want one event type (TopicPlan.eventType). */
+  byType: Map<string, Set<Subscription>>;
   broad: Set<Subscription>;
   size: number;
   /** Row events waiting for their row-level security check, delivered in stream order one batch after the other. */
@@ -147,15 +149,16 @@ export class EventFanout implements OnApplicationShutdown {
     const { plan } = subscription;
     let reading = this.streams.get(plan.streamOrg);
     if (!reading) {
-      reading = { cursor: subscription.lastId, byTopic: new Map(), broad: new Set(), size: 0, securedQueued: 0 };
+      reading = { cursor: subscription.lastId, byTopic: new Map(), byType: new Map(), broad: new Set(), size: 0, securedQueued: 0 };
       this.streams.set(plan.streamOrg, reading);
       const reader = this.readerOf(plan.streamOrg);
       reader.orgs.add(plan.streamOrg);
       this.interruptRead(reader);
     }
-    if (plan.exactTopic) {
-      let set = reading.byTopic.get(plan.exactTopic);
-      if (!set) reading.byTopic.set(plan.exactTopic, (set = new Set()));
+    const index = indexOf(reading, plan);
+    if (index) {
+      let set = index.map.get(index.key);
+      if (!set) index.map.set(index.key, (set = new Set()));
       set.add(subscription);
     } else {
       reading.broad.add(subscription);
@@ -175,9 +178,9 @@ export class EventFanout implements OnApplicationShutdown {
     subscription.pending = [];
     const reading = this.streams.get(subscription.plan.streamOrg);
     if (!reading) return true;
-    const { exactTopic } = subscription.plan;
-    const removed = exactTopic ? reading.byTopic.get(exactTopic)?.delete(subscription) : reading.broad.delete(subscription);
-    if (exactTopic && reading.byTopic.get(exactTopic)?.size === 0) reading.byTopic.delete(exactTopic);
+    const index = indexOf(reading, subscription.plan);
+    const removed = index ? index.map.get(index.key)?.delete(subscription) : reading.broad.delete(subscription);
+    if (index && index.map.get(index.key)?.size === 0) index.map.delete(index.key);
     if (removed && --reading.size === 0) {
       this.streams.delete(subscription.plan.streamOrg);
       const reader = this.readers.get(this.readerKey(subscription.plan.streamOrg));
@@ -297,6 +300,7 @@ export class EventFanout implements OnApplicationShutdown {
         if (subscription.plan.rowSecurity && !subscription.replaying && subscription.plan.matches(event)) subscriptions.push(subscription);
       };
       reading.byTopic.get(event.topic)?.forEach(consider);
+      reading.byType.get(event.type)?.forEach(consider);
       reading.broad.forEach(consider);
       if (subscriptions.length > 0) wanted.push({ event, subscriptions });
     }
@@ -389,6 +393,7 @@ export class EventFanout implements OnApplicationShutdown {
       else targets.set(subscription.socket, [subscription.id]);
     };
     reading.byTopic.get(event.topic)?.forEach(consider);
+    reading.byType.get(event.type)?.forEach(consider);
     reading.broad.forEach(consider);
     if (targets.size > 0) this.deliver(event, targets);
   }
@@ -463,6 +468,13 @@ export class EventFanout implements OnApplicationShutdown {
     this.logger.info({ socket: socket.id, reason, subscriptions: subscriptions.length }, 'realtime client must resync');
     socket.emit('resync', { reason, subscriptions });
   }
+}
+
+/** Where a subscription of this plan is kept in its stream's reading: by its one topic, by its one event type, or (undefined) with the broad ones. */
+function indexOf(reading: StreamReading, plan: TopicPlan): { map: Map<string, Set<Subscription>>; key: string } | undefined {
+  if (plan.exactTopic) return { map: reading.byTopic, key: plan.exactTopic };
+  if (plan.eventType) return { map: reading.byType, key: plan.eventType };
+  return undefined;
 }
 
 /** The row a change shows: the new one, or for a DELETE the old one (its replica identity's columns). */

@@ -228,16 +228,39 @@ export class RealtimeLimits implements OnModuleInit, OnApplicationShutdown {
     return release;
   }
 
-  /** Throws RealtimeLimitExceeded when the snapshot's JSON is larger than REALTIME_SNAPSHOT_MAX_BYTES. */
-  checkSnapshot(snapshot: unknown): void {
+  /**
+   * Charges the socket's org one point of REALTIME_SUBSCRIBES_PER_ORG_PER_SECOND per whole
+   * REALTIME_SNAPSHOT_BYTES_PER_SUBSCRIBE_POINT of the snapshot's JSON, beyond the point its
+   * turn took: the org's next subscribes wait until its rate has paid for this snapshot,
+   * however many seconds that takes. Then throws RealtimeLimitExceeded when the snapshot is
+   * larger than REALTIME_SNAPSHOT_MAX_BYTES (it was read and encoded all the same, so it is
+   * charged too).
+   */
+  async chargeSnapshot(socket: Socket, snapshot: unknown): Promise<void> {
     const max = this.config.REALTIME_SNAPSHOT_MAX_BYTES;
     const bytes = Buffer.byteLength(JSON.stringify(snapshot) ?? '');
+    const extra = Math.floor(bytes / this.config.REALTIME_SNAPSHOT_BYTES_PER_SUBSCRIBE_POINT);
+    const owner = this.held.get(socket);
+    if (owner && extra > 0) await this.charge(owner.orgId, extra);
     if (bytes > max) {
       throw new RealtimeLimitExceeded(
         'REALTIME_SNAPSHOT_MAX_BYTES',
         `the snapshot is ${bytes} bytes, more than REALTIME_SNAPSHOT_MAX_BYTES (${max}); subscribe more narrowly (an id or a filter)`,
       );
     }
+  }
+
+  /**
+   * Takes `points` from the org's subscribe rate even when its second is used up. The part
+   * that does not fit in the second is paid at the org's rate after it: the org's window is
+   * held closed that much longer, so a debt carries over instead of being forgiven when the
+   * second ends.
+   */
+  private async charge(orgId: string, points: number): Promise<void> {
+    const perSecond = this.config.REALTIME_SUBSCRIBES_PER_ORG_PER_SECOND;
+    const taken = await this.subscribeRate.penalty(orgId, points);
+    const overdrawn = Math.min(points, taken.consumedPoints - perSecond);
+    if (overdrawn > 0) await this.subscribeRate.block(orgId, taken.msBeforeNext / 1000 + overdrawn / perSecond);
   }
 
   /** Renews the lease of every socket of this process, and records how many subscriptions each holds now. */

@@ -115,6 +115,7 @@ export class RealtimeTopics {
     const type = filter.type as string | undefined;
     return {
       streamOrg: principal.orgId,
+      eventType: EventType.taskUpdated,
       matches: (event) => {
         if (event.type !== EventType.taskUpdated) return false;
         const task = event.data as { status?: string; type?: string };
@@ -142,6 +143,7 @@ export class RealtimeTopics {
     const provider = this.providers.get('resource');
     return {
       streamOrg: principal.orgId,
+      eventType: EventType.resourceUpdated,
       matches: (event) =>
         event.type === EventType.resourceUpdated &&
         (!exact || event.topic === exact || event.topic.startsWith(`${exact}:`)) &&

@@ -111,7 +111,7 @@ export class RealtimeGateway implements OnGatewayInit<Namespace>, OnGatewayDisco
       }
       const position = request.since ?? (await this.stream.lastId(plan.streamOrg));
       const snapshot = await plan.snapshot();
-      this.limits.checkSnapshot(snapshot);
+      await this.limits.chargeSnapshot(socket, snapshot);
       if (socket.disconnected) return;
       const id = `s${++state.subscriptionCount}`;
       reply({ ok: true, subscription: id, snapshot, position });

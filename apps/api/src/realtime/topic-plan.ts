@@ -20,6 +20,11 @@ export interface TopicPlan {
   streamOrg: string;
   /** Set when the subscription wants exactly one stream topic, so delivery can look it up directly. */
   exactTopic?: string;
+  /**
+   * Set when a subscription of many topics wants events of one type only, so delivery looks
+   * it up by type and other events (another kind of topic, the org's busiest) never test it.
+   */
+  eventType?: string;
   matches(event: PlatformEvent): boolean;
   /**
    * Set for a table's row events: each matching event is delivered only when the table's
