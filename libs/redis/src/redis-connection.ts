@@ -15,6 +15,9 @@ export const REDIS_DISCONNECT_GRACE_MS = 200;
  */
 export const REDIS_REPLY_TIMEOUT_MS = 10_000;
 
+/** How long a cluster client waits for one node's CLUSTER SLOTS before asking the next (see connectRedis). */
+const CLUSTER_SLOTS_REFRESH_TIMEOUT_MS = 5000;
+
 /** Which kind of Redis deployment the platform runs on. */
 export type RedisMode = 'standalone' | 'cluster' | 'sentinel';
 
@@ -66,6 +69,10 @@ export function connectRedis(
       retryDelayOnFailover: 200,
       retryDelayOnTryAgain: 200,
       maxRedirections: 32,
+      // ioredis' default of 1 s is shorter than a busy process's event-loop stalls: every node
+      // then seems not to answer CLUSTER SLOTS, and a client (re)connecting meanwhile (BullMQ
+      // reconnects its blocking connections after a failover) is left with no node at all.
+      slotsRefreshTimeout: CLUSTER_SLOTS_REFRESH_TIMEOUT_MS,
     });
     return cluster as unknown as Redis;
   }
