@@ -88,9 +88,15 @@ async function loadAcross(platform: TestPlatform, org: CreatedOrg, run: string, 
 }
 
 describe('Redis failover under task load: the platform recovers without a restart (real cluster, real sentinels)', () => {
-  // Skipped: after the primary is killed, some requests through the API never complete
-  // (commands queued for the dead node are neither redirected nor failed), so the test
-  // hangs instead of failing. It stays here, unskipped once the cluster client recovers them.
+  // Skipped: its assertions now hold in most runs, but not reliably, for two causes found in
+  // BullMQ rather than in the cluster client (which redirects or fails every command; the API
+  // answers 503 meanwhile): (1) a job whose lock could not be renewed through the failover
+  // stalls twice within QUEUE_LOCK_DURATION_MS and BullMQ fails it ("job stalled more than
+  // allowable limit"), which ends the task FAILED although its worker was alive; (2) a
+  // worker's blocking Cluster connection can be left in status `close` with no node after
+  // BullMQ's own cluster reconnect, so that worker stops taking jobs, and Worker.close()
+  // then waits forever for an `end` that ioredis' Cluster.disconnect() never emits on an
+  // empty node pool (the platform's shutdown, and this file's afterAll, hang).
   describe.skip('Redis Cluster: the primary holding the org’s keys is killed', () => {
     let cluster: TestRedisCluster;
     let platform: TestPlatform;
@@ -142,9 +148,7 @@ describe('Redis failover under task load: the platform recovers without a restar
       );
     });
 
-    // Skipped: in one run of five, a task whose attempt met the failover ended FAILED
-    // instead of being retried; a Redis error during an attempt must not count as the task's.
-    it.skip('finishes every task exactly once after the sentinels promote the replica', async () => {
+    it('finishes every task exactly once after the sentinels promote the replica', async () => {
       const victim = sentinels.primary.port;
       await taskLoadAcrossFailover(platform, org, async () => {
         await sentinels.kill(victim);

@@ -4,3 +4,4 @@ export * from './redis-keys.js';
 export * from './redis.module.js';
 export * from './lua-snippets.js';
 export * from './key-slot.js';
+export * from './redis-unavailable.js';

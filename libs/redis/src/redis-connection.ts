@@ -6,6 +6,18 @@ import { keySlot } from './key-slot.js';
 /** How long a closing connection waits for Redis to close the socket before destroying it. */
 export const REDIS_DISCONNECT_GRACE_MS = 200;
 
+/**
+ * On the shared command connection (never a blocking one): a connection that has commands
+ * waiting and has received nothing for this long is taken for dead and dropped, so its
+ * commands fail over to a fresh connection (on a cluster, to the slot's current primary)
+ * instead of waiting forever. No command of the shared connection blocks, and its scripts
+ * run in milliseconds, so only a connection that stopped answering reaches it.
+ */
+export const REDIS_REPLY_TIMEOUT_MS = 10_000;
+
+/** How long a cluster client waits for one node's CLUSTER SLOTS before asking the next (see connectRedis). */
+const CLUSTER_SLOTS_REFRESH_TIMEOUT_MS = 5000;
+
 /** Which kind of Redis deployment the platform runs on. */
 export type RedisMode = 'standalone' | 'cluster' | 'sentinel';
 
@@ -57,6 +69,10 @@ export function connectRedis(
       retryDelayOnFailover: 200,
       retryDelayOnTryAgain: 200,
       maxRedirections: 32,
+      // ioredis' default of 1 s is shorter than a busy process's event-loop stalls: every node
+      // then seems not to answer CLUSTER SLOTS, and a client (re)connecting meanwhile (BullMQ
+      // reconnects its blocking connections after a failover) is left with no node at all.
+      slotsRefreshTimeout: CLUSTER_SLOTS_REFRESH_TIMEOUT_MS,
     });
     return cluster as unknown as Redis;
   }
@@ -66,8 +82,10 @@ export function connectRedis(
       ...credentialsOf(config.REDIS_URL),
       sentinels: parseHostPorts(config.REDIS_SENTINELS),
       name: config.REDIS_SENTINEL_NAME,
-      // After a failover the old primary may still answer, read-only: reconnect to the new one.
-      reconnectOnError: (error) => error.message.startsWith('READONLY'),
+      // After a failover the old primary may come back as a replica and refuse writes: reconnect
+      // to the primary the sentinels name now and send the refused command there (2), which
+      // did not run. With `true` the command would fail instead, though nothing was wrong with it.
+      reconnectOnError: (error) => (error.message.startsWith('READONLY') ? 2 : false),
     });
   }
   if (!config.REDIS_URL) throw new Error('REDIS_URL must be resolved before the redis module starts');
@@ -88,7 +106,7 @@ export class RedisConnection implements OnApplicationShutdown {
     this.options = { connectTimeout: config.CONNECT_TIMEOUT_MS, disconnectTimeout: REDIS_DISCONNECT_GRACE_MS, maxRetriesPerRequest: null };
     // Commands issued in the same tick by concurrent requests share one write (and Redis one
     // read): under load the syscalls, not Redis, were the cost. Order on the connection is kept.
-    this.client = connectRedis(config, { ...this.options, enableAutoPipelining: true });
+    this.client = connectRedis(config, { ...this.options, enableAutoPipelining: true, socketTimeout: REDIS_REPLY_TIMEOUT_MS });
     // Connection errors are retried by ioredis and surfaced by /health/ready; logging each retry is noise.
     this.client.on('error', () => undefined);
   }
@@ -100,7 +118,10 @@ export class RedisConnection implements OnApplicationShutdown {
 
   /** A new connection to the same Redis, for a consumer that blocks (BullMQ worker, stream reader). */
   duplicate(): Redis {
-    const copy = this.cluster ? (this.cluster.duplicate() as unknown as Redis) : this.client.duplicate(this.options);
+    // A blocked read receives nothing for as long as it blocks: no reply timeout here.
+    const copy = this.cluster
+      ? (this.cluster.duplicate([], { redisOptions: { socketTimeout: undefined } }) as unknown as Redis)
+      : this.client.duplicate({ ...this.options, socketTimeout: undefined });
     copy.on('error', () => undefined);
     return copy;
   }
@@ -127,7 +148,13 @@ export class RedisConnection implements OnApplicationShutdown {
     const address = cluster.slots[slot]?.[0];
     const control = cluster.nodes('master').find((node) => `${node.options.host}:${node.options.port}` === address);
     if (!control) throw new Error(`no primary known for slot ${slot}`);
-    const connection = control.duplicate({ ...this.options, retryStrategy: () => null, maxRetriesPerRequest: 0, lazyConnect: false });
+    const connection = control.duplicate({
+      ...this.options,
+      retryStrategy: () => null,
+      maxRetriesPerRequest: 0,
+      lazyConnect: false,
+      socketTimeout: undefined,
+    });
     connection.on('error', () => undefined);
     return { connection, control };
   }

@@ -164,18 +164,27 @@ export class TaskLifecycle implements BeforeApplicationShutdown {
     }
   }
 
+  /*
+   * start, progress, retry and finish apply only while the task is on the caller's attempt
+   * (TaskConflictError otherwise): a worker whose job lock lapsed (a busy event loop, a
+   * Redis failover) may still be running an attempt that a recovery has handed to another
+   * worker, and must not overwrite that worker's task.
+   */
+
   /** CLAIMED → PROCESSING with the attempt opened. */
   private async start(claimed: ClaimedTask, current: TaskAttempt): Promise<StoredTask> {
-    return this.store.transition(claimed.task.orgId, claimed.task.id, ['CLAIMED'], {
-      status: 'PROCESSING',
-      startedAt: claimed.task.startedAt ?? current.startedAt,
-      attempts: [...claimed.previous, current],
-    });
+    return this.store.transition(
+      claimed.task.orgId,
+      claimed.task.id,
+      ['CLAIMED'],
+      { status: 'PROCESSING', startedAt: claimed.task.startedAt ?? current.startedAt, attempts: [...claimed.previous, current] },
+      { attempt: claimed.attempt },
+    );
   }
 
-  /** Reports progress (0..1) of a running task. */
-  async progress(orgId: string, taskId: string, fraction: number): Promise<void> {
-    await this.store.transition(orgId, taskId, ['PROCESSING'], { progress: Math.min(1, Math.max(0, fraction)) });
+  /** Reports progress (0..1) of a running attempt. */
+  async progress(orgId: string, taskId: string, attempt: number, fraction: number): Promise<void> {
+    await this.store.transition(orgId, taskId, ['PROCESSING'], { progress: Math.min(1, Math.max(0, fraction)) }, { attempt });
   }
 
   /** Appends one chunk of output; returns its sequence number. */
@@ -184,12 +193,50 @@ export class TaskLifecycle implements BeforeApplicationShutdown {
   }
 
   /** PROCESSING → QUEUED with attempt+1; the run job's own retry (with backoff) runs it again. */
-  async retry(orgId: string, taskId: string, nextAttempt: number, error: string, attempts: TaskAttempt[]): Promise<void> {
-    await this.store.transition(orgId, taskId, ['PROCESSING'], { status: 'QUEUED', attempt: nextAttempt, error, attempts, progress: null });
+  async retry(orgId: string, taskId: string, attempt: number, error: string, attempts: TaskAttempt[]): Promise<void> {
+    await this.store.transition(
+      orgId,
+      taskId,
+      ['PROCESSING'],
+      { status: 'QUEUED', attempt: attempt + 1, error, attempts, progress: null },
+      { attempt },
+    );
+  }
+
+  /**
+   * CLAIMED | PROCESSING → QUEUED on the same attempt number: the attempt met a Redis
+   * outage (failover, lost connection), which is no failure of the task's own, so it runs
+   * again without using up one of its attempts. The interrupted run stays in `attempts`
+   * (the task left the backlog once already). Applies only while the task is still on this
+   * attempt: if a recovery gave it to another worker meanwhile, that worker owns it and
+   * this returns false.
+   */
+  async interrupt(claimed: ClaimedTask, current: TaskAttempt, reason: string): Promise<boolean> {
+    const { orgId, id: taskId } = claimed.task;
+    try {
+      await this.store.transition(
+        orgId,
+        taskId,
+        ['CLAIMED', 'PROCESSING'],
+        {
+          status: 'QUEUED',
+          progress: null,
+          attempts: [
+            ...claimed.previous,
+            { ...current, finishedAt: new Date().toISOString(), status: 'QUEUED', error: `interrupted: ${reason}` },
+          ],
+        },
+        { attempt: claimed.attempt },
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof TaskConflictError || error instanceof TaskMissingError) return false;
+      throw error;
+    }
   }
 
   /** PROCESSING → SUCCESS | FAILED | CANCELLED, into the persist outbox in the same step. */
-  async finish(orgId: string, taskId: string, outcome: AttemptOutcome, attempts: TaskAttempt[]): Promise<void> {
+  async finish(orgId: string, taskId: string, attempt: number, outcome: AttemptOutcome, attempts: TaskAttempt[]): Promise<void> {
     await this.store.transition(
       orgId,
       taskId,
@@ -202,7 +249,7 @@ export class TaskLifecycle implements BeforeApplicationShutdown {
         error: outcome.error ?? null,
         ...(outcome.status === 'SUCCESS' ? { progress: 1 } : {}),
       },
-      { persist: true },
+      { persist: true, attempt },
     );
     this.faults.pass(FAULT_POINTS.afterFinishState);
   }

@@ -10,6 +10,7 @@ import {
   RateLimitedError,
 } from '#libs/contracts';
 import { STATUS_CODES } from 'node:http';
+import { isRedisUnavailable } from '#libs/redis';
 
 interface ErrorBody {
   statusCode: number;
@@ -28,9 +29,11 @@ const OUTAGE_CODES = /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|08\w{3}|57P\d{2}
  */
 const OUTAGE_QUIET_MS = 60_000;
 
+/** Postgres or Redis could not serve the request now (down, or Redis failing over): the same request succeeds later. */
 function isDependencyOutage(exception: unknown): boolean {
   const { code, message } = (exception ?? {}) as { code?: unknown; message?: unknown };
   return (
+    isRedisUnavailable(exception) ||
     (typeof code === 'string' && OUTAGE_CODES.test(code)) ||
     (typeof message === 'string' && /Connection terminated|timeout exceeded when trying to connect/.test(message))
   );
@@ -42,8 +45,8 @@ function isDependencyOutage(exception: unknown): boolean {
  * 409 and a rate limit a 429 with Retry-After, both with `limit` naming the setting), once for every route. Client errors raised below
  * Nest (a malformed JSON body, a body too large) keep their 4xx status; anything
  * unexpected is logged with its request id and answered 500 without internals; an
- * unreachable database is 503, so clients and load balancers know to retry, logged once
- * per outage as a warning naming its cause.
+ * unreachable database, or Redis unreachable or failing over, is 503, so clients and load
+ * balancers know to retry, logged once per outage as a warning naming its cause.
  */
 @Catch()
 export class HttpExceptionFilter implements ExceptionFilter {

@@ -13,9 +13,9 @@ export class RunningTasks {
     return controller;
   }
 
-  /** The attempt ended. */
-  end(taskId: string): void {
-    this.controllers.delete(taskId);
+  /** The attempt ended; a later attempt of the task on this process (its first one was superseded) stays. */
+  end(taskId: string, controller: AbortController): void {
+    if (this.controllers.get(taskId)?.controller === controller) this.controllers.delete(taskId);
   }
 
   /** Aborts the task if it runs here for that org; true when it did. */
