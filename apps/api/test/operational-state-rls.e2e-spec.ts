@@ -103,7 +103,7 @@ describe('row-level security of config_entries, documents and audit_log inside t
     expect(rls).toEqual(TABLES.sort().map((relname) => ({ relname, relrowsecurity: true })));
   });
 
-  it('reads the caller\'s role once per query in every policy of the platform\'s tables, never once per row', async () => {
+  it("reads the caller's role once per query in every policy of the platform's tables, never once per row", async () => {
     const all = await platform.queryOrgDatabase<{ tablename: string; policyname: string; qual: string | null; with_check: string | null }>(
       org.slug,
       `SELECT tablename, policyname, qual, with_check FROM pg_policies WHERE schemaname = 'platform' ORDER BY tablename, policyname`,
