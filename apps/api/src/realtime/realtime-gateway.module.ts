@@ -13,10 +13,21 @@ import { RealtimeGateway } from './realtime.gateway.js';
 import { RealtimeTopics } from './realtime-topics.service.js';
 import { RowVisibilityModule } from './row-visibility.module.js';
 import { SocketCredentials } from './socket-credentials.service.js';
+import { SocketSlotsModule } from './socket-slots.module.js';
 
 /** The realtime API over Socket.IO, the delivery of stream events to its sockets, and (through RealtimeModule) the change relay. */
 @Module({
-  imports: [AuthModule, RealtimeModule, RegistryModule, TasksModule, OrgConfigModule, DocumentsModule, AuditModule, RowVisibilityModule],
+  imports: [
+    SocketSlotsModule,
+    AuthModule,
+    RealtimeModule,
+    RegistryModule,
+    TasksModule,
+    OrgConfigModule,
+    DocumentsModule,
+    AuditModule,
+    RowVisibilityModule,
+  ],
   providers: [EventFanout, RealtimeGateway, RealtimeLimits, RealtimeTopics, OperationalStateTopics, SocketCredentials],
   exports: [EventFanout],
 })

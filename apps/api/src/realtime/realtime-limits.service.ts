@@ -8,7 +8,8 @@ import { RedisConnection, RedisKeys } from '#libs/redis';
 import { setTimeout as delay } from 'node:timers/promises';
 import { OrgWorkQueue } from '../tenancy/org-work-queue.js';
 import { EventFanout } from './event-fanout.service.js';
-import { ADMIT_SOCKET, FORGET_EXPIRED, RELEASE_SOCKET, RENEW_SOCKET } from './socket-slot.scripts.js';
+import { FORGET_EXPIRED } from './socket-slot.scripts.js';
+import { SocketSlots, type SocketSlot } from './socket-slots.store.js';
 
 /** A realtime cap was hit; `limit` names its setting, in the ack (`limit_exceeded`) or the connect error's `data`. */
 export class RealtimeLimitExceeded extends Error {
@@ -37,16 +38,8 @@ return 1
 `;
 
 type LimitCommands = {
-  rtAdmitSocket(k1: string, k2: string, k3: string, slot: string, leaseMs: number, orgMax: number, tokenMax: number): Promise<string>;
   rtReserveSubscription(k1: string, k2: string, k3: string, slot: string, count: number, orgMax: number): Promise<number>;
-  rtRenewSocket(k1: string, k2: string, k3: string, slot: string, leaseMs: number, count: number): Promise<number>;
-  rtReleaseSocket(k1: string, k2: string, k3: string, slot: string): Promise<unknown>;
 };
-
-interface HeldSocket {
-  orgId: string;
-  tokenId: string;
-}
 
 /**
  * The realtime caps. Per socket, a subscription slot is reserved synchronously, before
@@ -66,7 +59,7 @@ interface HeldSocket {
  */
 @Injectable()
 export class RealtimeLimits implements OnModuleInit, OnApplicationShutdown {
-  private readonly held = new Map<Socket, HeldSocket>();
+  private readonly held = new Map<Socket, SocketSlot>();
   private readonly inFlight = new WeakMap<Socket, number>();
   /** Subscribes of each socket past the org check and not yet registered with the fanout (or failed). */
   private readonly orgCounted = new WeakMap<Socket, number>();
@@ -77,9 +70,10 @@ export class RealtimeLimits implements OnModuleInit, OnApplicationShutdown {
 
   constructor(
     private readonly config: PlatformConfig,
-    private readonly keys: RedisKeys,
+    keys: RedisKeys,
     private readonly fanout: EventFanout,
-    private readonly connection: RedisConnection,
+    private readonly slots: SocketSlots,
+    connection: RedisConnection,
     @Inject(PROCESS_LOGGER) private readonly logger: Logger,
   ) {
     this.redis = connection.client as RedisConnection['client'] & LimitCommands;
@@ -97,10 +91,7 @@ export class RealtimeLimits implements OnModuleInit, OnApplicationShutdown {
   }
 
   onModuleInit(): void {
-    this.redis.defineCommand('rtAdmitSocket', { numberOfKeys: 3, lua: ADMIT_SOCKET });
     this.redis.defineCommand('rtReserveSubscription', { numberOfKeys: 3, lua: RESERVE_SUBSCRIPTION });
-    this.redis.defineCommand('rtRenewSocket', { numberOfKeys: 3, lua: RENEW_SOCKET });
-    this.redis.defineCommand('rtReleaseSocket', { numberOfKeys: 3, lua: RELEASE_SOCKET });
     this.renewTimer = setInterval(() => void this.renew(), Math.floor(this.config.REALTIME_SLOT_TTL_MS / 3));
     this.renewTimer.unref();
   }
@@ -112,31 +103,24 @@ export class RealtimeLimits implements OnModuleInit, OnApplicationShutdown {
 
   /** Takes a slot for the org principal's new socket, or throws RealtimeLimitExceeded naming the full cap. */
   async admit(socket: Socket, principal: OrgPrincipal): Promise<void> {
-    const owner = { orgId: principal.orgId, tokenId: principal.tokenId };
-    const { REALTIME_SLOT_TTL_MS, REALTIME_SOCKETS_PER_ORG, REALTIME_SOCKETS_PER_TOKEN } = this.config;
-    const answer = await this.redis.rtAdmitSocket(
-      ...this.keysOf(owner),
-      socket.id,
-      REALTIME_SLOT_TTL_MS,
-      REALTIME_SOCKETS_PER_ORG,
-      REALTIME_SOCKETS_PER_TOKEN,
-    );
-    if (answer !== 'ok') {
-      const max = answer === 'REALTIME_SOCKETS_PER_ORG' ? REALTIME_SOCKETS_PER_ORG : REALTIME_SOCKETS_PER_TOKEN;
+    const slot = { orgId: principal.orgId, tokenId: principal.tokenId, id: socket.id };
+    const full = await this.slots.admit(slot);
+    if (full) {
+      const max = this.config[full];
       throw new RealtimeLimitExceeded(
-        answer,
-        `${answer === 'REALTIME_SOCKETS_PER_ORG' ? 'the organization' : 'this token'} has ${max} realtime sockets open, the most ${answer} allows`,
+        full,
+        `${full === 'REALTIME_SOCKETS_PER_ORG' ? 'the organization' : 'this token'} has ${max} realtime sockets open, the most ${full} allows`,
       );
     }
-    this.held.set(socket, owner);
+    this.held.set(socket, slot);
   }
 
   /** Gives the socket's slot back (it disconnected). */
   async release(socket: Socket): Promise<void> {
-    const owner = this.held.get(socket);
-    if (!owner) return;
+    const slot = this.held.get(socket);
+    if (!slot) return;
     this.held.delete(socket);
-    await this.redis.rtReleaseSocket(...this.keysOf(owner), socket.id);
+    await this.slots.release(slot);
   }
 
   /**
@@ -213,7 +197,7 @@ export class RealtimeLimits implements OnModuleInit, OnApplicationShutdown {
     };
     let admitted: number;
     try {
-      admitted = await this.redis.rtReserveSubscription(...this.keysOf(owner), socket.id, count, max);
+      admitted = await this.redis.rtReserveSubscription(...this.slots.keysOf(owner), socket.id, count, max);
     } catch (error) {
       release();
       throw error;
@@ -265,23 +249,14 @@ export class RealtimeLimits implements OnModuleInit, OnApplicationShutdown {
 
   /** Renews the lease of every socket of this process, and records how many subscriptions each holds now. */
   private async renew(): Promise<void> {
-    const live: [Socket, HeldSocket][] = [];
-    for (const [socket, owner] of this.held) {
+    const live: { slot: SocketSlot; subscriptions: number }[] = [];
+    for (const [socket, slot] of this.held) {
       // A socket that went away without a disconnect handled (it closed during the handshake) gives its slot back here.
       if (socket.disconnected) void this.release(socket);
-      else live.push([socket, owner]);
+      else live.push({ slot, subscriptions: this.countOf(socket) });
     }
-    // One pipeline per hash slot: on a cluster, one pipeline must stay on one slot.
-    const pipelines = this.connection
-      .slotGroups(live, ([, owner]) => this.keysOf(owner)[0])
-      .map((group) => {
-        const pipeline = this.redis.pipeline() as unknown as LimitCommands & { exec(): Promise<unknown> };
-        for (const [socket, owner] of group)
-          void pipeline.rtRenewSocket(...this.keysOf(owner), socket.id, this.config.REALTIME_SLOT_TTL_MS, this.countOf(socket));
-        return pipeline.exec();
-      });
     try {
-      await Promise.all(pipelines);
+      await this.slots.renew(live);
     } catch (error) {
       this.logger.warn({ err: error }, 'renewing realtime socket slots failed; retrying at the next renewal');
     }
@@ -289,9 +264,5 @@ export class RealtimeLimits implements OnModuleInit, OnApplicationShutdown {
 
   private countOf(socket: Socket): number {
     return this.fanout.subscriptionsOf(socket).size + (this.orgCounted.get(socket) ?? 0);
-  }
-
-  private keysOf(owner: HeldSocket): [string, string, string] {
-    return [this.keys.orgSockets(owner.orgId), this.keys.tokenSockets(owner.orgId, owner.tokenId), this.keys.orgSubscriptions(owner.orgId)];
   }
 }

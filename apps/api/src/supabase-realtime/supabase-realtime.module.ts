@@ -10,10 +10,11 @@ import { RowVisibilityModule } from '../realtime/row-visibility.module.js';
 import { SupabaseBroadcastController } from './supabase-broadcast.controller.js';
 import { SupabaseChannelFeed } from './supabase-channel-feed.service.js';
 import { SupabaseRealtimeServer } from './supabase-realtime.server.js';
+import { SocketSlotsModule } from '../realtime/socket-slots.module.js';
 
 /** The Supabase Realtime protocol (/realtime/v1/websocket and REST broadcast) on the org event streams. */
 @Module({
-  imports: [AuthModule, MetricsModule, RealtimeModule, RegistryModule, RowVisibilityModule],
+  imports: [SocketSlotsModule, AuthModule, MetricsModule, RealtimeModule, RegistryModule, RowVisibilityModule],
   controllers: [SupabaseBroadcastController],
   providers: [SupabaseRealtimeServer, SupabaseChannelFeed, ChannelPresenceStore, ConnectionSlots, ReplayPositions],
 })
