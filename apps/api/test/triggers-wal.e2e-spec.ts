@@ -95,3 +95,42 @@ describe('change triggers over real WAL: plain SQL inserts, relay killed mid-way
     expect((await platform.request('GET', '/v1/tasks?type=noop', { token: other.token })).body.items).toEqual([]);
   }, 120_000);
 });
+
+describe('a trigger on a table the org has just made (real WAL, in-process relay)', () => {
+  let platform: TestPlatform;
+  let redis: Redis;
+
+  beforeAll(async () => {
+    // A relay poll far apart: the org's relay starts seconds after its first table, as on a busy API.
+    platform = await startTestPlatform({ env: { REALTIME_RELAY_POLL_MS: '3000' } });
+    redis = new Redis(platform.redis.url);
+  });
+  afterAll(async () => {
+    redis.disconnect();
+    await platform.close();
+  });
+
+  it('captures the org database changes before it answers, so a row inserted right after fires it exactly once', async () => {
+    const org = await platform.createOrg();
+    await platform.createUserTable(org.slug, 'fresh_rows');
+    const trigger = await platform.request('POST', '/v1/triggers', {
+      token: org.token,
+      body: { name: 'fresh', table: 'fresh_rows', events: ['INSERT'], task: { type: 'noop' } },
+    });
+    expect(trigger.status).toBe(201);
+    // The slot keeps every change from here on in the WAL, whenever the relay comes to read it.
+    const slots = await platform.queryOrgDatabase<{ count: string }>(
+      org.slug,
+      'SELECT count(*) FROM pg_replication_slots WHERE database = current_database()',
+    );
+    expect(slots).toEqual([{ count: '1' }]);
+    await platform.queryOrgDatabase(org.slug, `INSERT INTO fresh_rows (key, value) VALUES ('first', '1')`);
+
+    const runsOf = async () => (await platform.request('GET', `/v1/triggers/${trigger.body.id}/runs`, { token: org.token })).body;
+    await waitFor('the trigger to fire', async () => ((await runsOf()).length > 0 ? true : undefined), 60_000);
+    await platform.waitForQueuesDrained(60_000);
+    await waitForConsumerGroupsDrained(redis, `${platform.redis.prefix}:{org:${org.id}}:events`, 60_000);
+    await platform.waitForQueuesDrained(60_000);
+    expect(await runsOf()).toEqual([expect.objectContaining({ eventType: 'INSERT' })]);
+  }, 120_000);
+});

@@ -6,6 +6,7 @@ export * from './realtime-snapshot-provider.js';
 export * from './realtime.module.js';
 export * from './redis-lease.js';
 export * from './relay/change-relay.supervisor.js';
+export * from './relay/relay-slots.js';
 export * from './relay/row-change.js';
 export * from './relay/wal-change.relay.js';
 export * from './relay/supabase-change.relay.js';

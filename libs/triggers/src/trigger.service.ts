@@ -1,7 +1,9 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { PlatformConfig } from '#libs/config';
 import type { TaskClass } from '#libs/contracts';
+import { PROCESS_LOGGER, type Logger } from '#libs/logging';
+import { RelaySlots } from '#libs/realtime';
 import type { OrgClaims } from '#libs/registry';
 import { TaskTypeCatalog } from '#libs/tasks';
 import { TriggerFeed } from './trigger-feed.js';
@@ -33,6 +35,8 @@ export class TriggerService {
     private readonly feed: TriggerFeed,
     private readonly catalog: TaskTypeCatalog,
     private readonly config: PlatformConfig,
+    private readonly slots: RelaySlots,
+    @Inject(PROCESS_LOGGER) private readonly logger: Logger,
   ) {}
 
   async create(claims: OrgClaims, input: NewTrigger): Promise<Trigger> {
@@ -43,8 +47,14 @@ export class TriggerService {
     const { params, problems: taskProblems } = this.catalog.checkTemplate(input.task.type, input.task.params ?? {});
     problems.push(...taskProblems);
     if (problems.length) throw new InvalidTriggerError(problems);
-    // Changes from here on reach the trigger workers, even before the trigger row is visible to them.
+    // Changes from here on reach the trigger workers, even before the trigger row is visible to them,
+    // and the org's changes are captured from here on, even while its relay starts a poll later.
     await this.feed.watch(claims.org_id);
+    const capture = await this.slots.capture(claims.org_id);
+    if (capture.state === 'no-capacity' || capture.state === 'busy') {
+      // Visible in the org's realtime state; the trigger fires for changes relayed once capacity is there.
+      this.logger.warn({ org: claims.org_id, capture }, 'trigger created while its org database changes are not yet captured');
+    }
     return this.triggers.insert(
       claims,
       {

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { EventStreamModule } from '#libs/event-stream';
+import { RelaySlotsModule } from '#libs/realtime';
 import { RegistryModule } from '#libs/registry';
 import { TasksModule } from '#libs/tasks';
 import { TriggerFeed } from './trigger-feed.js';
@@ -8,7 +9,7 @@ import { TriggerService } from './trigger.service.js';
 
 /** Change triggers: definitions and firings in the org database, changes from the org event stream. */
 @Module({
-  imports: [RegistryModule, TasksModule, EventStreamModule],
+  imports: [RelaySlotsModule, RegistryModule, TasksModule, EventStreamModule],
   providers: [TriggerFeed, TriggerRepository, TriggerService],
   exports: [TriggerFeed, TriggerRepository, TriggerService],
 })

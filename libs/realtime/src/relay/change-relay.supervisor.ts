@@ -20,6 +20,7 @@ import { RedisLease } from '../redis-lease.js';
 import type { ChangeSource } from './change-source.js';
 import { SupabaseChangeRelay } from './supabase-change.relay.js';
 import { WalChangeRelay } from './wal-change.relay.js';
+import { CAPACITY_ERRORS, noCapacity, RelaySlots, type RelayCapture } from './relay-slots.js';
 
 interface HeldRelay {
   lease: RedisLease;
@@ -28,9 +29,6 @@ interface HeldRelay {
   source?: ChangeSource;
   state?: RelayStateRecord;
 }
-
-/** Postgres refusals meaning the cluster has no replication slot or WAL sender left. */
-const CAPACITY_ERRORS = new Set(['53400', '53300']);
 
 /**
  * Runs the change relay of READY orgs that publish something, in this API process: for
@@ -59,6 +57,7 @@ export class ChangeRelaySupervisor implements OnApplicationBootstrap, OnApplicat
     private readonly config: PlatformConfig,
     private readonly census: RelayCensus,
     private readonly states: OrgRelayStates,
+    private readonly slots: RelaySlots,
     @Inject(PROCESS_LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -160,45 +159,34 @@ export class ChangeRelaySupervisor implements OnApplicationBootstrap, OnApplicat
       await this.census.dropInactiveSlots(cluster.cluster, entry.instance.databaseName!);
       return;
     }
-    const needsSlot = cluster !== undefined && !slot;
-    if (needsSlot && cluster.free <= 0) return this.setState(org.id, held, { state: 'NO_CAPACITY', error: noCapacity(cluster) });
-    const capacityLock = needsSlot ? await this.lockCapacity(cluster.cluster) : undefined;
+    if (cluster && !slot && cluster.free <= 0) return this.setState(org.id, held, { state: 'NO_CAPACITY', error: noCapacity(cluster) });
+    let capture: RelayCapture;
     try {
-      if (capacityLock === null) return;
-      if (capacityLock) {
-        // Read again under the cluster's capacity lock: the slot this relay creates is counted by the next taker.
-        const fresh = await this.census.read(cluster!.cluster, true);
-        if (fresh.free <= 0) return await this.setState(org.id, held, { state: 'NO_CAPACITY', error: noCapacity(fresh) });
-      }
-      const source = this.source(entry, held.lease);
-      held.source = source;
-      try {
-        await source.start();
-      } catch (error) {
-        held.source = undefined;
-        await source.stop().catch(() => undefined);
-        const code = (error as { code?: string }).code;
-        const state = code && CAPACITY_ERRORS.has(code) ? 'NO_CAPACITY' : 'ERROR';
-        this.logger.warn({ org: org.id, err: error, state }, 'change relay could not start; the next poll retries');
-        return await this.setState(org.id, held, { state, error: (error as Error).message });
-      }
-      this.logger.info({ org: org.id, slug: org.slug }, 'relaying org database changes');
-      await this.setState(org.id, held, { state: 'RELAYING' });
-    } finally {
-      await capacityLock?.release().catch(() => undefined);
+      capture = await this.slots.ensure(entry, cluster ?? null);
+    } catch (error) {
+      return this.failedToStart(org.id, held, error as Error);
     }
+    // Another process is creating a slot on this cluster: the next poll tries again.
+    if (capture.state === 'busy') return;
+    if (capture.state === 'no-capacity') return this.setState(org.id, held, { state: 'NO_CAPACITY', error: capture.error });
+    const source = this.source(entry, held.lease);
+    held.source = source;
+    try {
+      await source.start();
+    } catch (error) {
+      held.source = undefined;
+      await source.stop().catch(() => undefined);
+      return this.failedToStart(org.id, held, error as Error);
+    }
+    this.logger.info({ org: org.id, slug: org.slug }, 'relaying org database changes');
+    await this.setState(org.id, held, { state: 'RELAYING' });
   }
 
-  /** Serialises slot creation on one cluster across replicas, so two relays cannot both take its last free place; null when busy. */
-  private async lockCapacity(cluster: string): Promise<RedisLease | null> {
-    const lock = new RedisLease(
-      this.redis.client,
-      this.keys.platform('relay', 'capacity', cluster),
-      this.keys.platform('relay', 'capacity-fence'),
-      this.owner,
-      this.config.CONNECT_TIMEOUT_MS * 2,
-    );
-    return (await lock.acquire()) ? lock : null;
+  private async failedToStart(orgId: string, held: HeldRelay, error: Error): Promise<void> {
+    const code = (error as { code?: string }).code;
+    const state = code && CAPACITY_ERRORS.has(code) ? 'NO_CAPACITY' : 'ERROR';
+    this.logger.warn({ org: orgId, err: error, state }, 'change relay could not start; the next poll retries');
+    await this.setState(orgId, held, { state, error: error.message });
   }
 
   private source({ org, instance }: OrgWithInstance, lease: RedisLease): ChangeSource {
@@ -274,12 +262,4 @@ export class ChangeRelaySupervisor implements OnApplicationBootstrap, OnApplicat
     }
     await relay.lease.release().catch(() => undefined);
   }
-}
-
-function noCapacity(census: ClusterCensus): string {
-  return (
-    `cluster "${census.cluster}" has no relay capacity left: ${census.slots.length} replication slots in use of ` +
-    `${census.capacity} (min(max_replication_slots=${census.maxReplicationSlots}, max_wal_senders=${census.maxWalSenders}) ` +
-    `minus REALTIME_SLOT_RESERVE)`
-  );
 }

@@ -1,20 +1,15 @@
 import type { Redis } from 'ioredis';
-import pg from 'pg';
 import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from 'pg-logical-replication';
 import type { Logger } from '#libs/logging';
 import { REALTIME_PUBLICATION } from '#libs/registry';
 import type { NewEvent, OrgEventStream } from '#libs/event-stream';
 import type { RedisLease } from '../redis-lease.js';
 import type { ChangeSource, SourceFailed } from './change-source.js';
+import { relaySlotName } from './relay-slots.js';
 import { compareLsn, rowChangeEvent, type RowChangeKind } from './row-change.js';
 
 /** Row changes appended to the stream in one atomic step; a bigger transaction is appended in several. */
 const APPEND_BATCH = 500;
-
-/** The replication slot of an org: one per org database, whatever the number of API replicas. */
-export function relaySlotName(orgId: string): string {
-  return `platform_rt_${orgId.toLowerCase().replace(/[^a-z0-9_]/g, '')}`.slice(0, 63);
-}
 
 export interface WalRelayOptions {
   orgId: string;
@@ -51,8 +46,8 @@ export class WalChangeRelay implements ChangeSource {
 
   async start(): Promise<void> {
     const { adminUrl, orgId, connectTimeoutMs } = this.options;
+    // The slot exists: RelaySlots made it before this relay was started.
     const slot = relaySlotName(orgId);
-    await ensureSlot(adminUrl, slot, connectTimeoutMs);
     this.checkpoint = (await this.options.redis.get(this.options.checkpointKey)) ?? undefined;
     // Acknowledged only by hand, after storing: the library's timer would confirm what was merely received.
     const service = new LogicalReplicationService(
@@ -145,22 +140,5 @@ export class WalChangeRelay implements ChangeSource {
     this.stopped = true;
     void this.service?.destroy().catch(() => undefined);
     this.options.onFailed(error);
-  }
-}
-
-/** Creates the org's logical replication slot (pgoutput) unless it exists. */
-async function ensureSlot(adminUrl: string, slot: string, connectTimeoutMs: number): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: connectTimeoutMs });
-  await client.connect();
-  try {
-    const { rowCount } = await client.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [slot]);
-    if (rowCount === 0) {
-      await client.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [slot]).catch((error: { code?: string }) => {
-        // Another replica that held the lease a moment ago may have created it meanwhile.
-        if (error.code !== '42710') throw error;
-      });
-    }
-  } finally {
-    await client.end();
   }
 }

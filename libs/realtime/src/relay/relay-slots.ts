@@ -1,0 +1,141 @@
+import { Module, Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
+import pg from 'pg';
+import { PlatformConfig } from '#libs/config';
+import { RedisConnection, RedisKeys } from '#libs/redis';
+import {
+  OrgConnection,
+  OrgRegistryRepository,
+  RegistryModule,
+  RelayCensus,
+  relaySlotOf,
+  type ClusterCensus,
+  type OrgWithInstance,
+} from '#libs/registry';
+import { RedisLease } from '../redis-lease.js';
+
+/** Postgres refusals meaning the cluster has no replication slot or WAL sender left. */
+export const CAPACITY_ERRORS = new Set(['53400', '53300']);
+
+/** Waits between tries for a cluster's capacity lock another process holds while it creates a slot. */
+const CAPACITY_LOCK_RETRY_MS = 50;
+
+/** The replication slot of an org: one per org database, whatever the number of API replicas. */
+export function relaySlotName(orgId: string): string {
+  return `platform_rt_${orgId.toLowerCase().replace(/[^a-z0-9_]/g, '')}`.slice(0, 63);
+}
+
+/**
+ * Whether an org's database changes are captured: `captured` once its replication slot exists
+ * (every change committed from then on is kept in the WAL until a relay stores it), `no-capacity`
+ * when its cluster has no slot left, `not-wal` when its changes come from elsewhere (Supabase
+ * Realtime), `busy` when another process held the cluster's capacity lock throughout.
+ */
+export type RelayCapture = { state: 'captured' | 'not-wal' | 'busy' } | { state: 'no-capacity'; error: string };
+
+/**
+ * The one place that creates an org's replication slot, serialised per cluster across
+ * processes by a capacity lock so two creators cannot both take the cluster's last free
+ * place. The relay supervisor asks it before it starts a relay; a trigger asks it before it
+ * answers, so a change committed right after its creation is relayed even when the relay
+ * itself starts a poll later.
+ */
+@Injectable()
+export class RelaySlots {
+  private readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+
+  constructor(
+    private readonly registry: OrgRegistryRepository,
+    private readonly connections: OrgConnection,
+    private readonly census: RelayCensus,
+    private readonly redis: RedisConnection,
+    private readonly keys: RedisKeys,
+    private readonly config: PlatformConfig,
+  ) {}
+
+  /** Makes sure the org's changes are captured from now on, waiting for another creator on its cluster if need be. */
+  async capture(orgId: string): Promise<RelayCapture> {
+    const entry = await this.registry.findById(orgId);
+    if (!entry) return { state: 'not-wal' };
+    const deadline = Date.now() + this.lockTtl();
+    for (;;) {
+      const capture = await this.ensure(entry, entry.instance.driver === 'cluster' ? undefined : null);
+      if (capture.state !== 'busy' || Date.now() > deadline) return capture;
+      await delay(CAPACITY_LOCK_RETRY_MS);
+    }
+  }
+
+  /**
+   * Creates the org's slot unless it exists. `census` is its cluster's census when the caller
+   * has one (it is read again under the lock before a slot is taken), undefined to read it
+   * here, null for an adopted database (no cluster, no capacity to count).
+   */
+  async ensure({ org, instance }: OrgWithInstance, census: ClusterCensus | undefined | null): Promise<RelayCapture> {
+    if (instance.realtimeSource !== 'wal') return { state: 'not-wal' };
+    const adminUrl = this.connections.adminUrl(instance);
+    const slot = relaySlotName(org.id);
+    if (census === null || instance.driver !== 'cluster') {
+      await createSlot(adminUrl, slot, this.config.CONNECT_TIMEOUT_MS);
+      return { state: 'captured' };
+    }
+    const cluster = instance.cluster!;
+    if (relaySlotOf(census ?? (await this.census.read(cluster, true)), instance.databaseName!)) return { state: 'captured' };
+    const lock = new RedisLease(
+      this.redis.client,
+      this.keys.platform('relay', 'capacity', cluster),
+      this.keys.platform('relay', 'capacity-fence'),
+      this.owner,
+      this.lockTtl(),
+    );
+    if (!(await lock.acquire())) return { state: 'busy' };
+    let capacityError: string | undefined;
+    try {
+      // Read again under the lock: the slot made here is counted by the next taker.
+      const fresh = await this.census.read(cluster, true);
+      if (relaySlotOf(fresh, instance.databaseName!)) return { state: 'captured' };
+      if (fresh.free <= 0) return { state: 'no-capacity', error: noCapacity(fresh) };
+      await createSlot(adminUrl, slot, this.config.CONNECT_TIMEOUT_MS).catch((error: { code?: string; message: string }) => {
+        if (!error.code || !CAPACITY_ERRORS.has(error.code)) throw error;
+        capacityError = error.message;
+      });
+      return capacityError === undefined ? { state: 'captured' } : { state: 'no-capacity', error: capacityError };
+    } finally {
+      await lock.release().catch(() => undefined);
+    }
+  }
+
+  private lockTtl(): number {
+    return this.config.CONNECT_TIMEOUT_MS * 2;
+  }
+}
+
+/** The capacity and slot creation of the relays, without the relays themselves (a worker may ask too). */
+@Module({ imports: [RegistryModule], providers: [RelaySlots], exports: [RelaySlots] })
+export class RelaySlotsModule {}
+
+export function noCapacity(census: ClusterCensus): string {
+  return (
+    `cluster "${census.cluster}" has no relay capacity left: ${census.slots.length} replication slots in use of ` +
+    `${census.capacity} (min(max_replication_slots=${census.maxReplicationSlots}, max_wal_senders=${census.maxWalSenders}) ` +
+    `minus REALTIME_SLOT_RESERVE)`
+  );
+}
+
+/** Creates the org's logical replication slot (pgoutput) unless it exists. */
+async function createSlot(adminUrl: string, slot: string, connectTimeoutMs: number): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: connectTimeoutMs });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [slot]);
+    if (rowCount === 0) {
+      await client.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [slot]).catch((error: { code?: string }) => {
+        // Another process may have created it meanwhile.
+        if (error.code !== '42710') throw error;
+      });
+    }
+  } finally {
+    await client.end();
+  }
+}
