@@ -64,9 +64,11 @@ describe('operator console (headless Chromium, real API, worker and realtime)', 
     uncaught.length = 0;
   });
 
-  async function signedIn(token: string, at = ''): Promise<Page> {
+  /** A page signed in with `token` at `at`; with `reads`, every API path it requests from the start is pushed there. */
+  async function signedIn(token: string, at = '', reads?: string[]): Promise<Page> {
     const page = await browser.newPage({ viewport: DESKTOP, acceptDownloads: true });
     page.on('pageerror', (error) => uncaught.push(error.message));
+    if (reads) page.on('request', (request) => request.url().includes('/v1/') && reads.push(new URL(request.url()).pathname));
     await page.goto(`${platform.baseUrl}/console/${at}`);
     await page.fill('input[name=token]', token);
     await page.click('button[type=submit]');
@@ -571,9 +573,9 @@ describe('operator console (headless Chromium, real API, worker and realtime)', 
   });
 
   it('charts the last hour live: tasks finishing while the page is open move the charts', async () => {
-    const page = await signedIn(org.token, '#/overview');
+    // Listening from the start: the hour's figures are read once, as the page opens, which may be before signing in returns.
     const reads: string[] = [];
-    page.on('request', (request) => request.url().includes('/v1/') && reads.push(new URL(request.url()).pathname));
+    const page = await signedIn(org.token, '#/overview', reads);
     await page.waitForSelector('[data-chart=throughput] canvas');
     await page.waitForSelector('.charts[data-stats-to]');
     const before = Number(await page.getAttribute('[data-chart=throughput]', 'data-total'));

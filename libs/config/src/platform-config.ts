@@ -22,8 +22,8 @@ export class PlatformConfig {
   HOST = '127.0.0.1';
 
   /**
-   * Which proxies in front of the API to believe about the client's address (Express
-   * `trust proxy`): empty trusts none, `true` all, a number that many hops, or addresses
+   * Which proxies in front of the API to believe about the client's address (Fastify's
+   * `trustProxy`): empty trusts none, `true` all, a number that many hops, or addresses
    * and subnets separated by commas. Failed-login limits count per client address, so set
    * it behind a reverse proxy, or every client shares the proxy's.
    */

@@ -1,13 +1,13 @@
 import { Inject, Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { catchError, from, mergeMap, throwError, type Observable } from 'rxjs';
 import { AuditLogService, AuditTrail, type AuditActor, type AuditOutcome } from '#libs/audit';
 import type { OrgPrincipal, Principal } from '#libs/auth';
 import { PROCESS_LOGGER, type Logger } from '#libs/logging';
 import { AUDIT_METADATA, type AuditedRoute } from './audited.decorator.js';
 
-type AuditedRequest = Request & { principal?: Principal; auditTrail?: AuditTrail; id?: unknown };
+type AuditedRequest = FastifyRequest<{ Params: Record<string, string | undefined> }> & { principal?: Principal; auditTrail?: AuditTrail };
 
 /** The audit log's actor for an org principal: its token, directly or through a session. */
 export function actorOf(principal: OrgPrincipal): AuditActor {
@@ -40,14 +40,7 @@ export class AuditInterceptor implements NestInterceptor {
     const request = context.switchToHttp().getRequest<AuditedRequest>();
     const principal = request.principal;
     if (!route || principal?.kind !== 'org') return next.handle();
-    const trail = new AuditTrail(
-      principal.orgId,
-      actorOf(principal),
-      route.action,
-      route.targetType,
-      typeof request.id === 'string' ? request.id : null,
-      request.ip ?? null,
-    );
+    const trail = new AuditTrail(principal.orgId, actorOf(principal), route.action, route.targetType, request.id, request.ip);
     request.auditTrail = trail;
     return next.handle().pipe(
       mergeMap(async (result: unknown) => {

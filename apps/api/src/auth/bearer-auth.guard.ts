@@ -9,7 +9,7 @@ import {
   type ExecutionContext,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { Authenticator, LoginFailureLimiter, roleAtLeast, type Principal } from '#libs/auth';
 import { PROCESS_LOGGER, type Logger } from '#libs/logging';
 import { RequestRateLimits } from '../http/request-rate-limits.js';
@@ -43,8 +43,8 @@ export class BearerAuthGuard implements CanActivate {
     if (access?.kind === 'public') return true;
     if (!access) throw new ForbiddenException('this route has no access rule');
 
-    const request = context.switchToHttp().getRequest<Request & { principal?: Principal }>();
-    const source = request.ip ?? 'unknown';
+    const request = context.switchToHttp().getRequest<FastifyRequest & { principal?: Principal }>();
+    const source = request.ip;
     const bearer = BEARER.exec(request.headers.authorization ?? '')?.[1];
     const known = bearer === undefined ? undefined : this.authenticator.cached(bearer);
     if (known) {

@@ -15,7 +15,7 @@ import {
   Res,
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import type { AuditTrail } from '#libs/audit';
 import { claimsOf, type OrgPrincipal } from '#libs/auth';
 import { DocumentStoreService } from '#libs/documents';
@@ -58,7 +58,7 @@ export class DocumentsController {
     @Param('collection') collection: string,
     @Body() body: CreateDocumentDto,
     @RequestAuditTrail() trail: AuditTrail,
-    @Res({ passthrough: true }) response: Response,
+    @Res({ passthrough: true }) response: FastifyReply,
   ) {
     const document = await this.documents.create(claimsOf(principal), collection, body, trail);
     setEntityTag(response, document.version);
@@ -85,12 +85,12 @@ export class DocumentsController {
     @Param('collection') collection: string,
     @Param('id') id: string,
     @Headers('if-none-match') ifNoneMatch: string | undefined,
-    @Res({ passthrough: true }) response: Response,
+    @Res({ passthrough: true }) response: FastifyReply,
   ) {
     const document = await this.documents.get(claimsOf(principal), collection, id);
     setEntityTag(response, document.version);
     if (notModified(ifNoneMatch, document.version)) {
-      response.status(HttpStatus.NOT_MODIFIED);
+      response.code(HttpStatus.NOT_MODIFIED);
       return undefined;
     }
     return document;
@@ -108,7 +108,7 @@ export class DocumentsController {
     @Body() body: WriteDocumentDto,
     @Headers('if-match') ifMatch: string | undefined,
     @RequestAuditTrail() trail: AuditTrail,
-    @Res({ passthrough: true }) response: Response,
+    @Res({ passthrough: true }) response: FastifyReply,
   ) {
     const document = await this.documents.replace(claimsOf(principal), collection, id, body.data, requiredVersion(ifMatch), trail);
     setEntityTag(response, document.version);
@@ -127,7 +127,7 @@ export class DocumentsController {
     @Body() body: WriteDocumentDto,
     @Headers('if-match') ifMatch: string | undefined,
     @RequestAuditTrail() trail: AuditTrail,
-    @Res({ passthrough: true }) response: Response,
+    @Res({ passthrough: true }) response: FastifyReply,
   ) {
     const document = await this.documents.patch(claimsOf(principal), collection, id, body.data, requiredVersion(ifMatch), trail);
     setEntityTag(response, document.version);

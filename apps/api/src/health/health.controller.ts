@@ -1,5 +1,5 @@
 import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { Public } from '../auth/access.decorators.js';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
@@ -23,7 +23,7 @@ export class HealthController {
   @Get('ready')
   @HealthCheck()
   @ApiOperation({ summary: 'Postgres and Redis answer (503 names the one that does not); details report the realtime relays.' })
-  async ready(@Res({ passthrough: true }) response: Response) {
+  async ready(@Res({ passthrough: true }) response: FastifyReply) {
     try {
       return await this.health.check([
         () => this.dependencies.postgres(),
@@ -33,7 +33,7 @@ export class HealthController {
     } catch (error) {
       // Keep terminus' report (which part is down) as the body rather than the generic error shape.
       if (!(error instanceof ServiceUnavailableException)) throw error;
-      response.status(error.getStatus());
+      response.code(error.getStatus());
       return error.getResponse();
     }
   }

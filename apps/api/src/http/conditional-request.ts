@@ -1,12 +1,12 @@
 import { BadRequestException } from '@nestjs/common';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 
 /** One entity tag of a version, as `ETag` carries it and `If-Match` / `If-None-Match` quote it back. */
 const ENTITY_TAG = /^(?:W\/)?"(\d{1,15})"$/;
 
 /** `ETag` of a version: the version number, quoted. */
-export function setEntityTag(response: Response, version: number): void {
-  response.setHeader('ETag', `"${version}"`);
+export function setEntityTag(reply: FastifyReply, version: number): void {
+  reply.header('ETag', `"${version}"`);
 }
 
 /** The version an `If-Match` header requires (`'*'`: any, as long as it exists); 400 for anything else than one tag or `*`. */

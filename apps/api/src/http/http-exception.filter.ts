@@ -1,5 +1,5 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import {
   ConflictError,
@@ -39,11 +39,17 @@ function isDependencyOutage(exception: unknown): boolean {
   );
 }
 
+/** Fastify's refusal of a body past the limit, as the adapter hands it over (wrapped in an HttpException) or bare. */
+function isBodyTooLarge(exception: unknown): boolean {
+  const { code, cause } = (exception ?? {}) as { code?: unknown; cause?: { code?: unknown } };
+  return code === 'FST_ERR_CTP_BODY_TOO_LARGE' || cause?.code === 'FST_ERR_CTP_BODY_TOO_LARGE';
+}
+
 /**
  * Answers every error as `{ statusCode, error, message }`. The domain's refusals
  * (not found, conflict, invalid input, failed precondition) map to 404, 409, 400 and 412 here (a used-up quota is a
  * 409 and a rate limit a 429 with Retry-After, both with `limit` naming the setting), once for every route. Client errors raised below
- * Nest (a malformed JSON body, a body too large) keep their 4xx status; anything
+ * Nest (a malformed JSON body, a body too large: 413 `request entity too large`) keep their 4xx status; anything
  * unexpected is logged with its request id and answered 500 without internals; an
  * unreachable database, or Redis unreachable or failing over, is 503, so clients and load
  * balancers know to retry, logged once per outage as a warning naming its cause.
@@ -57,20 +63,20 @@ export class HttpExceptionFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const context = host.switchToHttp();
-    const response = context.getResponse<Response>();
-    const request = context.getRequest<Request>();
+    const reply = context.getResponse<FastifyReply>();
+    const request = context.getRequest<FastifyRequest>();
     const body = this.toBody(exception);
     if (exception instanceof RateLimitedError)
-      response.setHeader('retry-after', String(Math.max(1, Math.ceil(exception.retryAfterMs / 1000))));
+      void reply.header('retry-after', String(Math.max(1, Math.ceil(exception.retryAfterMs / 1000))));
     if (body.statusCode === HttpStatus.SERVICE_UNAVAILABLE && isDependencyOutage(exception)) {
       this.noteOutage(exception, request);
     } else if (body.statusCode >= HttpStatus.INTERNAL_SERVER_ERROR) {
       this.logger.error({ err: exception, reqId: request.id, url: request.originalUrl }, 'request failed');
     }
-    if (!response.headersSent) response.status(body.statusCode).json(body);
+    if (!reply.sent && !reply.raw.headersSent) void reply.code(body.statusCode).send(body);
   }
 
-  private noteOutage(exception: unknown, request: Request): void {
+  private noteOutage(exception: unknown, request: FastifyRequest): void {
     const now = Date.now();
     const ongoing = now - this.lastOutageAt < OUTAGE_QUIET_MS;
     this.lastOutageAt = now;
@@ -85,6 +91,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
   }
 
   private toBody(exception: unknown): ErrorBody {
+    if (isBodyTooLarge(exception)) return this.body(HttpStatus.PAYLOAD_TOO_LARGE, 'request entity too large');
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const answer = exception.getResponse();

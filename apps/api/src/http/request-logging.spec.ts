@@ -1,10 +1,12 @@
-import { createServer, request, type Server } from 'node:http';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import type { FastifyInstance } from 'fastify';
+import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { requestLogging } from './request-logging.js';
+import { logRequests, requestId } from './request-logging.js';
 
-/** A real node:http server behind the middleware, logging into memory; each route answers the status in its path. */
+/** A real Fastify server with the hooks, logging into memory; each route answers the status in its path. */
 async function serve(level: string) {
   const lines: Record<string, unknown>[] = [];
   const waiting: { count: number; resolve(): void }[] = [];
@@ -18,10 +20,11 @@ async function serve(level: string) {
   /** Resolves once `count` lines were written (a line is written when the response closes, which may follow the client's receipt). */
   const untilLines = (count: number) =>
     new Promise<void>((resolve) => (lines.length >= count ? resolve() : waiting.push({ count, resolve })));
-  const middleware = requestLogging(pino({ level }, sink));
-  const server = createServer((req, res) => middleware(req, res, () => res.writeHead(Number(req.url!.split('/').pop()) || 200).end('{}')));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server: server as Server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, lines, untilLines };
+  const server = new FastifyAdapter({ genReqId: requestId }).getInstance() as unknown as FastifyInstance;
+  logRequests(server, pino({ level }, sink));
+  server.get('/*', (req, reply) => reply.code(Number(req.url.split('/').pop()) || 200).send({}));
+  await server.listen({ port: 0, host: '127.0.0.1' });
+  return { server, url: `http://127.0.0.1:${(server.server.address() as AddressInfo).port}`, lines, untilLines };
 }
 
 function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; requestId: string | undefined }> {
@@ -37,10 +40,10 @@ function get(url: string, headers: Record<string, string> = {}): Promise<{ statu
   });
 }
 
-describe('requestLogging', () => {
+describe('logRequests', () => {
   let served: Awaited<ReturnType<typeof serve>>;
   afterEach(async () => {
-    await new Promise((resolve) => served.server.close(resolve));
+    await served.server.close();
   });
 
   it('logs one line per request at info, warn for 4xx and error for 5xx, with the request id and never the headers', async () => {

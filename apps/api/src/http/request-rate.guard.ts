@@ -1,5 +1,5 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '#libs/auth';
 import { PlatformConfig } from '#libs/config';
 import { RateLimitedError } from '#libs/contracts';
@@ -28,7 +28,7 @@ export class RequestRateGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return true;
     const http = context.switchToHttp();
-    const principal = http.getRequest<Request & { principal?: Principal }>().principal;
+    const principal = http.getRequest<FastifyRequest & { principal?: Principal }>().principal;
     if (principal?.kind !== 'org') return true;
     const turn = this.inFlight.turn(principal.orgId);
     if (!turn) {
@@ -40,7 +40,7 @@ export class RequestRateGuard implements CanActivate {
     }
     const end = await turn;
     // 'close' comes once the answer is sent or the client went away, whichever way the request ended.
-    const response = http.getResponse<Response>();
+    const response = http.getResponse<FastifyReply>().raw;
     if (response.closed) end();
     else response.once('close', end);
     return true;

@@ -1,5 +1,5 @@
-import { Module, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
-import { HttpMetricsMiddleware } from './http-metrics.middleware.js';
+import { Module } from '@nestjs/common';
+import { HttpRequestMetrics } from './http-request.metrics.js';
 import { MetricsController } from './metrics.controller.js';
 import { MetricsRegistry } from './metrics-registry.js';
 import { RealtimeRelayMetrics } from './realtime-relay.metrics.js';
@@ -15,11 +15,7 @@ import { SupabaseRealtimeMetrics } from './supabase-realtime.metrics.js';
 @Module({
   imports: [RegistryModule, EventStreamModule, ResourcesModule, TasksModule, RealtimeGatewayModule],
   controllers: [MetricsController],
-  providers: [MetricsRegistry, RealtimeRelayMetrics, PlatformMetrics, RealtimeFanoutMetrics, SupabaseRealtimeMetrics],
-  exports: [MetricsRegistry, SupabaseRealtimeMetrics],
+  providers: [MetricsRegistry, HttpRequestMetrics, RealtimeRelayMetrics, PlatformMetrics, RealtimeFanoutMetrics, SupabaseRealtimeMetrics],
+  exports: [MetricsRegistry, HttpRequestMetrics, SupabaseRealtimeMetrics],
 })
-export class MetricsModule implements NestModule {
-  configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(HttpMetricsMiddleware).forRoutes('*path');
-  }
-}
+export class MetricsModule {}

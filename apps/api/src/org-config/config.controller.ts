@@ -1,6 +1,6 @@
 import { BadRequestException, Body, Controller, Delete, Get, Headers, HttpCode, HttpStatus, Param, Put, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import type { AuditTrail } from '#libs/audit';
 import { claimsOf, type OrgPrincipal } from '#libs/auth';
 import { OrgConfigService, type WriteCondition } from '#libs/org-config';
@@ -37,12 +37,12 @@ export class ConfigController {
     @CurrentOrg() principal: OrgPrincipal,
     @Param('key') key: string,
     @Headers('if-none-match') ifNoneMatch: string | undefined,
-    @Res({ passthrough: true }) response: Response,
+    @Res({ passthrough: true }) response: FastifyReply,
   ) {
     const entry = await this.config.get(claimsOf(principal), key);
     setEntityTag(response, entry.version);
     if (notModified(ifNoneMatch, entry.version)) {
-      response.status(HttpStatus.NOT_MODIFIED);
+      response.code(HttpStatus.NOT_MODIFIED);
       return undefined;
     }
     return entry;
@@ -62,7 +62,7 @@ export class ConfigController {
     @Headers('if-match') ifMatch: string | undefined,
     @Headers('if-none-match') ifNoneMatch: string | undefined,
     @RequestAuditTrail() trail: AuditTrail,
-    @Res({ passthrough: true }) response: Response,
+    @Res({ passthrough: true }) response: FastifyReply,
   ) {
     const entry = await this.config.put(claimsOf(principal), key, body.value, writeCondition(ifMatch, ifNoneMatch), trail);
     setEntityTag(response, entry.version);

@@ -1,6 +1,6 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Param, ParseUUIDPipe, Post, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { claimsOf, type OrgPrincipal } from '#libs/auth';
 import { SecretService } from '#libs/secrets';
 import { TaskService } from '#libs/tasks';
@@ -24,12 +24,12 @@ export class TasksController {
   @OrgAccess('member')
   @ApiOperation({ summary: 'Create a task (201 QUEUED); with an idempotencyKey already used, 200 and that task.' })
   @Audited('task.create', 'task')
-  async create(@CurrentOrg() principal: OrgPrincipal, @Body() body: CreateTaskDto, @Res({ passthrough: true }) response: Response) {
+  async create(@CurrentOrg() principal: OrgPrincipal, @Body() body: CreateTaskDto, @Res({ passthrough: true }) response: FastifyReply) {
     const claims = claimsOf(principal);
     // Secrets are checked by name only; their values are read by the worker that starts the task.
     if (body.secrets?.length) await this.secrets.requireExisting(claims, body.secrets);
     const { task, created } = await this.tasks.create(claims, body);
-    response.status(created ? HttpStatus.CREATED : HttpStatus.OK);
+    response.code(created ? HttpStatus.CREATED : HttpStatus.OK);
     return task;
   }
 
