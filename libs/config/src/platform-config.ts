@@ -641,8 +641,9 @@ export class PlatformConfig {
    * Points of one org's HTTP requests and realtime subscribe set-ups together (one each, a
    * long list more: ORG_REQUEST_ROWS_PER_POINT) one API process works on at once while its event loop is busy (API_LOOP_BUSY_PERCENT) and another org
    * has been active there within the last second; the org's further ones wait, costing
-   * nothing, until one of these ends or the loop has room. Orgs running fewer are not held
-   * back. At ORG_REQUESTS_IN_FLIGHT_MAX plus REALTIME_SUBSCRIBES_IN_FLIGHT_PER_ORG or more,
+   * nothing, until one of these ends or the loop has room (one still running after a
+   * second waits on something else, a lease say, and stops counting). Orgs running fewer
+   * are not held back. At ORG_REQUESTS_IN_FLIGHT_MAX plus REALTIME_SUBSCRIBES_IN_FLIGHT_PER_ORG or more,
    * it holds no one back.
    */
   @Type(() => Number)

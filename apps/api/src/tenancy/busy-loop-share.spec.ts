@@ -89,3 +89,24 @@ describe('BusyLoopShare: points', () => {
     expect(await settled(after)).toBe(true);
   });
 });
+
+describe('BusyLoopShare: long-running pieces', () => {
+  it('stops counting a piece still running after a second, so what waits behind it starts', async () => {
+    const load = new SetLoad();
+    load.busy = true;
+    let now = 0;
+    const share = new BusyLoopShare(load, 1, () => now);
+    await share.turn('b');
+    const endLong = await share.turn('a');
+    const next = share.turn('a');
+    now = 500;
+    load.sample(true);
+    expect(await settled(next)).toBe(false);
+    now = 1000;
+    load.sample(true);
+    expect(await settled(next)).toBe(true);
+    // Ending the piece that no longer counted frees nothing twice.
+    endLong();
+    expect(await settled(share.turn('a'))).toBe(false);
+  });
+});

@@ -1,6 +1,14 @@
 /** How long after its last piece of work an org still counts as active here: a client working one request at a time is between requests most of the time. */
 const ACTIVE_FOR_MS = 1000;
 
+/**
+ * How long a piece of work counts against its org's share: one still running after this is
+ * waiting on something other than the loop (a lease's wait, a slow store), so it stops
+ * counting, and an org's waiting requests cannot hold back the very requests that would end
+ * them (a release behind the lease requests waiting for it).
+ */
+const COUNTED_FOR_MS = 1000;
+
 /** What BusyLoopShare needs to know of the event loop (EventLoopLoad). */
 export interface LoopLoad {
   readonly busy: boolean;
@@ -8,8 +16,10 @@ export interface LoopLoad {
 }
 
 interface OrgShare {
-  /** Points of the pieces running. */
+  /** Points of the pieces running and still counted. */
   running: number;
+  /** The pieces running and still counted, with when they started. */
+  counted: Map<() => void, { points: number; startedAt: number }>;
   /** Pieces waiting, in arrival order, with their points. */
   waiting: { points: number; start: () => void }[];
 }
@@ -33,6 +43,7 @@ export class BusyLoopShare {
   constructor(
     private readonly load: LoopLoad,
     readonly busyMax: number,
+    private readonly now: () => number = Date.now,
   ) {
     load.onSample(() => this.sampled());
   }
@@ -42,26 +53,24 @@ export class BusyLoopShare {
    * ends it (once, however often called).
    */
   turn(org: string, points = 1): Promise<() => void> {
-    this.lastSeen.set(org, Date.now());
+    this.lastSeen.set(org, this.now());
     let entry = this.orgs.get(org);
-    if (!entry) this.orgs.set(org, (entry = { running: 0, waiting: [] }));
+    if (!entry) this.orgs.set(org, (entry = { running: 0, counted: new Map(), waiting: [] }));
     const share = entry;
-    const end = () => {
-      let ended = false;
-      return () => {
-        if (ended) return;
-        ended = true;
+    const start = () => {
+      share.running += points;
+      const end = () => {
+        if (!share.counted.delete(end)) return;
         share.running -= points;
         this.startWaiting(share, this.holding());
         if (share.running === 0 && !share.waiting.length) this.orgs.delete(org);
       };
+      share.counted.set(end, { points, startedAt: this.now() });
+      return end;
     };
-    if (share.waiting.length === 0 && this.fits(share, points, this.holding())) {
-      share.running += points;
-      return Promise.resolve(end());
-    }
+    if (share.waiting.length === 0 && this.fits(share, points, this.holding())) return Promise.resolve(start());
     this.heldTotal++;
-    return new Promise((resolve) => share.waiting.push({ points, start: () => resolve(end()) }));
+    return new Promise((resolve) => share.waiting.push({ points, start: () => resolve(start()) }));
   }
 
   /** Pieces of work of `org` waiting for the loop. */
@@ -80,16 +89,22 @@ export class BusyLoopShare {
 
   /** Starts the org's waiting pieces, in order, while the next fits. */
   private startWaiting(share: OrgShare, holding: boolean): void {
-    while (share.waiting.length && this.fits(share, share.waiting[0]!.points, holding)) {
-      const next = share.waiting.shift()!;
-      share.running += next.points;
-      next.start();
-    }
+    while (share.waiting.length && this.fits(share, share.waiting[0]!.points, holding)) share.waiting.shift()!.start();
   }
 
   private sampled(): void {
-    const since = Date.now() - ACTIVE_FOR_MS;
-    for (const [org, seen] of this.lastSeen) if (seen < since && !this.orgs.has(org)) this.lastSeen.delete(org);
+    const now = this.now();
+    for (const [org, seen] of this.lastSeen) if (seen < now - ACTIVE_FOR_MS && !this.orgs.has(org)) this.lastSeen.delete(org);
+    for (const [org, share] of this.orgs) {
+      if (!share.waiting.length) continue;
+      for (const [end, piece] of share.counted) {
+        if (piece.startedAt > now - COUNTED_FOR_MS) continue;
+        share.counted.delete(end);
+        share.running -= piece.points;
+      }
+      this.startWaiting(share, this.holding());
+      if (share.running === 0 && !share.waiting.length) this.orgs.delete(org);
+    }
     // With room in the loop again, whatever waited starts.
     if (!this.holding()) for (const share of this.orgs.values()) this.startWaiting(share, false);
   }
