@@ -7,7 +7,7 @@ import { BusyLoopShare } from '../tenancy/busy-loop-share.js';
 /**
  * The event loop's fair share between orgs (BusyLoopShare): after the org's in-flight turn
  * (RequestRateGuard), while this process's loop is busy (API_LOOP_BUSY_PERCENT) and
- * another org is active, an org already running ORG_REQUESTS_IN_FLIGHT_WHEN_BUSY of its
+ * another org is active, an org already running ORG_REQUESTS_IN_FLIGHT_WHEN_BUSY points of its
  * requests and subscribes waits for one of them to end before the next starts its work. A
  * list call weighs one more point per ORG_REQUEST_ROWS_PER_POINT rows it asks for (its
  * `limit`): reading, encoding and sending its rows is most of its cost. Written against
