@@ -637,6 +637,46 @@ export class PlatformConfig {
   @Max(100_000, { message: 'must be a whole number from 0 to 100000' })
   ORG_REQUESTS_QUEUE_MAX = 1000;
 
+  /**
+   * Points of one org's HTTP requests and realtime subscribe set-ups together (one each, a
+   * long list more: ORG_REQUEST_ROWS_PER_POINT) one API process works on at once while its event loop is busy (API_LOOP_BUSY_PERCENT) and another org
+   * has been active there within the last second; the org's further ones wait, costing
+   * nothing, until one of these ends or the loop has room (one still running after a
+   * second waits on something else, a lease say, and stops counting). Orgs running fewer
+   * are not held back. At ORG_REQUESTS_IN_FLIGHT_MAX plus REALTIME_SUBSCRIBES_IN_FLIGHT_PER_ORG or more,
+   * it holds no one back.
+   */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number from 1 to 100000' })
+  @Min(1, { message: 'must be a whole number from 1 to 100000' })
+  @Max(100_000, { message: 'must be a whole number from 1 to 100000' })
+  ORG_REQUESTS_IN_FLIGHT_WHEN_BUSY = 2;
+
+  /**
+   * Rows a list call asks for (its `limit`) that weigh one more point against
+   * ORG_REQUESTS_IN_FLIGHT_WHEN_BUSY: reading, encoding and sending rows is most of a list's
+   * cost, so a busy loop runs fewer long lists of one org at once than creates.
+   */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number from 1 to 100000' })
+  @Min(1, { message: 'must be a whole number from 1 to 100000' })
+  @Max(100_000, { message: 'must be a whole number from 1 to 100000' })
+  ORG_REQUEST_ROWS_PER_POINT = 100;
+
+  /** Event-loop utilisation (percent of the last API_LOOP_SAMPLE_MS spent running callbacks) at which an API process counts as busy. */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number from 1 to 100' })
+  @Min(1, { message: 'must be a whole number from 1 to 100' })
+  @Max(100, { message: 'must be a whole number from 1 to 100' })
+  API_LOOP_BUSY_PERCENT = 60;
+
+  /** How often an API process samples its event-loop utilisation (milliseconds). */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number from 10 to 10000' })
+  @Min(10, { message: 'must be a whole number from 10 to 10000' })
+  @Max(10_000, { message: 'must be a whole number from 10 to 10000' })
+  API_LOOP_SAMPLE_MS = 100;
+
   /** Realtime subscribes one org may start per second, all its sockets on every API process together; more wait for the next second. */
   @Type(() => Number)
   @IsInt({ message: 'must be a whole number from 1 to 1000000' })

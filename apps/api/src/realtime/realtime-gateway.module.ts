@@ -6,6 +6,7 @@ import { OrgConfigModule } from '#libs/org-config';
 import { RealtimeModule } from '#libs/realtime';
 import { RegistryModule } from '#libs/registry';
 import { TasksModule } from '#libs/tasks';
+import { TenancyModule } from '../tenancy/tenancy.module.js';
 import { EventFanout } from './event-fanout.service.js';
 import { OperationalStateTopics } from './operational-state-topics.service.js';
 import { RealtimeLimits } from './realtime-limits.service.js';
@@ -27,6 +28,7 @@ import { SocketSlotsModule } from './socket-slots.module.js';
     DocumentsModule,
     AuditModule,
     RowVisibilityModule,
+    TenancyModule,
   ],
   providers: [EventFanout, RealtimeGateway, RealtimeLimits, RealtimeTopics, OperationalStateTopics, SocketCredentials],
   exports: [EventFanout],

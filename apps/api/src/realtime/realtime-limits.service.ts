@@ -6,6 +6,7 @@ import { PlatformConfig } from '#libs/config';
 import { PROCESS_LOGGER, type Logger } from '#libs/logging';
 import { RedisConnection, RedisKeys } from '#libs/redis';
 import { setTimeout as delay } from 'node:timers/promises';
+import { BusyLoopShare } from '../tenancy/busy-loop-share.js';
 import { OrgWorkQueue } from '../tenancy/org-work-queue.js';
 import { EventFanout } from './event-fanout.service.js';
 import { FORGET_EXPIRED } from './socket-slot.scripts.js';
@@ -75,6 +76,7 @@ export class RealtimeLimits implements OnModuleInit, OnApplicationShutdown {
     private readonly slots: SocketSlots,
     connection: RedisConnection,
     @Inject(PROCESS_LOGGER) private readonly logger: Logger,
+    private readonly loopShare: BusyLoopShare,
   ) {
     this.redis = connection.client as RedisConnection['client'] & LimitCommands;
     this.subscribeQueue = new OrgWorkQueue(config.REALTIME_SUBSCRIBES_IN_FLIGHT_PER_ORG);
@@ -145,7 +147,8 @@ export class RealtimeLimits implements OnModuleInit, OnApplicationShutdown {
 
   /**
    * Waits for the socket's org's turn to set up one more subscription here (one of its
-   * REALTIME_SUBSCRIBES_IN_FLIGHT_PER_ORG, within REALTIME_SUBSCRIBES_PER_ORG_PER_SECOND);
+   * REALTIME_SUBSCRIBES_IN_FLIGHT_PER_ORG, within REALTIME_SUBSCRIBES_PER_ORG_PER_SECOND,
+   * and within its share of a busy event loop, ORG_REQUESTS_IN_FLIGHT_WHEN_BUSY);
    * call the returned function when it is set up or has failed. The platform admin's
    * sockets do not wait.
    */
@@ -159,7 +162,12 @@ export class RealtimeLimits implements OnModuleInit, OnApplicationShutdown {
       while (!socket.disconnected) {
         try {
           await this.subscribeRate.consume(owner.orgId);
-          return end;
+          // A subscribe counts towards its org's share of a busy event loop as its HTTP requests do.
+          const endLoopTurn = await this.loopShare.turn(owner.orgId);
+          return () => {
+            endLoopTurn();
+            end();
+          };
         } catch (refusal) {
           if (!(refusal instanceof RateLimiterRes)) throw refusal;
           // This org's second is used up: its queue waits for the next one; other orgs' subscribes go on meanwhile.
