@@ -1,13 +1,26 @@
 import { RedisKeys } from '#libs/redis';
-import { startTestRedisCluster, startTestRedisSentinels, waitFor, type TestRedisCluster, type TestRedisSentinels } from '#libs/testing';
+import {
+  startTestRedisCluster,
+  startTestRedisSentinels,
+  TEST_FAILOVER_TIMEOUT_MS,
+  waitFor,
+  type TestRedisCluster,
+  type TestRedisSentinels,
+} from '#libs/testing';
 import { startTestPlatform, type CreatedOrg, type TestPlatform } from '../../api/test/platform-harness.js';
 import { connectRealtime } from '../../api/test/realtime-clients.js';
 
-/** Short periods so the platform's own repairs (stalled jobs, outbox hand-offs) happen within a test's patience. */
+/**
+ * Short periods so the platform's own repairs (stalled jobs, outbox hand-offs) happen within a
+ * test's patience. The job lock still outlasts a failover (TEST_FAILOVER_TIMEOUT_MS plus the
+ * election), as it must in production (BullMQ: lockDuration above the longest expected
+ * pause): a lock that lapses while Redis fails over makes BullMQ count the job of a live
+ * worker as stalled, and twice fails it.
+ */
 const FAST = {
   TASK_OUTBOX_RECONCILE_INTERVAL_MS: '200',
   TASK_OUTBOX_GRACE_MS: '1000',
-  QUEUE_LOCK_DURATION_MS: '2000',
+  QUEUE_LOCK_DURATION_MS: String(TEST_FAILOVER_TIMEOUT_MS * 8),
   HISTORY_RETRY_INTERVAL_MS: '200',
   TASK_CONCURRENCY: '8',
 };
@@ -88,16 +101,7 @@ async function loadAcross(platform: TestPlatform, org: CreatedOrg, run: string, 
 }
 
 describe('Redis failover under task load: the platform recovers without a restart (real cluster, real sentinels)', () => {
-  // Skipped: its assertions now hold in most runs, but not reliably, for two causes found in
-  // BullMQ rather than in the cluster client (which redirects or fails every command; the API
-  // answers 503 meanwhile): (1) a job whose lock could not be renewed through the failover
-  // stalls twice within QUEUE_LOCK_DURATION_MS and BullMQ fails it ("job stalled more than
-  // allowable limit"), which ends the task FAILED although its worker was alive; (2) a
-  // worker's blocking Cluster connection can be left in status `close` with no node after
-  // BullMQ's own cluster reconnect, so that worker stops taking jobs, and Worker.close()
-  // then waits forever for an `end` that ioredis' Cluster.disconnect() never emits on an
-  // empty node pool (the platform's shutdown, and this file's afterAll, hang).
-  describe.skip('Redis Cluster: the primary holding the org’s keys is killed', () => {
+  describe('Redis Cluster: the primary holding the org’s keys is killed', () => {
     let cluster: TestRedisCluster;
     let platform: TestPlatform;
     let org: CreatedOrg;

@@ -64,6 +64,8 @@ export function connectRedis(
   if (mode === 'cluster') {
     const cluster = new Cluster(parseHostPorts(config.REDIS_CLUSTER_NODES), {
       redisOptions: { ...options, ...credentialsOf(config.REDIS_URL) },
+      // A cluster client pipelines by its own option: in `redisOptions` it is ignored.
+      enableAutoPipelining: options.enableAutoPipelining ?? false,
       // A failover takes the cluster a few node timeouts; commands wait it out instead of failing.
       retryDelayOnClusterDown: 200,
       retryDelayOnFailover: 200,
@@ -120,7 +122,7 @@ export class RedisConnection implements OnApplicationShutdown {
   duplicate(): Redis {
     // A blocked read receives nothing for as long as it blocks: no reply timeout here.
     const copy = this.cluster
-      ? (this.cluster.duplicate([], { redisOptions: { socketTimeout: undefined } }) as unknown as Redis)
+      ? (this.cluster.duplicate([], { enableAutoPipelining: false, redisOptions: { socketTimeout: undefined } }) as unknown as Redis)
       : this.client.duplicate({ ...this.options, socketTimeout: undefined });
     copy.on('error', () => undefined);
     return copy;

@@ -154,6 +154,7 @@ export async function startTestRedisCluster(primaries = 3): Promise<TestRedisClu
         '--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes',
         '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', String(TEST_FAILOVER_TIMEOUT_MS),
         '--appendonly', 'no', '--save', '', '--dbfilename', `dump-${port}.rdb`, '--protected-mode', 'no',
+        '--repl-diskless-sync-delay', '0',
       ]; // prettier-ignore
       nodes.push({ port, process: startServer(args, dir) });
     }
@@ -166,6 +167,13 @@ export async function startTestRedisCluster(primaries = 3): Promise<TestRedisClu
       async () => (await Promise.all(nodes.map((node) => clusterStateOk(node.port)))).every(Boolean),
       FORM_TIMEOUT_MS,
       'the Redis Cluster to report cluster_state:ok on every node',
+    );
+    // A replica that has not finished its first sync refuses to take over (its data is
+    // "too old"): a primary killed before then leaves its slots down for good.
+    await waitUntil(
+      async () => (await Promise.all(nodes.map((node) => replicaSynced(node.port)))).every(Boolean),
+      FORM_TIMEOUT_MS,
+      'every replica of the Redis Cluster to finish its first sync',
     );
   } catch (error) {
     await stop();
@@ -217,6 +225,21 @@ export async function startTestRedisCluster(primaries = 3): Promise<TestRedisClu
   };
 }
 
+/** True for a primary, and for a replica whose link to its primary is up (its first sync done). */
+async function replicaSynced(port: number): Promise<boolean> {
+  const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    const info = await client.info('replication');
+    return info.includes('role:master') || info.includes('master_link_status:up');
+  } catch {
+    return false;
+  } finally {
+    client.disconnect();
+  }
+}
+
 async function clusterStateOk(port: number): Promise<boolean> {
   const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
   client.on('error', () => undefined);
@@ -246,7 +269,7 @@ export async function startTestRedisSentinels(): Promise<TestRedisSentinels> {
     await Promise.all(servers.map(killNode));
     await rm(dir, { recursive: true, force: true });
   };
-  const common = ['--bind', '127.0.0.1', '--protected-mode', 'no', '--save', '', '--appendonly', 'no'];
+  const common = ['--bind', '127.0.0.1', '--protected-mode', 'no', '--save', '', '--appendonly', 'no', '--repl-diskless-sync-delay', '0'];
   try {
     const primaryPort = await freeServerPort(false);
     const primary = { port: primaryPort, process: startServer(['--port', String(primaryPort), ...common], dir) };
@@ -258,6 +281,7 @@ export async function startTestRedisSentinels(): Promise<TestRedisSentinels> {
     };
     servers.push(replica);
     for (const node of [primary, replica]) await waitUntil(() => answers(node.port), FORM_TIMEOUT_MS, `redis-server on ${node.port}`);
+    await waitUntil(() => replicaSynced(replica.port), FORM_TIMEOUT_MS, 'the replica to finish its first sync');
     const sentinels: TestRedisNode[] = [];
     for (let i = 0; i < 3; i++) {
       const port = await freeServerPort(false);
