@@ -99,10 +99,16 @@ describe('change triggers over real WAL: plain SQL inserts, relay killed mid-way
 describe('a trigger on a table the org has just made (real WAL, in-process relay)', () => {
   let platform: TestPlatform;
   let redis: Redis;
+  /** The platform's log lines, to see a dispatch fail. */
+  const logs: { msg: string }[] = [];
 
   beforeAll(async () => {
     // A relay poll far apart: the org's relay starts seconds after its first table, as on a busy API.
-    platform = await startTestPlatform({ env: { REALTIME_RELAY_POLL_MS: '3000' } });
+    platform = await startTestPlatform({
+      // No reclaim within the test: a change whose handling failed must be tried again by its own consumer.
+      env: { REALTIME_RELAY_POLL_MS: '3000', TRIGGER_RECLAIM_AFTER_MS: '600000' },
+      logs: { write: (line: string) => void logs.push(JSON.parse(line) as { msg: string }) },
+    });
     redis = new Redis(platform.redis.url);
   });
   afterAll(async () => {
@@ -132,5 +138,34 @@ describe('a trigger on a table the org has just made (real WAL, in-process relay
     await waitForConsumerGroupsDrained(redis, `${platform.redis.prefix}:{org:${org.id}}:events`, 60_000);
     await platform.waitForQueuesDrained(60_000);
     expect(await runsOf()).toEqual([expect.objectContaining({ eventType: 'INSERT' })]);
+  }, 120_000);
+
+  it('tries a change whose handling failed again at once, so the trigger fires once the failure clears, exactly once', async () => {
+    const org = await platform.createOrg();
+    await platform.createUserTable(org.slug, 'flaky_rows');
+    const trigger = await platform.request('POST', '/v1/triggers', {
+      token: org.token,
+      body: { name: 'flaky', table: 'flaky_rows', events: ['INSERT'], task: { type: 'noop' } },
+    });
+    expect(trigger.status).toBe(201);
+    // The trigger's run cannot be recorded while its table is away: the dispatcher's handling fails after creating the task.
+    await platform.queryOrgDatabase(org.slug, 'ALTER TABLE platform.trigger_runs RENAME TO trigger_runs_away');
+    const failuresBefore = logs.filter((line) => line.msg === 'trigger dispatch failed; retrying').length;
+    await platform.queryOrgDatabase(org.slug, `INSERT INTO flaky_rows (key, value) VALUES ('first', '1')`);
+    await waitFor(
+      'the dispatch to fail',
+      async () => (logs.filter((line) => line.msg === 'trigger dispatch failed; retrying').length > failuresBefore ? true : undefined),
+      60_000,
+    );
+    await platform.queryOrgDatabase(org.slug, 'ALTER TABLE platform.trigger_runs_away RENAME TO trigger_runs');
+
+    const runsOf = async () => (await platform.request('GET', `/v1/triggers/${trigger.body.id}/runs`, { token: org.token })).body;
+    await waitFor('the trigger run to be recorded', async () => ((await runsOf()).length > 0 ? true : undefined), 60_000);
+    await platform.waitForQueuesDrained(60_000);
+    await waitForConsumerGroupsDrained(redis, `${platform.redis.prefix}:{org:${org.id}}:events`, 60_000);
+    await platform.waitForQueuesDrained(60_000);
+    expect(await runsOf()).toHaveLength(1);
+    const tasks = (await platform.request('GET', '/v1/tasks?type=noop', { token: org.token })).body.items;
+    expect(tasks.map((task: { trigger: { triggerId: string } }) => task.trigger.triggerId)).toEqual([trigger.body.id]);
   }, 120_000);
 });

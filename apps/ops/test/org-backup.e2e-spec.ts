@@ -38,9 +38,16 @@ describe('npm run ops: backup and restore of one org database, status and upgrad
   let org: CreatedOrg;
   let member: OrgClaims;
   let folder: string;
+  /** The platform's warnings and errors, shown when a wait below runs out. */
+  const warnings: string[] = [];
 
   beforeAll(async () => {
     platform = await startTestPlatform({
+      logs: {
+        write: (line: string) => {
+          if (JSON.parse(line).level >= 40) warnings.push(line.trim());
+        },
+      },
       // The webhook below points at loopback, which outbound requests may reach only when allowed.
       env: { TASK_SHELL_ALLOW: 'echo', WEBHOOK_MAX_ATTEMPTS: '1', REALTIME_RELAY_POLL_MS: '200', OUTBOUND_ALLOW_CIDRS: '127.0.0.1/32' },
     });
@@ -112,8 +119,13 @@ describe('npm run ops: backup and restore of one org database, status and upgrad
         return empty.length === 0 ? true : undefined;
       },
       60_000,
-    ).catch((error: Error) => {
-      throw new Error(`${error.message}; still empty: ${empty.join(', ')}`);
+    ).catch(async (error: Error) => {
+      const realtime = (await platform.request('GET', `/v1/admin/orgs/${org.slug}`)).body.instance?.realtime;
+      const slots = await platform.queryOrgDatabase(org.slug, 'SELECT slot_name, active FROM pg_replication_slots');
+      throw new Error(
+        `${error.message}; still empty: ${empty.join(', ')}; relay ${JSON.stringify(realtime)}, slots ${JSON.stringify(slots)}, ` +
+          `warnings: ${warnings.slice(-10).join('\n')}`,
+      );
     });
     // A restore writes its rows through the WAL like any insert: an enabled trigger would fire again and change the tables.
     await call('PATCH', `/v1/triggers/${trigger.id}`, { enabled: false });

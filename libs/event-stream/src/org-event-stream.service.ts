@@ -238,6 +238,15 @@ export class OrgEventStream {
     });
   }
 
+  /** Up to `count` events `consumer` of `group` took and has not acknowledged yet (its own pending entries), oldest first. */
+  async readOwnPending(orgId: string, group: string, consumer: string, count: number): Promise<PlatformEvent[]> {
+    const reply = (await this.redis.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'STREAMS', this.key(orgId), '0')) as
+      [key: string, entries: (RawEntry | [string, null])[]][] | null;
+    // Entries trimmed since they were handed out come back without fields.
+    const entries = (reply?.[0]?.[1] ?? []).filter((entry): entry is RawEntry => Boolean(entry?.[1]));
+    return entries.map((entry) => toEvent(orgId, entry));
+  }
+
   /** Events another consumer of `group` took but never acknowledged for `minIdleMs` (it died): now `consumer`'s. */
   async claimIdle(orgId: string, group: string, consumer: string, minIdleMs: number, count: number): Promise<PlatformEvent[]> {
     const [, entries] = (await this.redis.xautoclaim(this.key(orgId), group, consumer, minIdleMs, '0-0', 'COUNT', count)) as [

@@ -45,6 +45,11 @@ export class TriggerFeed {
     return this.stream.readGroup(connection, TRIGGER_CONSUMER_GROUP, consumer, orgIds, count, blockMs);
   }
 
+  /** Changes `consumer` itself took and has not acknowledged (its handling failed): to try again. */
+  ownPending(orgId: string, consumer: string, count: number): Promise<PlatformEvent[]> {
+    return this.stream.readOwnPending(orgId, TRIGGER_CONSUMER_GROUP, consumer, count);
+  }
+
   /** Changes another consumer took but never acknowledged for `minIdleMs` (it died): now this consumer's. */
   reclaim(orgId: string, consumer: string, minIdleMs: number, count: number): Promise<PlatformEvent[]> {
     return this.stream.claimIdle(orgId, TRIGGER_CONSUMER_GROUP, consumer, minIdleMs, count);

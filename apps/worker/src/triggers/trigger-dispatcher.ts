@@ -27,6 +27,8 @@ export class TriggerDispatcher implements OnApplicationBootstrap, BeforeApplicat
   private connection: Redis | undefined;
   private running = false;
   private loop: Promise<void> | undefined;
+  /** Set when handling failed: this consumer's own unacknowledged changes are tried again first, not left for the reclaim. */
+  private retryOwn = false;
 
   constructor(
     private readonly feed: TriggerFeed,
@@ -58,6 +60,10 @@ export class TriggerDispatcher implements OnApplicationBootstrap, BeforeApplicat
           await delay(READ_BLOCK_MS);
           continue;
         }
+        if (this.retryOwn) {
+          for (const orgId of orgs) await this.handle(orgId, await this.feed.ownPending(orgId, this.consumer, READ_COUNT));
+          this.retryOwn = false;
+        }
         for (const { orgId, events } of await this.feed.read(this.connection!, this.consumer, orgs, READ_COUNT, READ_BLOCK_MS)) {
           await this.handle(orgId, events);
         }
@@ -67,7 +73,10 @@ export class TriggerDispatcher implements OnApplicationBootstrap, BeforeApplicat
             await this.handle(orgId, await this.feed.reclaim(orgId, this.consumer, this.config.TRIGGER_RECLAIM_AFTER_MS, READ_COUNT));
         }
       } catch (error) {
-        // Unacknowledged changes stay pending and are reclaimed later: nothing is lost by waiting.
+        // Unacknowledged changes stay pending: this consumer tries them again after the pause
+        // (a database or Redis hiccup delays a trigger by a second, not by TRIGGER_RECLAIM_AFTER_MS),
+        // and if it dies, another consumer reclaims them.
+        this.retryOwn = true;
         this.logger.warn({ err: (error as Error).message }, 'trigger dispatch failed; retrying');
         await delay(READ_BLOCK_MS);
       }
