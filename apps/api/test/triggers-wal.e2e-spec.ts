@@ -140,14 +140,19 @@ describe('a trigger on a table the org has just made (real WAL, in-process relay
     expect(await runsOf()).toEqual([expect.objectContaining({ eventType: 'INSERT' })]);
   }, 120_000);
 
-  it('tries a change whose handling failed again at once, so the trigger fires once the failure clears, exactly once', async () => {
-    const org = await platform.createOrg();
-    await platform.createUserTable(org.slug, 'flaky_rows');
-    const trigger = await platform.request('POST', '/v1/triggers', {
-      token: org.token,
-      body: { name: 'flaky', table: 'flaky_rows', events: ['INSERT'], task: { type: 'noop' } },
-    });
-    expect(trigger.status).toBe(201);
+  it('tries a change whose handling failed again soon, fires once the failure clears, exactly once, and other orgs go on meanwhile', async () => {
+    const [org, other] = await Promise.all([platform.createOrg(), platform.createOrg()]);
+    const triggerOn = async (slug: string, token: string) => {
+      await platform.createUserTable(slug, 'flaky_rows');
+      const created = await platform.request('POST', '/v1/triggers', {
+        token,
+        body: { name: 'flaky', table: 'flaky_rows', events: ['INSERT'], task: { type: 'noop' } },
+      });
+      expect(created.status).toBe(201);
+      return created;
+    };
+    const trigger = await triggerOn(org.slug, org.token);
+    const otherTrigger = await triggerOn(other.slug, other.token);
     // The trigger's run cannot be recorded while its table is away: the dispatcher's handling fails after creating the task.
     await platform.queryOrgDatabase(org.slug, 'ALTER TABLE platform.trigger_runs RENAME TO trigger_runs_away');
     const failuresBefore = logs.filter((line) => line.msg === 'trigger dispatch failed; retrying').length;
@@ -157,6 +162,10 @@ describe('a trigger on a table the org has just made (real WAL, in-process relay
       async () => (logs.filter((line) => line.msg === 'trigger dispatch failed; retrying').length > failuresBefore ? true : undefined),
       60_000,
     );
+    // The other org's trigger fires while this org's change keeps failing.
+    await platform.queryOrgDatabase(other.slug, `INSERT INTO flaky_rows (key, value) VALUES ('elsewhere', '1')`);
+    const otherRuns = async () => (await platform.request('GET', `/v1/triggers/${otherTrigger.body.id}/runs`, { token: other.token })).body;
+    await waitFor('the other org to be served', async () => ((await otherRuns()).length > 0 ? true : undefined), 60_000);
     await platform.queryOrgDatabase(org.slug, 'ALTER TABLE platform.trigger_runs_away RENAME TO trigger_runs');
 
     const runsOf = async () => (await platform.request('GET', `/v1/triggers/${trigger.body.id}/runs`, { token: org.token })).body;
@@ -164,7 +173,9 @@ describe('a trigger on a table the org has just made (real WAL, in-process relay
     await platform.waitForQueuesDrained(60_000);
     await waitForConsumerGroupsDrained(redis, `${platform.redis.prefix}:{org:${org.id}}:events`, 60_000);
     await platform.waitForQueuesDrained(60_000);
+    await waitForConsumerGroupsDrained(redis, `${platform.redis.prefix}:{org:${other.id}}:events`, 60_000);
     expect(await runsOf()).toHaveLength(1);
+    expect(await otherRuns()).toHaveLength(1);
     const tasks = (await platform.request('GET', '/v1/tasks?type=noop', { token: org.token })).body.items;
     expect(tasks.map((task: { trigger: { triggerId: string } }) => task.trigger.triggerId)).toEqual([trigger.body.id]);
   }, 120_000);

@@ -27,8 +27,12 @@ export class TriggerDispatcher implements OnApplicationBootstrap, BeforeApplicat
   private connection: Redis | undefined;
   private running = false;
   private loop: Promise<void> | undefined;
-  /** Set when handling failed: this consumer's own unacknowledged changes are tried again first, not left for the reclaim. */
-  private retryOwn = false;
+  /**
+   * Orgs whose changes failed to be handled here: when this consumer tries its own
+   * unacknowledged changes of that org again, and the pause it waited last (doubling from a
+   * second up to TRIGGER_RECLAIM_AFTER_MS while they keep failing). Other orgs go on meanwhile.
+   */
+  private readonly retries = new Map<string, { at: number; pauseMs: number }>();
 
   constructor(
     private readonly feed: TriggerFeed,
@@ -60,26 +64,57 @@ export class TriggerDispatcher implements OnApplicationBootstrap, BeforeApplicat
           await delay(READ_BLOCK_MS);
           continue;
         }
-        if (this.retryOwn) {
-          for (const orgId of orgs) await this.handle(orgId, await this.feed.ownPending(orgId, this.consumer, READ_COUNT));
-          this.retryOwn = false;
-        }
+        await this.retryFailed();
         for (const { orgId, events } of await this.feed.read(this.connection!, this.consumer, orgs, READ_COUNT, READ_BLOCK_MS)) {
-          await this.handle(orgId, events);
+          await this.handleOrRetry(orgId, () => Promise.resolve(events));
         }
         if (Date.now() - lastReclaim >= this.config.TRIGGER_RECLAIM_AFTER_MS) {
           lastReclaim = Date.now();
-          for (const orgId of orgs)
-            await this.handle(orgId, await this.feed.reclaim(orgId, this.consumer, this.config.TRIGGER_RECLAIM_AFTER_MS, READ_COUNT));
+          for (const orgId of orgs) {
+            await this.handleOrRetry(orgId, () =>
+              this.feed.reclaim(orgId, this.consumer, this.config.TRIGGER_RECLAIM_AFTER_MS, READ_COUNT),
+            );
+          }
         }
       } catch (error) {
-        // Unacknowledged changes stay pending: this consumer tries them again after the pause
-        // (a database or Redis hiccup delays a trigger by a second, not by TRIGGER_RECLAIM_AFTER_MS),
-        // and if it dies, another consumer reclaims them.
-        this.retryOwn = true;
-        this.logger.warn({ err: (error as Error).message }, 'trigger dispatch failed; retrying');
+        // Reading failed (Redis): nothing was taken, or what was stays pending for the reclaim.
+        this.logger.warn({ err: (error as Error).message }, 'reading changes for triggers failed; retrying');
         await delay(READ_BLOCK_MS);
       }
+    }
+  }
+
+  /** Tries again the own unacknowledged changes of each org whose pause after a failure is over. */
+  private async retryFailed(): Promise<void> {
+    for (const [orgId, retry] of this.retries) {
+      if (Date.now() < retry.at) continue;
+      const handled = await this.handleOrRetry(orgId, () => this.feed.ownPending(orgId, this.consumer, READ_COUNT));
+      // A full batch may have more behind it: the next pass reads on.
+      if (handled !== undefined) {
+        if (handled < READ_COUNT) this.retries.delete(orgId);
+        else this.retries.set(orgId, { at: 0, pauseMs: 0 });
+      }
+    }
+  }
+
+  /**
+   * Handles the org's changes `take` gives; returns how many, or undefined when that failed.
+   * A failure leaves them unacknowledged (pending for this consumer, reclaimed by another if
+   * this one dies) and schedules this consumer's next try of them: a database or Redis
+   * hiccup delays a trigger by a second, not by TRIGGER_RECLAIM_AFTER_MS, and a change that
+   * keeps failing holds back neither the org's later changes nor other orgs.
+   */
+  private async handleOrRetry(orgId: string, take: () => Promise<PlatformEvent[]>): Promise<number | undefined> {
+    try {
+      const events = await take();
+      await this.handle(orgId, events);
+      return events.length;
+    } catch (error) {
+      const previous = this.retries.get(orgId)?.pauseMs ?? 0;
+      const pauseMs = Math.min(Math.max(READ_BLOCK_MS, previous * 2), this.config.TRIGGER_RECLAIM_AFTER_MS);
+      this.retries.set(orgId, { at: Date.now() + pauseMs, pauseMs });
+      this.logger.warn({ org: orgId, err: (error as Error).message, retryInMs: pauseMs }, 'trigger dispatch failed; retrying');
+      return undefined;
     }
   }
 
