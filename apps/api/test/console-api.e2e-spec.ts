@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EventType } from '#libs/contracts';
+import { waitFor } from '#libs/testing';
 import { startTestPlatform, type CreatedOrg, type TestPlatform } from './platform-harness.js';
 import { connectRealtime } from './realtime-clients.js';
 
@@ -105,6 +106,16 @@ describe('the API the console builds on: redeliver, re-run link, live worker cou
     try {
       const ack = await client.subscribe({ topic: 'worker' });
       expect(ack.ok).toBe(true);
+      // The worker's last announcement must say idle (the earlier tests' tasks are done), or the
+      // task below would start without changing the count it announced.
+      await waitFor(
+        'the worker to announce it is idle',
+        async () => {
+          const { body } = await platform.request('GET', '/v1/workers', { token: org.token });
+          return body.length > 0 && body.every((worker: { running: number }) => worker.running === 0) ? true : undefined;
+        },
+        15_000,
+      );
       const task = (await platform.request('POST', '/v1/tasks', { token: org.token, body: { type: 'sleep', params: { ms: 3000 } } })).body;
       const busy = await client.waitForEvents(1, (event) => event.type === EventType.workerUpdated && event.data.running > 0, 15_000);
       await platform.waitForQueuesDrained(30_000);

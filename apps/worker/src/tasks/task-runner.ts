@@ -80,11 +80,11 @@ export class TaskRunner implements OnApplicationBootstrap {
         throw error;
       }
       if (!started) return;
-      this.identity.running++;
+      this.identity.countRunning(1);
       try {
         await this.runAttempt(started, controller);
       } finally {
-        this.identity.running--;
+        this.identity.countRunning(-1);
       }
     } catch (error) {
       if (error instanceof TaskConflictError || error instanceof TaskMissingError) {
