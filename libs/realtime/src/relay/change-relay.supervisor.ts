@@ -20,7 +20,7 @@ import { RedisLease } from '../redis-lease.js';
 import type { ChangeSource } from './change-source.js';
 import { SupabaseChangeRelay } from './supabase-change.relay.js';
 import { WalChangeRelay } from './wal-change.relay.js';
-import { CAPACITY_ERRORS, noCapacity, RelaySlots, type RelayCapture } from './relay-slots.js';
+import { CAPACITY_ERRORS, RelaySlots, type RelayCapture } from './relay-slots.js';
 
 interface HeldRelay {
   lease: RedisLease;
@@ -159,10 +159,9 @@ export class ChangeRelaySupervisor implements OnApplicationBootstrap, OnApplicat
       await this.census.dropInactiveSlots(cluster.cluster, entry.instance.databaseName!);
       return;
     }
-    if (cluster && !slot && cluster.free <= 0) return this.setState(org.id, held, { state: 'NO_CAPACITY', error: noCapacity(cluster) });
     let capture: RelayCapture;
     try {
-      capture = await this.slots.ensure(entry, cluster ?? null);
+      capture = await this.slots.ensure(entry, cluster);
     } catch (error) {
       return this.failedToStart(org.id, held, error as Error);
     }

@@ -61,7 +61,7 @@ export class RelaySlots {
     if (!entry) return { state: 'not-wal' };
     const deadline = Date.now() + this.lockTtl();
     for (;;) {
-      const capture = await this.ensure(entry, entry.instance.driver === 'cluster' ? undefined : null);
+      const capture = await this.ensure(entry);
       if (capture.state !== 'busy' || Date.now() > deadline) return capture;
       await delay(CAPACITY_LOCK_RETRY_MS);
     }
@@ -69,19 +69,17 @@ export class RelaySlots {
 
   /**
    * Creates the org's slot unless it exists. `census` is its cluster's census when the caller
-   * has one (it is read again under the lock before a slot is taken), undefined to read it
-   * here, null for an adopted database (no cluster, no capacity to count).
+   * has one (read here otherwise, and again under the lock before a slot is taken); an
+   * adopted database has no cluster and no capacity to count.
    */
-  async ensure({ org, instance }: OrgWithInstance, census: ClusterCensus | undefined | null): Promise<RelayCapture> {
+  async ensure({ org, instance }: OrgWithInstance, census?: ClusterCensus): Promise<RelayCapture> {
     if (instance.realtimeSource !== 'wal') return { state: 'not-wal' };
-    const adminUrl = this.connections.adminUrl(instance);
-    const slot = relaySlotName(org.id);
-    if (census === null || instance.driver !== 'cluster') {
-      await createSlot(adminUrl, slot, this.config.CONNECT_TIMEOUT_MS);
-      return { state: 'captured' };
-    }
+    const create = () => this.create(this.connections.adminUrl(instance), relaySlotName(org.id));
+    if (instance.driver !== 'cluster') return create();
     const cluster = instance.cluster!;
-    if (relaySlotOf(census ?? (await this.census.read(cluster, true)), instance.databaseName!)) return { state: 'captured' };
+    const known = census ?? (await this.census.read(cluster, true));
+    if (relaySlotOf(known, instance.databaseName!)) return { state: 'captured' };
+    if (known.free <= 0) return { state: 'no-capacity', error: noCapacity(known) };
     const lock = new RedisLease(
       this.redis.client,
       this.keys.platform('relay', 'capacity', cluster),
@@ -90,19 +88,26 @@ export class RelaySlots {
       this.lockTtl(),
     );
     if (!(await lock.acquire())) return { state: 'busy' };
-    let capacityError: string | undefined;
     try {
       // Read again under the lock: the slot made here is counted by the next taker.
       const fresh = await this.census.read(cluster, true);
       if (relaySlotOf(fresh, instance.databaseName!)) return { state: 'captured' };
       if (fresh.free <= 0) return { state: 'no-capacity', error: noCapacity(fresh) };
-      await createSlot(adminUrl, slot, this.config.CONNECT_TIMEOUT_MS).catch((error: { code?: string; message: string }) => {
-        if (!error.code || !CAPACITY_ERRORS.has(error.code)) throw error;
-        capacityError = error.message;
-      });
-      return capacityError === undefined ? { state: 'captured' } : { state: 'no-capacity', error: capacityError };
+      return await create();
     } finally {
       await lock.release().catch(() => undefined);
+    }
+  }
+
+  /** Creates the slot; a server with no slot or WAL sender left is `no-capacity`, any other refusal throws. */
+  private async create(adminUrl: string, slot: string): Promise<RelayCapture> {
+    try {
+      await createSlot(adminUrl, slot, this.config.CONNECT_TIMEOUT_MS);
+      return { state: 'captured' };
+    } catch (error) {
+      const { code, message } = error as { code?: string; message: string };
+      if (!code || !CAPACITY_ERRORS.has(code)) throw error;
+      return { state: 'no-capacity', error: message };
     }
   }
 
@@ -115,7 +120,7 @@ export class RelaySlots {
 @Module({ imports: [RegistryModule], providers: [RelaySlots], exports: [RelaySlots] })
 export class RelaySlotsModule {}
 
-export function noCapacity(census: ClusterCensus): string {
+function noCapacity(census: ClusterCensus): string {
   return (
     `cluster "${census.cluster}" has no relay capacity left: ${census.slots.length} replication slots in use of ` +
     `${census.capacity} (min(max_replication_slots=${census.maxReplicationSlots}, max_wal_senders=${census.maxWalSenders}) ` +
