@@ -1,7 +1,7 @@
 import { startTestRedisCluster } from '#libs/testing';
 import type { BenchEnvironment } from '../bench-environment.js';
 import { startBenchPlatformProcesses, type BenchPlatformProcesses } from '../bench-platform.js';
-import { compared, median, percentile, round, throughput, type Benchmark } from '../measure.js';
+import { compared, percentile, throughput, type Benchmark } from '../measure.js';
 import { Crowd } from '../socket-crowd.js';
 
 const CONCURRENCY = 16;
@@ -49,16 +49,19 @@ async function crowdsOf(platform: BenchPlatformProcesses, orgs: Org[]): Promise<
   return crowds;
 }
 
+/** One fan-out round: the p99 of every task event's latency, deliveries per second, and how many were timed. */
+interface FanOutRound {
+  p99: number;
+  perSecond: number;
+  samples: number;
+}
+
 /**
  * FANOUT_TASKS tasks created over HTTP round-robin over the orgs, until every socket of each
  * org saw each of its tasks succeed: every task event's latency (its time → receipt) and the
  * deliveries per second to all sockets.
  */
-async function fanOut(
-  platform: BenchPlatformProcesses,
-  orgs: Org[],
-  crowds: Crowd[],
-): Promise<{ p99: number; perSecond: number; samples: number }> {
+async function fanOut(platform: BenchPlatformProcesses, orgs: Org[], crowds: Crowd[]): Promise<FanOutRound> {
   await Promise.all(crowds.map((crowd) => crowd.reset()));
   let next = 0;
   await throughput(FANOUT_TASKS, CONCURRENCY, () =>
@@ -108,12 +111,11 @@ export const redisClusterBenchmark: Benchmark = {
         onStandalone.push(await endToEnd(standalone, standaloneOrgs, TASKS_PER_ROUND));
         onCluster.push(await endToEnd(clustered, clusterOrgs, TASKS_PER_ROUND));
       }
-      const crowds = { standalone: await crowdsOf(standalone, standaloneOrgs), cluster: await crowdsOf(clustered, clusterOrgs) };
-      const fanOuts: { standalone: Awaited<ReturnType<typeof fanOut>>[]; cluster: Awaited<ReturnType<typeof fanOut>>[] } = {
-        standalone: [],
-        cluster: [],
-      };
+      const crowds: Record<'standalone' | 'cluster', Crowd[]> = { standalone: [], cluster: [] };
+      const fanOuts: Record<'standalone' | 'cluster', FanOutRound[]> = { standalone: [], cluster: [] };
       try {
+        crowds.standalone = await crowdsOf(standalone, standaloneOrgs);
+        crowds.cluster = await crowdsOf(clustered, clusterOrgs);
         await fanOut(standalone, standaloneOrgs, crowds.standalone);
         await fanOut(clustered, clusterOrgs, crowds.cluster);
         for (let round = 0; round < ROUNDS; round++) {
@@ -129,28 +131,13 @@ export const redisClusterBenchmark: Benchmark = {
         orgs: ORGS,
         subscribers: ORGS * SOCKETS_PER_ORG,
       };
-      const value = median(onCluster);
-      const baseline = median(onStandalone);
       return [
-        {
-          name: 'tasks.e2e.redis_cluster_3_primaries',
-          value: round(value),
-          min: round(Math.min(...onCluster)),
-          max: round(Math.max(...onCluster)),
+        compared('tasks.e2e.redis_cluster_3_primaries', 'tasks/s', onCluster, 'tasks.e2e.redis_standalone', onStandalone, {
           rounds: ROUNDS,
-          unit: 'tasks/s',
           samples: ROUNDS * TASKS_PER_ROUND,
           concurrency: CONCURRENCY,
           orgs: ORGS,
-          baseline: {
-            name: 'tasks.e2e.redis_standalone',
-            value: round(baseline),
-            min: round(Math.min(...onStandalone)),
-            max: round(Math.max(...onStandalone)),
-            unit: 'tasks/s',
-          },
-          ratio: round(value / baseline),
-        },
+        }),
         compared(
           'realtime.fanout.p99.redis_cluster_3_primaries',
           'ms',
