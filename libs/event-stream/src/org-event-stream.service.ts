@@ -242,9 +242,7 @@ export class OrgEventStream {
   async readOwnPending(orgId: string, group: string, consumer: string, count: number): Promise<PlatformEvent[]> {
     const reply = (await this.redis.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'STREAMS', this.key(orgId), '0')) as
       [key: string, entries: (RawEntry | [string, null])[]][] | null;
-    // Entries trimmed since they were handed out come back without fields.
-    const entries = (reply?.[0]?.[1] ?? []).filter((entry): entry is RawEntry => Boolean(entry?.[1]));
-    return entries.map((entry) => toEvent(orgId, entry));
+    return pendingEvents(orgId, reply?.[0]?.[1] ?? []);
   }
 
   /** Events another consumer of `group` took but never acknowledged for `minIdleMs` (it died): now `consumer`'s. */
@@ -253,8 +251,7 @@ export class OrgEventStream {
       string,
       (RawEntry | null)[],
     ];
-    // Entries trimmed since they were handed out come back empty.
-    return entries.filter((entry): entry is RawEntry => Boolean(entry?.[1])).map((entry) => toEvent(orgId, entry));
+    return pendingEvents(orgId, entries);
   }
 
   /** Marks the events as handled by `group`. */
@@ -309,6 +306,11 @@ export class OrgEventStream {
 /** Events as the type/topic/at/data quadruples `append_event` callers take as ARGV. */
 export function eventArgs(events: NewEvent[]): string[] {
   return events.flatMap((event) => [event.type, event.topic, event.at, eventJson(event.data)]);
+}
+
+/** Pending entries as events; entries trimmed since they were handed out come back without fields and are skipped. */
+function pendingEvents(orgId: string, entries: (RawEntry | [string, null] | null)[]): PlatformEvent[] {
+  return entries.filter((entry): entry is RawEntry => Boolean(entry?.[1])).map((entry) => toEvent(orgId, entry));
 }
 
 function toEvent(orgId: string, [id, fields]: RawEntry): PlatformEvent {
