@@ -60,10 +60,15 @@ export function spread(perRound: number[]): { value: number; min: number; max: n
  * alike; returns what each round of each measured.
  */
 export async function interleave<A, B>(rounds: number, a: () => Promise<A>, b: () => Promise<B>): Promise<{ a: A[]; b: B[] }> {
-  const results = { a: [] as A[], b: [] as B[] };
+  const [as, bs] = await interleaveArms<A | B>(rounds, [a, b]);
+  return { a: as as A[], b: bs as B[] };
+}
+
+/** As `interleave` for any number of arms (A B C A B C ...); returns each arm's rounds, in the order given. */
+export async function interleaveArms<T>(rounds: number, arms: (() => Promise<T>)[]): Promise<T[][]> {
+  const results = arms.map(() => [] as T[]);
   for (let i = 0; i < rounds; i++) {
-    results.a.push(await a());
-    results.b.push(await b());
+    for (const [index, arm] of arms.entries()) results[index]!.push(await arm());
   }
   return results;
 }
