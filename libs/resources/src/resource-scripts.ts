@@ -229,11 +229,12 @@ return { 'ok', hash_json(env_key) }
 `;
 
 /**
- * ARGV[5..]: pool id, allocation id, holder, ttl ms, waiter token ('' for no wait), waiter record ttl ms.
+ * ARGV[5..]: pool (its name, else its id), allocation id, holder, ttl ms, waiter token ('' for no wait), waiter record ttl ms.
  * Returns { 'ok', allocation, env } | { 'missing' } | { 'none' } | { 'waiting' } (queued last among the pool's waiters).
  */
 export const ALLOCATE = `${PRELUDE}
-local pool_id, alloc_id, holder, token = ARGV[5], ARGV[6], ARGV[7], ARGV[9]
+local alloc_id, holder, token = ARGV[6], ARGV[7], ARGV[9]
+local pool_id = redis.call('HGET', key('pool-names'), ARGV[5]) or ARGV[5]
 if redis.call('HEXISTS', key('pools'), pool_id) == 0 then
   return { 'missing' }
 end

@@ -145,18 +145,19 @@ export class ResourceStateStore {
   }
 
   /**
-   * Takes a free environment of the pool. With a waiter token, an empty pool queues the
+   * Takes a free environment of the pool (named by its name, else its id, as `resolvePool`
+   * reads it). With a waiter token, an empty pool queues the
    * caller (outcome `waiting`) for `waiterTtlMs`; the environment is then handed over by
    * the release that frees one, and `collectWaiter` picks it up.
    */
   async allocate(
     orgId: string,
-    request: { poolId: string; allocationId: string; holder: string; ttlMs: number; waiterToken?: string; waiterTtlMs?: number },
+    request: { pool: string; allocationId: string; holder: string; ttlMs: number; waiterToken?: string; waiterTtlMs?: number },
   ): Promise<StoreReply<LeaseView>> {
     const reply = await this.run(
       orgId,
       'resAllocate',
-      request.poolId,
+      request.pool,
       request.allocationId,
       request.holder,
       request.ttlMs,

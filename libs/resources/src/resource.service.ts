@@ -144,11 +144,12 @@ export class ResourceService {
    * within that time (a conflict after it).
    */
   async allocate(orgId: string, pool: string, request: AllocationRequest): Promise<LeaseView> {
-    const poolId = await this.poolId(orgId, pool);
-    const allocation = { poolId, allocationId: randomUUID(), holder: request.holder, ttlMs: request.ttlSeconds * 1000 };
+    const lease = { allocationId: randomUUID(), holder: request.holder, ttlMs: request.ttlSeconds * 1000 };
     const waitMs = request.waitMs ?? 0;
-    if (waitMs <= 0 || request.signal?.aborted) return this.granted(await this.store.allocate(orgId, allocation), pool);
-
+    // The script resolves the pool's name itself: one round trip for an allocation that does not wait.
+    if (waitMs <= 0 || request.signal?.aborted) return this.granted(await this.store.allocate(orgId, { ...lease, pool }), pool);
+    const poolId = await this.poolId(orgId, pool);
+    const allocation = { ...lease, pool: poolId };
     const token = randomUUID();
     const waiter = await this.waiters.register(token);
     try {
