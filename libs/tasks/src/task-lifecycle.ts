@@ -307,7 +307,13 @@ export class TaskLifecycle implements BeforeApplicationShutdown {
     const ids = await this.store.takeDue(orgId, 'persist', now, now + this.config.TASK_OUTBOX_GRACE_MS, this.config.HISTORY_BATCH_SIZE);
     if (ids.length === 0) return 0;
     try {
-      const batch = (await this.store.withLogs(orgId, ids)).filter(({ task }) => TERMINAL_TASK_STATUSES.includes(task.status));
+      const tasks = await this.store.getMany(orgId, ids);
+      const finished = tasks.filter((task) => TERMINAL_TASK_STATUSES.includes(task.status));
+      const logs = await this.store.allLogsOf(
+        orgId,
+        finished.map((task) => task.id),
+      );
+      const batch = finished.map((task, index) => ({ task, logs: logs[index]! }));
       await this.history.persistMany(orgId, batch);
       this.faults.pass(FAULT_POINTS.afterHistoryWrite);
       await afterWrite(batch);

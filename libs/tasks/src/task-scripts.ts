@@ -159,26 +159,6 @@ return ids
 `;
 
 /**
- * Each task with every log chunk of it, for persisting them: one script instead of a
- * read per task and another per log list.
- * KEYS: task and logs key of each task. Returns, per task, its JSON ('' once it expired)
- * followed by its log chunks' JSON texts.
- */
-export const TASKS_WITH_LOGS = `${LUA_HASH_JSON}
-local loaded = {}
-for i = 1, #KEYS, 2 do
-  if redis.call('HEXISTS', KEYS[i], 'status') == 1 then
-    loaded[#loaded + 1] = hash_json(KEYS[i])
-    loaded[#loaded + 1] = redis.call('LRANGE', KEYS[i + 1], 0, -1)
-  else
-    loaded[#loaded + 1] = ''
-    loaded[#loaded + 1] = {}
-  end
-end
-return loaded
-`;
-
-/**
  * The tasks are in Postgres: out of the persist outbox, and their live keys expire.
  * KEYS: persist outbox, then task and logs key of each task. ARGV: ttl s, then the task ids.
  */

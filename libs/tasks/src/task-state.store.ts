@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { PlatformConfig } from '#libs/config';
 import { EventType, Topic, type LogStream, type TaskLogChunk, type TaskStatus, type TaskView, ConflictError } from '#libs/contracts';
 import { RedisConnection, RedisKeys } from '#libs/redis';
-import { APPEND_LOG, CLAIM_AND_START_TASK, CREATE_TASK, PERSISTED, TAKE_DUE, TASKS_WITH_LOGS, TRANSITION_TASK } from './task-scripts.js';
+import { APPEND_LOG, CLAIM_AND_START_TASK, CREATE_TASK, PERSISTED, TAKE_DUE, TRANSITION_TASK } from './task-scripts.js';
 
 /** Tasks created in the same millisecond as a page cursor that one index read can step over. */
 const SAME_MS_SLACK = 64;
@@ -16,10 +16,6 @@ interface TaskScripts {
   claimAndStartTask(...args: (string | number)[]): Promise<[string, string?]>;
   appendTaskLog(...args: (string | number)[]): Promise<number>;
   takeDueTasks(...args: (string | number)[]): Promise<string[]>;
-  /** Takes the number of keys first: one task and one logs key per task. */
-  tasksWithLogs(...args: (string | number)[]): Promise<(string | string[])[]>;
-  /** Takes the number of keys first: the persist outbox, then one task and one logs key per task. */
-  tasksPersisted(...args: (string | number)[]): Promise<number>;
 }
 
 export type OutboxKind = 'enqueue' | 'persist' | 'remove';
@@ -101,8 +97,6 @@ export class TaskStateStore {
     this.redis.defineCommand('claimAndStartTask', { numberOfKeys: 4, lua: CLAIM_AND_START_TASK });
     this.redis.defineCommand('appendTaskLog', { numberOfKeys: 2, lua: APPEND_LOG });
     this.redis.defineCommand('takeDueTasks', { numberOfKeys: 1, lua: TAKE_DUE });
-    this.redis.defineCommand('tasksWithLogs', { lua: TASKS_WITH_LOGS });
-    this.redis.defineCommand('tasksPersisted', { lua: PERSISTED });
   }
 
   /**
@@ -233,24 +227,14 @@ export class TaskStateStore {
     return raw.map((json, index) => ({ seq: after + index + 1, ...(JSON.parse(json) as Omit<TaskLogChunk, 'seq'>) }));
   }
 
-  /** Each live task with every log chunk of it, in one round trip, for persisting them; ids whose task expired are left out. */
-  async withLogs(orgId: string, taskIds: string[]): Promise<{ task: StoredTask; logs: TaskLogChunk[] }[]> {
-    if (taskIds.length === 0) return [];
-    const loaded = await this.redis.tasksWithLogs(
-      taskIds.length * 2,
-      ...taskIds.flatMap((id) => [this.taskKey(orgId, id), this.logsKey(orgId, id)]),
+  /** Every log chunk of each task, in one round trip, for persisting them. */
+  async allLogsOf(orgId: string, taskIds: string[]): Promise<TaskLogChunk[][]> {
+    const pipeline = this.redis.pipeline();
+    for (const id of taskIds) pipeline.lrange(this.logsKey(orgId, id), 0, -1);
+    const results = (await pipeline.exec()) ?? [];
+    return results.map(([, raw]) =>
+      (raw as string[]).map((json, index) => ({ seq: index + 1, ...(JSON.parse(json) as Omit<TaskLogChunk, 'seq'>) })),
     );
-    const tasks: { task: StoredTask; logs: TaskLogChunk[] }[] = [];
-    for (let i = 0; i < loaded.length; i += 2) {
-      const json = loaded[i] as string;
-      if (!json) continue;
-      const chunks = loaded[i + 1] as string[];
-      tasks.push({
-        task: decodeTask(json),
-        logs: chunks.map((chunk, index) => ({ seq: index + 1, ...(JSON.parse(chunk) as Omit<TaskLogChunk, 'seq'>) })),
-      });
-    }
-    return tasks;
   }
 
   /** Index entries of live tasks older than `before` (by creation time, then id), newest first. */
@@ -331,7 +315,8 @@ export class TaskStateStore {
   /** After the history is in Postgres: out of the persist outbox; the live keys expire after TASK_RETENTION_SECONDS. */
   async persisted(orgId: string, taskIds: string[]): Promise<void> {
     if (taskIds.length === 0) return;
-    await this.redis.tasksPersisted(
+    await this.redis.eval(
+      PERSISTED,
       1 + taskIds.length * 2,
       this.keys.taskOutbox(orgId, 'persist'),
       ...taskIds.flatMap((id) => [this.taskKey(orgId, id), this.logsKey(orgId, id)]),
