@@ -51,6 +51,13 @@ return { 'created', rank }
  * enqueue entry); 5 now ms; 6 stream max len; 7 event type; 8 topic; 9 at; 10 task id;
  * 11 channel told (with 12, the org id) of new persist work; then field/json pairs.
  * Returns { 'ok', task json } or { 'conflict', current status json } or { 'missing' }.
+ *
+ * The persist channel is told only when no other entry of the persist outbox is due:
+ * a due entry means a history writer was told already and has not taken it yet, and a
+ * writer's drain takes every due entry before it stops, so this one goes with it. A
+ * busy worker so sends one message per drained batch, not one per finished task. Entries
+ * that are not due (taken by a writer, or waiting for a retry) tell nobody; their taker,
+ * the retry or the reconciler's periodic drain covers them.
  */
 export const TRANSITION_TASK = `${HELPERS}
 local status = redis.call('HGET', KEYS[1], 'status')
@@ -71,12 +78,14 @@ end
 local handoffs = ARGV[4]
 if string.find(handoffs, 'e', 1, true) then redis.call('ZREM', KEYS[4], ARGV[10]) end
 if string.find(handoffs, 'r', 1, true) then redis.call('ZADD', KEYS[6], ARGV[5], ARGV[10]) end
+local tell_writers = false
 if string.find(handoffs, 'p', 1, true) then
+  tell_writers = redis.call('ZCOUNT', KEYS[5], '-inf', ARGV[5]) == 0
   redis.call('ZADD', KEYS[5], ARGV[5], ARGV[10])
 end
 local json = hash_json(KEYS[1])
 append_event(KEYS[2], ARGV[6], ARGV[7], ARGV[8], ARGV[9], json)
-if string.find(handoffs, 'p', 1, true) then
+if tell_writers then
   redis.call('PUBLISH', ARGV[11], ARGV[12])
 end
 return { 'ok', json }

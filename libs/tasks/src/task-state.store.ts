@@ -269,18 +269,19 @@ export class TaskStateStore {
     if (taskIds.length) await this.redis.zrem(this.keys.taskOutbox(orgId, kind), ...taskIds);
   }
 
-  /** Hand-offs done for tasks of many orgs: each leaves that outbox of its org, one command per org, in one round trip. */
+  /**
+   * Hand-offs done for tasks of many orgs: each leaves that outbox of its org, one command
+   * per org. They go out with whatever else this tick sends on the shared connection
+   * (auto-pipelined), not as a pipeline of their own: that would cost a write of its own.
+   */
   async clearOutboxes(kind: OutboxKind, tasks: { orgId: string; taskId: string }[]): Promise<void> {
-    if (tasks.length === 0) return;
     const byOrg = new Map<string, string[]>();
     for (const { orgId, taskId } of tasks) {
       const ids = byOrg.get(orgId);
       if (ids) ids.push(taskId);
       else byOrg.set(orgId, [taskId]);
     }
-    const pipeline = this.redis.pipeline();
-    for (const [orgId, ids] of byOrg) pipeline.zrem(this.keys.taskOutbox(orgId, kind), ...ids);
-    await pipeline.exec();
+    await Promise.all([...byOrg].map(([orgId, ids]) => this.redis.zrem(this.keys.taskOutbox(orgId, kind), ...ids)));
   }
 
   /** Up to `limit` entries of the outbox due at `dueBy` (ms), hidden from other takers until `hideUntil`. */

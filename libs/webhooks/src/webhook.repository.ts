@@ -118,40 +118,43 @@ export class WebhookRepository {
   }
 
   /**
-   * Records one delivery per webhook subscribed to each item's event, all in one
-   * transaction; an item already recorded for a webhook (same event and subject) keeps its
-   * delivery. Returns the delivery ids.
+   * Records one delivery per webhook subscribed to each item's event; an item already
+   * recorded for a webhook (same event and subject) keeps its delivery. Returns the
+   * delivery ids. Reading the webhooks and inserting the deliveries are one round trip
+   * each, and an org without a subscribed webhook (the common case, once per persisted
+   * batch of tasks) costs only the first.
    */
   async recordDeliveries(
     orgId: string,
     items: { event: string; subject: string; payload: (deliveryId: string) => unknown }[],
   ): Promise<string[]> {
     if (items.length === 0) return [];
-    return this.orgDatabase.asService(orgId, async (client) => {
-      const { rows: hooks } = await client.query<{ id: string; events: string[] }>('SELECT id, events FROM webhooks');
-      const rows = items.flatMap((item) =>
-        hooks
-          .filter((hook) => hook.events.includes(item.event))
-          .map((hook) => {
-            const id = randomUUID();
-            return {
-              id,
-              webhook_id: hook.id,
-              event: item.event,
-              dedupe_key: `${hook.id}:${item.event}:${item.subject}`,
-              payload: item.payload(id),
-            };
-          }),
-      );
-      if (rows.length === 0) return [];
-      const { rows: recorded } = await client.query<{ id: string }>(
+    const [read] = await this.orgDatabase.asServiceInOneTrip(orgId, () => 'SELECT id, events FROM webhooks');
+    const hooks = read!.rows as { id: string; events: string[] }[];
+    const rows = items.flatMap((item) =>
+      hooks
+        .filter((hook) => hook.events.includes(item.event))
+        .map((hook) => {
+          const id = randomUUID();
+          return {
+            id,
+            webhook_id: hook.id,
+            event: item.event,
+            dedupe_key: `${hook.id}:${item.event}:${item.subject}`,
+            payload: item.payload(id),
+          };
+        }),
+    );
+    if (rows.length === 0) return [];
+    // A webhook deleted since the read fails the insert (its reference is gone): the caller's batch is tried again.
+    const [recorded] = await this.orgDatabase.asServiceInOneTrip(
+      orgId,
+      (literal) =>
         `INSERT INTO webhook_deliveries (id, webhook_id, event, dedupe_key, payload)
-         SELECT * FROM jsonb_to_recordset($1::jsonb) AS d(id uuid, webhook_id uuid, event text, dedupe_key text, payload jsonb)
+         SELECT * FROM jsonb_to_recordset(${literal(JSON.stringify(rows))}::jsonb) AS d(id uuid, webhook_id uuid, event text, dedupe_key text, payload jsonb)
          ON CONFLICT (dedupe_key) DO UPDATE SET dedupe_key = EXCLUDED.dedupe_key RETURNING id`,
-        [JSON.stringify(rows)],
-      );
-      return recorded.map((row) => row.id);
-    });
+    );
+    return (recorded!.rows as { id: string }[]).map((row) => row.id);
   }
 
   /** The delivery with its webhook's URL and sealed secret, for sending it. */

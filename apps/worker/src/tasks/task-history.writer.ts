@@ -8,7 +8,8 @@ import { WebhookService } from '#libs/webhooks';
 
 /**
  * Writes finished tasks to their org databases in batches: told (pub/sub) that an org has
- * finished tasks, it drains that org's persist outbox through `TaskLifecycle.persistDue`,
+ * finished tasks (once per batch: a task finishing while others are due is not announced,
+ * see `TRANSITION_TASK`), it drains that org's persist outbox through `TaskLifecycle.persistDue`,
  * many tasks per transaction, until nothing is due; the org's webhooks are told after
  * each write. One drain per org at a time and at most HISTORY_CONCURRENCY orgs at once
  * in this process; several workers share the work (a batch taken is hidden from the
