@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { fromProjectRoot } from '#libs/config';
 import type { BenchEnvironment } from '../bench-environment.js';
+import { dropRedisPrefix } from '../redis-cleanup.js';
 import { startBenchPlatformProcesses, type BenchPlatformProcesses } from '../bench-platform.js';
 import { median, round, type Benchmark, type BenchResult } from '../measure.js';
 import type { BareBullmqCommand } from './bare-bullmq.process.js';
@@ -155,8 +156,8 @@ export const tasksBenchmark: Benchmark = {
     });
     const children: Child[] = [];
     const orgs: BenchOrg[] = [];
+    const prefix = `bench-bare-${randomBytes(4).toString('hex')}`;
     try {
-      const prefix = `bench-bare-${randomBytes(4).toString('hex')}`;
       const generator = await Child.fork('task-load.generator.js', [], false);
       const producer = await Child.fork('bare-bullmq.process.js', ['producer', environment.redisUrl, 'noop', prefix, '0'], true);
       const worker = await Child.fork(
@@ -253,6 +254,7 @@ export const tasksBenchmark: Benchmark = {
       for (const child of children) child.stop();
       await Promise.all(orgs.map((org) => org.client.end()));
       await platform.stop();
+      await dropRedisPrefix(environment.redisUrl, `${prefix}:`);
     }
   },
 };
