@@ -146,9 +146,9 @@ export class ResourceStateStore {
 
   /**
    * Takes a free environment of the pool (named by its name, else its id, as `resolvePool`
-   * reads it). With a waiter token, an empty pool queues the
-   * caller (outcome `waiting`) for `waiterTtlMs`; the environment is then handed over by
-   * the release that frees one, and `collectWaiter` picks it up.
+   * reads it). With a waiter token, an empty pool queues the caller (outcome `waiting`)
+   * for `waiterTtlMs`; the environment is then handed over by the release that frees one,
+   * and `collectWaiter` picks it up.
    */
   async allocate(
     orgId: string,
