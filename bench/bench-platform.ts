@@ -5,10 +5,9 @@ import { loadPlatformConfig, type PlatformConfig } from '#libs/config';
 import { controlPlaneMigrationsDir, runMigrations } from '#libs/database';
 import { createLogger } from '#libs/logging';
 import { findFreePort } from '#libs/runtime';
-import { dropOrgDatabases, spawnPlatformProcess, type PlatformProcess } from '#libs/testing';
+import { dropOrgDatabases, dropRedisKeys, spawnPlatformProcess, type PlatformProcess } from '#libs/testing';
 import type { BenchEnvironment } from './bench-environment.js';
 import { httpJson } from './http-client.js';
-import { dropRedisPrefix } from './redis-cleanup.js';
 import { withPgClient } from '#libs/database';
 
 export const BENCH_ADMIN_TOKEN = 'plat_admin_bench-token-0123456789abcdefghijkl';
@@ -105,7 +104,7 @@ async function benchControlPlane(environment: BenchEnvironment, logLevel: string
       await admin.query(`DROP DATABASE ${controlDatabase} WITH (FORCE)`);
       await admin.end();
       // The platform's keys, on the shared Redis (a benchmark that points the platform elsewhere owns that server).
-      if (settings.REDIS_URL === environment.redisUrl) await dropRedisPrefix(environment.redisUrl, `${settings.REDIS_PREFIX}:`);
+      if (settings.REDIS_URL === environment.redisUrl) await dropRedisKeys(environment.redisUrl, `${settings.REDIS_PREFIX}:*`);
     },
   };
 }

@@ -25,21 +25,22 @@ if (!file) {
   process.exit(2);
 }
 const profile = JSON.parse(await readFile(file, 'utf8')) as Profile;
-const byId = new Map(profile.nodes.map((node) => [node.id, node]));
 const parentOf = new Map<number, number>();
 for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
-const keyOf = (node: ProfileNode) => {
-  const { functionName, url, lineNumber } = node.callFrame;
-  const where = url ? `${url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*\/dist\//, 'dist/')}:${lineNumber + 1}` : '';
-  return `${functionName || '(anonymous)'} ${where}`;
-};
+/** Each node's printed name, worked out once rather than per sample and per caller. */
+const keyOf = new Map(
+  profile.nodes.map(({ id, callFrame: { functionName, url, lineNumber } }) => {
+    const where = url ? `${url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*\/dist\//, 'dist/')}:${lineNumber + 1}` : '';
+    return [id, `${functionName || '(anonymous)'} ${where}`];
+  }),
+);
 const micros = new Map<string, number>();
 let total = 0;
 profile.samples.forEach((id, index) => {
   const delta = profile.timeDeltas[index] ?? 0;
   total += delta;
   const keys = new Set<string>();
-  for (let at: number | undefined = id; at !== undefined; at = inclusive ? parentOf.get(at) : undefined) keys.add(keyOf(byId.get(at)!));
+  for (let at: number | undefined = id; at !== undefined; at = inclusive ? parentOf.get(at) : undefined) keys.add(keyOf.get(at)!);
   for (const key of keys) micros.set(key, (micros.get(key) ?? 0) + delta);
 });
 const top = [...micros].sort((a, b) => b[1] - a[1]).slice(0, Number(count));

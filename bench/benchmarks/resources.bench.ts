@@ -67,7 +67,7 @@ export const resourcesBenchmark: Benchmark = {
         compared('resources.http.p99_latency.vs_bare_http', 'ms', p99s(api!), 'bare_http_lua', p99s(bareFront!), context),
       ];
     } finally {
-      await redis.del(bareKey);
+      // The bare list lives under the platform's prefix, dropped with the platform.
       redis.disconnect();
       await load.stop();
       await bareHttp.stop();

@@ -2,8 +2,8 @@ import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { fromProjectRoot } from '#libs/config';
+import { dropRedisKeys } from '#libs/testing';
 import type { BenchEnvironment } from '../bench-environment.js';
-import { dropRedisPrefix } from '../redis-cleanup.js';
 import { startBenchPlatformProcesses, type BenchPlatformProcesses } from '../bench-platform.js';
 import { median, round, type Benchmark, type BenchResult } from '../measure.js';
 import type { BareBullmqCommand } from './bare-bullmq.process.js';
@@ -254,7 +254,7 @@ export const tasksBenchmark: Benchmark = {
       for (const child of children) child.stop();
       await Promise.all(orgs.map((org) => org.client.end()));
       await platform.stop();
-      await dropRedisPrefix(environment.redisUrl, `${prefix}:`);
+      await dropRedisKeys(environment.redisUrl, `${prefix}:*`);
     }
   },
 };

@@ -19,22 +19,33 @@ export interface TestRedis {
 
 const SCAN_BATCH = 500;
 
+/**
+ * Deletes every key matching `pattern` (a SCAN MATCH glob) from the standalone Redis at
+ * `url`, SCAN then UNLINK in batches; returns how many it deleted. Test files and benchmarks
+ * drop their own prefix with it, so a Redis shared with other work keeps only its own keys.
+ */
+export async function dropRedisKeys(url: string, pattern: string): Promise<number> {
+  const client = new Redis(url);
+  let dropped = 0;
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_BATCH);
+      if (keys.length > 0) dropped += await client.unlink(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    client.disconnect();
+  }
+  return dropped;
+}
+
 /** A key prefix of its own on the test Redis, for one test file. */
 export function createTestRedis(): TestRedis {
   const url = testEnv(TEST_ENV.redisUrl);
   const prefix = `test-${randomBytes(6).toString('hex')}`;
   const deleteMatching = async (pattern: string) => {
-    const client = new Redis(url);
-    try {
-      let cursor = '0';
-      do {
-        const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:${pattern}`, 'COUNT', SCAN_BATCH);
-        if (keys.length > 0) await client.unlink(...keys);
-        cursor = next;
-      } while (cursor !== '0');
-    } finally {
-      client.disconnect();
-    }
+    await dropRedisKeys(url, `${prefix}:${pattern}`);
   };
   return {
     url,
