@@ -1,6 +1,7 @@
 import type { Cluster } from 'ioredis';
+import { createServer, type AddressInfo } from 'node:net';
 import { startTestRedisCluster, testConfig } from '#libs/testing';
-import { RedisConnection } from './redis-connection.js';
+import { connectRedis, RedisConnection } from './redis-connection.js';
 
 describe('RedisConnection on a Redis Cluster (real cluster)', () => {
   it('pipelines the commands of one tick on the shared connection, not on the blocking copies', async () => {
@@ -27,4 +28,35 @@ describe('RedisConnection on a Redis Cluster (real cluster)', () => {
       await cluster.stop();
     }
   });
+});
+
+describe('connectRedis on a Redis Cluster no node of which answers', () => {
+  it('ends a client, and a duplicate of it, disconnected while it waits to reconnect', async () => {
+    const closedPort = await new Promise<number>((resolve) => {
+      const server = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as AddressInfo;
+        server.close(() => resolve(port));
+      });
+    });
+    const config = testConfig({ REDIS_CLUSTER_NODES: `127.0.0.1:${closedPort}`, REDIS_PREFIX: 'unused' });
+    const client = connectRedis(config, { maxRetriesPerRequest: null }) as unknown as Cluster;
+    const clients = [client];
+    try {
+      for (const make of [() => client, () => client.duplicate()]) {
+        const cluster = make();
+        if (cluster !== client) clients.push(cluster);
+        cluster.on('error', () => undefined);
+        // (not events.once: it rejects on the connection errors this cluster emits meanwhile)
+        if (cluster.status !== 'reconnecting') await new Promise((resolve) => cluster.once('reconnecting', resolve));
+        expect(cluster.nodes('all')).toHaveLength(0);
+        const ended = new Promise((resolve) => cluster.once('end', resolve));
+        cluster.disconnect();
+        await ended;
+        expect(cluster.status).toBe('end');
+      }
+    } finally {
+      // Were one left reconnecting, this file would never end.
+      for (const cluster of clients) if (cluster.status !== 'end') cluster.disconnect();
+    }
+  }, 10_000);
 });

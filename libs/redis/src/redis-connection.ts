@@ -76,7 +76,7 @@ export function connectRedis(
       // reconnects its blocking connections after a failover) is left with no node at all.
       slotsRefreshTimeout: CLUSTER_SLOTS_REFRESH_TIMEOUT_MS,
     });
-    return cluster as unknown as Redis;
+    return endingWhenDisconnected(cluster) as unknown as Redis;
   }
   if (mode === 'sentinel') {
     return new Redis({
@@ -92,6 +92,34 @@ export function connectRedis(
   }
   if (!config.REDIS_URL) throw new Error('REDIS_URL must be resolved before the redis module starts');
   return new Redis(config.REDIS_URL, options);
+}
+
+/**
+ * ioredis' Cluster (6.0) never ends when it is disconnected while it waits to reconnect
+ * (status `reconnecting`, after every node it knew failed): its node pool is empty then, so
+ * nothing drains, and the close handler of its last connect has already run. Whoever waits
+ * for its `end` waits forever: a BullMQ worker whose blocking connection was caught by a
+ * failover never finishes closing. This ends such a disconnect the way ioredis ends one
+ * from `wait`; copies made with `duplicate()` (BullMQ's blocking connections) get the same.
+ */
+function endingWhenDisconnected(cluster: Cluster): Cluster {
+  const internals = cluster as unknown as { setStatus(status: string): void; handleCloseEvent(): void };
+  const disconnect = cluster.disconnect.bind(cluster);
+  cluster.disconnect = (reconnect = false) => {
+    const waitingToReconnect = cluster.status === 'reconnecting';
+    disconnect(reconnect);
+    if (!waitingToReconnect || reconnect) return;
+    if (cluster.nodes('all').length === 0) {
+      internals.setStatus('close');
+      internals.handleCloseEvent();
+    } else {
+      // Its nodes drain to `close`, which no handler is listening for any more.
+      cluster.once('close', () => internals.handleCloseEvent());
+    }
+  };
+  const duplicate = cluster.duplicate.bind(cluster);
+  cluster.duplicate = (...args: Parameters<Cluster['duplicate']>) => endingWhenDisconnected(duplicate(...args));
+  return cluster;
 }
 
 /** The shared Redis command connection; blocking consumers (BullMQ workers) open their own via `duplicate()`. */
