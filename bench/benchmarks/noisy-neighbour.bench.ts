@@ -44,7 +44,7 @@ class LoadProcess {
 
   constructor(mode: 'flood' | 'probe', baseUrl: string, token: string) {
     this.child = fork(fromProjectRoot('dist/bench/benchmarks/noisy-neighbour.load.js'), [mode, baseUrl, token], {
-      env: { PATH: process.env.PATH ?? '' },
+      env: { PATH: process.env.PATH ?? '', BENCH_NOISY_FLOOD: process.env.BENCH_NOISY_FLOOD ?? '' },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     const keep = (chunk: Buffer) => (this.output = (this.output + chunk.toString()).slice(-4000));

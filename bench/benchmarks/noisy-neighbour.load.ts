@@ -32,6 +32,11 @@ export interface ProbeStages {
   fannedOut: number[];
 }
 
+/**
+ * The parts of A's flood that run (BENCH_NOISY_FLOOD, comma-separated; default all three):
+ * `creates`, `lists`, `subscribes`. Flooding with one part at a time shows what each costs B.
+ */
+const FLOOD_PARTS = new Set((process.env.BENCH_NOISY_FLOOD || 'creates,lists,subscribes').split(',').map((part) => part.trim()));
 /** Org A's flood: task creators and list readers in flight at once, and sockets each sending subscribes without waiting. */
 const FLOOD_TASK_CONCURRENCY = 16;
 const FLOOD_LIST_CONCURRENCY = 8;
@@ -81,14 +86,14 @@ async function flood(stopped: Promise<void>): Promise<void> {
     (async () => {
       while (!done) await call().catch((error: Error) => count(`error ${error.message.slice(0, 60)}`));
     })();
-  const creators = Array.from({ length: FLOOD_TASK_CONCURRENCY }, () =>
+  const creators = Array.from({ length: FLOOD_PARTS.has('creates') ? FLOOD_TASK_CONCURRENCY : 0 }, () =>
     loop(async () => count(`create ${(await httpJson(`${baseUrl}/v1/tasks`, 'POST', auth, { type: 'noop' })).status}`)),
   );
-  const readers = Array.from({ length: FLOOD_LIST_CONCURRENCY }, (_, index) => {
+  const readers = Array.from({ length: FLOOD_PARTS.has('lists') ? FLOOD_LIST_CONCURRENCY : 0 }, (_, index) => {
     const path = index % 2 ? '/v1/tasks?limit=200' : '/v1/pools/flood/environments?limit=500';
     return loop(async () => count(`list ${(await httpJson(`${baseUrl}${path}`, 'GET', auth)).status}`));
   });
-  const subscribers = Array.from({ length: FLOOD_SOCKETS }, () =>
+  const subscribers = Array.from({ length: FLOOD_PARTS.has('subscribes') ? FLOOD_SOCKETS : 0 }, () =>
     loop(async () => {
       // Sockets past REALTIME_SOCKETS_PER_TOKEN are refused at the handshake; the rest burst subscribes, then start over.
       const socket = await connect().catch((error: Error & { data?: { limit?: string } }) => {

@@ -133,3 +133,45 @@ describe('per-org and per-token request rates', () => {
     expect(new Set(byOrg.map(({ body }) => body.limit))).toContain('RATE_LIMIT_ORG_PER_SECOND');
   });
 });
+
+describe("an answer's size against the request rates", () => {
+  let platform: TestPlatform;
+  let org: CreatedOrg;
+
+  beforeAll(async () => {
+    platform = await startTestPlatform({ env: { RATE_LIMIT_ORG_PER_SECOND: '20', RATE_LIMIT_RESPONSE_BYTES_PER_POINT: '1024' } });
+    org = await platform.createOrg();
+  });
+  afterAll(async () => {
+    await platform.close();
+  });
+
+  /** The request's answer once the org's rate lets it through (the answers here overdraw it). */
+  const admitted = (method: 'GET' | 'POST', path: string, body?: unknown) =>
+    waitFor(`${method} ${path} within the org's rate`, async () => {
+      const answer = await platform.request(method, path, { token: org.token, body });
+      return answer.status === 429 ? undefined : answer;
+    });
+
+  it('takes a point per RATE_LIMIT_RESPONSE_BYTES_PER_POINT of a long list, refusing the next request until the debt is paid', async () => {
+    expect((await admitted('POST', '/v1/pools', { name: 'big', kind: 'k' })).status).toBe(201);
+    for (const name of ['a', 'b', 'c', 'd']) {
+      const created = await admitted('POST', '/v1/pools/big/environments', { name, attributes: { blob: 'x'.repeat(12_000) } });
+      expect(created.status).toBe(201);
+    }
+    // A window with room in it: two small requests, nowhere near 20 points.
+    expect((await admitted('GET', '/v1/pools')).status).toBe(200);
+
+    const list = await fetch(`${platform.baseUrl}/v1/pools/big/environments?limit=500`, {
+      headers: { authorization: `Bearer ${org.token}` },
+    });
+    expect(list.status).toBe(200);
+    expect((await list.arrayBuffer()).byteLength).toBeGreaterThan(48_000);
+
+    // The list's 48 points overdrew the org's 20 by 28 or more: its window stays closed at least 1.4 s past its end.
+    const next = await fetch(`${platform.baseUrl}/v1/pools`, { headers: { authorization: `Bearer ${org.token}` } });
+    expect(next.status).toBe(429);
+    expect(((await next.json()) as { limit: string }).limit).toBe('RATE_LIMIT_ORG_PER_SECOND');
+    expect(Number(next.headers.get('retry-after'))).toBeGreaterThanOrEqual(2);
+  });
+});

@@ -620,6 +620,20 @@ export class PlatformConfig {
   RATE_LIMIT_TOKEN_PER_SECOND = 600;
 
   /**
+   * Bytes of an answer's body that cost its request one more point of its token's and its
+   * org's request rate (RATE_LIMIT_TOKEN_PER_SECOND, RATE_LIMIT_ORG_PER_SECOND), taken once
+   * the answer is sent: reading, encoding and sending a long list is most of what it costs,
+   * so an org reading large pages makes fewer requests a second (about this many bytes
+   * times its rate, at most). What an answer overdraws is paid back in the next seconds,
+   * its requests refused meanwhile.
+   */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number from 1024 to 1073741824' })
+  @Min(1024, { message: 'must be a whole number from 1024 to 1073741824' })
+  @Max(1_073_741_824, { message: 'must be a whole number from 1024 to 1073741824' })
+  RATE_LIMIT_RESPONSE_BYTES_PER_POINT = 16384;
+
+  /**
    * HTTP requests of one org one API process works on at once, all its tokens together;
    * more wait their turn in the org's own queue, so one org's flood cannot fill the
    * process's event loop ahead of other orgs' requests.

@@ -1,8 +1,10 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
-import type { OrgPrincipal } from '#libs/auth';
+import type { OrgPrincipal, Principal } from '#libs/auth';
 import { PlatformConfig } from '#libs/config';
 import { RateLimitedError } from '#libs/contracts';
+import { PROCESS_LOGGER, type Logger } from '#libs/logging';
 import { RedisConnection, RedisKeys } from '#libs/redis';
 
 const WINDOW_SECONDS = 1;
@@ -34,15 +36,47 @@ if consumed > tonumber(ARGV[2]) then return {2, ttl} end
 return {0, 0}
 `;
 
+/**
+ * Takes `ARGV[1]` more points from the token's window and from its org's, whether or not
+ * they have them left: what a window overdraws keeps it closed longer, one second more per
+ * its limit's worth of points, so the debt is paid in the seconds after it, not forgiven
+ * when the window ends. Answers, per window (token, org), how long it stays closed (PTTL),
+ * or 0 when it is not overdrawn.
+ */
+const CHARGE_REQUEST_POINTS = `
+local function charge(key, points, limit, seconds)
+  redis.call('SET', key, 0, 'EX', seconds, 'NX')
+  local consumed = redis.call('INCRBY', key, points)
+  if consumed <= limit then return 0 end
+  local ttl = redis.call('PTTL', key)
+  if ttl < 0 then ttl = 1000 * seconds end
+  ttl = ttl + math.ceil(math.min(points, consumed - limit) * 1000 * seconds / limit)
+  redis.call('PEXPIRE', key, ttl)
+  return ttl
+end
+local points = tonumber(ARGV[1])
+local seconds = tonumber(ARGV[4])
+return {charge(KEYS[1], points, tonumber(ARGV[2]), seconds), charge(KEYS[2], points, tonumber(ARGV[3]), seconds)}
+`;
+
 interface RateScripts {
   takeRequestPoints(tokenKey: string, orgKey: string, tokenPoints: number, orgPoints: number, seconds: number): Promise<[number, number]>;
+  chargeRequestPoints(
+    tokenKey: string,
+    orgKey: string,
+    points: number,
+    tokenPoints: number,
+    orgPoints: number,
+    seconds: number,
+  ): Promise<[number, number]>;
 }
 
 /**
  * Per-token and per-org request rates (RATE_LIMIT_TOKEN_PER_SECOND, RATE_LIMIT_ORG_PER_SECOND),
- * Redis-backed so they hold across API replicas: one script call per request. A key that
- * has used up its window is refused from memory until the window ends, so a flood costs
- * Redis nothing.
+ * Redis-backed so they hold across API replicas: one script call per request, and one more
+ * for an answer of RATE_LIMIT_RESPONSE_BYTES_PER_POINT or more, which costs more points. A
+ * key that has used up its window is refused from memory until the window ends, so a flood
+ * costs Redis nothing.
  */
 @Injectable()
 export class RequestRateLimits {
@@ -55,9 +89,51 @@ export class RequestRateLimits {
     private readonly config: PlatformConfig,
     connection: RedisConnection,
     private readonly keys: RedisKeys,
+    @Inject(PROCESS_LOGGER) private readonly logger: Logger,
   ) {
     this.redis = connection.client as Redis & RateScripts;
     this.redis.defineCommand('takeRequestPoints', { numberOfKeys: 2, lua: TAKE_REQUEST_POINTS });
+    this.redis.defineCommand('chargeRequestPoints', { numberOfKeys: 2, lua: CHARGE_REQUEST_POINTS });
+  }
+
+  /**
+   * Charges every org request's answer to its rates (`chargeAnswer`) from an `onSend` hook
+   * of the API's Fastify instance (added before it is ready), where the body is already
+   * serialised and its size known. Streamed bodies are not charged.
+   */
+  register(app: FastifyInstance): void {
+    app.addHook('onSend', (request, _reply, payload, done) => {
+      const principal = (request as FastifyRequest & { principal?: Principal }).principal;
+      if (principal?.kind === 'org' && (typeof payload === 'string' || Buffer.isBuffer(payload))) {
+        const bytes = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+        // Not waited for: the answer goes out now, the points are taken before the org's next request is checked.
+        this.chargeAnswer(principal, bytes).catch((error: unknown) =>
+          this.logger.warn({ err: error, org: principal.orgId }, 'charging an answer to its request rates failed'),
+        );
+      }
+      done(null, payload);
+    });
+  }
+
+  /**
+   * Takes one more point of the token's and the org's rate per whole
+   * RATE_LIMIT_RESPONSE_BYTES_PER_POINT of an answer's body. A window this overdraws stays
+   * closed until the debt is paid, and is refused from memory meanwhile.
+   */
+  async chargeAnswer(principal: OrgPrincipal, bytes: number): Promise<void> {
+    const points = Math.floor(bytes / this.config.RATE_LIMIT_RESPONSE_BYTES_PER_POINT);
+    if (points === 0) return;
+    const [tokenTtl, orgTtl] = await this.redis.chargeRequestPoints(
+      this.keys.org(principal.orgId, 'rate', 'token-requests', principal.tokenId),
+      this.keys.org(principal.orgId, 'rate', 'org-requests'),
+      points,
+      this.config.RATE_LIMIT_TOKEN_PER_SECOND,
+      this.config.RATE_LIMIT_ORG_PER_SECOND,
+      WINDOW_SECONDS,
+    );
+    const now = Date.now();
+    if (tokenTtl > 0) this.refuse(this.tokensRefused, principal.tokenId, now + tokenTtl);
+    if (orgTtl > 0) this.refuse(this.orgsRefused, principal.orgId, now + orgTtl);
   }
 
   /** Takes the request's points; resolves to the refusal (429) when a window is used up, undefined when admitted. */
