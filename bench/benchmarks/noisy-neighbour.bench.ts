@@ -9,8 +9,12 @@ import { median, percentile, round, type Benchmark, type BenchResult } from '../
 import type { LoadCommand, LoadReport, ProbeStages } from './noisy-neighbour.load.js';
 
 const ROUNDS = 3;
-/** Tasks org B creates, one after another, per measurement: enough that the p99 is not simply the slowest one. */
-const PROBES = 150;
+/**
+ * Tasks org B creates, one after another, per measurement. With 150 the p99 was the second
+ * slowest of a round, and one stall (a collection, the flood's first burst) moved it
+ * alone; with 400 it is the fourth slowest, over a flood about three times as long.
+ */
+const PROBES = 400;
 const WARMUP_PROBES = 30;
 const FLOOD_ENVIRONMENTS = 200;
 /** Longest a load generator may take to answer before the run is called off. */
