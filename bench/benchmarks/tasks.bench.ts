@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { fromProjectRoot } from '#libs/config';
 import { dropRedisKeys } from '#libs/testing';
+import { cpuMs } from '../bench-children.js';
 import type { BenchEnvironment } from '../bench-environment.js';
 import { startBenchPlatformProcesses, type BenchPlatformProcesses } from '../bench-platform.js';
 import { median, round, type Benchmark, type BenchResult } from '../measure.js';
@@ -76,14 +77,22 @@ class Child {
   }
 }
 
+/** One end-to-end round: tasks/s, and the CPU the API and the worker spent per task (µs, from /proc, 10 ms ticks). */
+interface EndToEndRound {
+  rate: number;
+  apiCpuUs: number;
+  workerCpuUs: number;
+}
+
 /**
  * Tasks created over HTTP by the load generator's process, spread over `orgs`, until every
- * one's history row is in its org database (counted there); tasks/s.
+ * one's history row is in its org database (counted there).
  */
-async function endToEnd(generator: Child, baseUrl: string, orgs: BenchOrg[], count: number): Promise<number> {
+async function endToEnd(generator: Child, platform: BenchPlatformProcesses, orgs: BenchOrg[], count: number): Promise<EndToEndRound> {
+  const [apiBefore, workerBefore] = await Promise.all([cpuMs(platform.apiPid), cpuMs(platform.workerPid)]);
   const started = performance.now();
   const report = await generator.ask<CreateTasksReport>({
-    baseUrl,
+    baseUrl: platform.baseUrl,
     tokens: orgs.map((org) => org.token),
     count,
     inFlight: IN_FLIGHT,
@@ -96,7 +105,9 @@ async function endToEnd(generator: Child, baseUrl: string, orgs: BenchOrg[], cou
     waiting = waiting.filter((org, index) => counts[index]!.rows < org.expected);
     if (waiting.length) await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
-  return count / ((performance.now() - started) / 1000);
+  const rate = count / ((performance.now() - started) / 1000);
+  const [apiAfter, workerAfter] = await Promise.all([cpuMs(platform.apiPid), cpuMs(platform.workerPid)]);
+  return { rate, apiCpuUs: (1000 * (apiAfter - apiBefore)) / count, workerCpuUs: (1000 * (workerAfter - workerBefore)) / count };
 }
 
 async function historyRows(org: BenchOrg): Promise<{ rows: number; succeeded: number }> {
@@ -186,7 +197,6 @@ export const tasksBenchmark: Benchmark = {
           )),
         );
       }
-      const baseUrl = platform.baseUrl;
       let bareCompleted = 0;
       const bare = async () => {
         const rate = await bareBullmq(producer, worker, bareCompleted, TASKS_PER_ROUND);
@@ -194,15 +204,15 @@ export const tasksBenchmark: Benchmark = {
         return rate;
       };
 
-      await endToEnd(generator, baseUrl, orgs, WARMUP_TASKS);
+      await endToEnd(generator, platform, orgs, WARMUP_TASKS);
       await bareBullmq(producer, worker, 0, WARMUP_TASKS);
       bareCompleted = WARMUP_TASKS;
 
-      const rates = new Map<number, number[]>(ORG_COUNTS.map((count) => [count, []]));
+      const rounds = new Map<number, EndToEndRound[]>(ORG_COUNTS.map((count) => [count, []]));
       const bareRates: number[] = [];
       for (let round = 0; round < ROUNDS; round++) {
         for (const count of ORG_COUNTS) {
-          rates.get(count)!.push(await endToEnd(generator, baseUrl, orgs.slice(0, count), TASKS_PER_ROUND));
+          rounds.get(count)!.push(await endToEnd(generator, platform, orgs.slice(0, count), TASKS_PER_ROUND));
           bareRates.push(await bare());
         }
       }
@@ -225,7 +235,8 @@ export const tasksBenchmark: Benchmark = {
 
       const baseline = { name: 'bullmq.noop', ...spread(bareRates), unit: 'jobs/s' };
       const results: BenchResult[] = ORG_COUNTS.map((count) => {
-        const figure = spread(rates.get(count)!);
+        const measured = rounds.get(count)!;
+        const figure = spread(measured.map(({ rate }) => rate));
         return {
           name: count === 1 ? 'tasks.e2e' : `tasks.e2e.orgs_${count}`,
           ...figure,
@@ -236,8 +247,10 @@ export const tasksBenchmark: Benchmark = {
           inFlight: IN_FLIGHT,
           workerConcurrency: WORKER_CONCURRENCY,
           historyRowsChecked,
+          apiCpuUsPerTask: round(median(measured.map(({ apiCpuUs }) => apiCpuUs))),
+          workerCpuUsPerTask: round(median(measured.map(({ workerCpuUs }) => workerCpuUs))),
           baseline,
-          ratio: round(median(rates.get(count)!) / median(bareRates)),
+          ratio: round(median(measured.map(({ rate }) => rate)) / median(bareRates)),
         };
       });
       results.push({
