@@ -13,26 +13,30 @@ const SWEEP_AT = 1_000;
 
 /**
  * Takes one point from the token's window and, if the token still had one, one from its
- * org's — the same fixed windows rate-limiter-flexible keeps (SET NX EX, INCR, PTTL) — in
- * one script, so a request costs one Redis call. Both keys carry the org's hash tag.
+ * org's — fixed windows as rate-limiter-flexible keeps them (the first point starts the
+ * window and sets its expiry) — in one script, so a request costs one Redis call. An
+ * admitted request costs each window one INCR (and its first an EXPIRE); the window's PTTL
+ * is read only for a refusal, which needs it. Both keys carry the org's hash tag.
  * Answers 0 (admitted), or which window refused (1: token, 2: org) and its PTTL.
  */
 const TAKE_REQUEST_POINTS = `
-local function take(key, seconds)
-  redis.call('SET', key, 0, 'EX', seconds, 'NX')
+local seconds = tonumber(ARGV[3])
+local function over(key, points)
   local consumed = redis.call('INCR', key)
+  if consumed == 1 then redis.call('EXPIRE', key, seconds) end
+  return consumed > points
+end
+local function refused(window, key)
   local ttl = redis.call('PTTL', key)
-  if ttl == -1 then
+  -- A window left without an expiry (by anything but this script) would refuse for ever.
+  if ttl < 0 then
     redis.call('EXPIRE', key, seconds)
     ttl = 1000 * seconds
   end
-  return consumed, ttl
+  return {window, ttl}
 end
-local seconds = tonumber(ARGV[3])
-local consumed, ttl = take(KEYS[1], seconds)
-if consumed > tonumber(ARGV[1]) then return {1, ttl} end
-consumed, ttl = take(KEYS[2], seconds)
-if consumed > tonumber(ARGV[2]) then return {2, ttl} end
+if over(KEYS[1], tonumber(ARGV[1])) then return refused(1, KEYS[1]) end
+if over(KEYS[2], tonumber(ARGV[2])) then return refused(2, KEYS[2]) end
 return {0, 0}
 `;
 
