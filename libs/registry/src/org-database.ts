@@ -10,6 +10,18 @@ export interface OrgClaims {
   app_role: 'admin' | 'member' | 'viewer';
 }
 
+/**
+ * `value` as an SQL string literal, exactly as pg's `escapeLiteral` writes it (quotes
+ * doubled; with a backslash, doubled backslashes in an E'' literal), but by two native
+ * replaces instead of pg's character-by-character concatenation: a batch's rows go as
+ * one JSON literal of tens of kilobytes, which pg's loop took about 5 µs per kilobyte to
+ * build, into a string that then had to be flattened again to be sent.
+ */
+export function escapeLiteral(value: string): string {
+  const quoted = `'${value.replaceAll("'", "''")}'`;
+  return value.includes('\\') ? ` E${quoted.replaceAll('\\', '\\\\')}` : quoted;
+}
+
 /** Runs queries in an org's database so that its row-level security decides, not only the API. */
 @Injectable()
 export class OrgDatabase {
@@ -46,7 +58,7 @@ export class OrgDatabase {
     const client = await this.pools.connect(orgId);
     let broken: Error | undefined;
     try {
-      const text = `BEGIN; SELECT set_config('role', 'service_role', true); ${statements((value) => client.escapeLiteral(value))}; COMMIT`;
+      const text = `BEGIN; SELECT set_config('role', 'service_role', true); ${statements(escapeLiteral)}; COMMIT`;
       const results = (await client.query(text)) as unknown as pg.QueryResult[];
       return results.slice(2, -1);
     } catch (error) {
