@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { PlatformConfig } from '#libs/config';
 import type { EventType, PlatformEvent } from '#libs/contracts';
-import { RedisConnection, RedisKeys } from '#libs/redis';
+import { LuaScript, RedisConnection, RedisKeys } from '#libs/redis';
 import { compareStreamIds } from './stream-ids.js';
 
 /** An event to append: the envelope without the id and org the stream gives it. */
@@ -58,10 +58,8 @@ end
 if ARGV[3] ~= '' then redis.call('SET', KEYS[3], ARGV[3]) end
 return 1`;
 
-interface StreamScripts {
-  appendEvents(...args: (string | number)[]): Promise<string>;
-  appendFenced(...args: (string | number)[]): Promise<number>;
-}
+const appendEvents = new LuaScript<string>(APPEND_EVENTS, 1);
+const appendFenced = new LuaScript<number>(APPEND_FENCED, 3);
 
 /** JSON of event data; bigint values (int8 columns) become strings instead of throwing. */
 export function eventJson(data: unknown): string {
@@ -76,7 +74,7 @@ export function eventJson(data: unknown): string {
  */
 @Injectable()
 export class OrgEventStream {
-  private readonly redis: Redis & StreamScripts;
+  private readonly redis: Redis;
   /** Which slot's streams the next cluster group read waits on. */
   private groupReadTurn = 0;
 
@@ -85,9 +83,7 @@ export class OrgEventStream {
     private readonly keys: RedisKeys,
     private readonly config: PlatformConfig,
   ) {
-    this.redis = connection.client as Redis & StreamScripts;
-    this.redis.defineCommand('appendEvents', { numberOfKeys: 1, lua: APPEND_EVENTS });
-    this.redis.defineCommand('appendFenced', { numberOfKeys: 3, lua: APPEND_FENCED });
+    this.redis = connection.client;
   }
 
   /** The Redis key of the org's stream. */
@@ -102,7 +98,7 @@ export class OrgEventStream {
 
   /** Appends the events in order in one atomic step; returns the last one's id. */
   async appendMany(orgId: string, events: NewEvent[]): Promise<string> {
-    return this.redis.appendEvents(this.key(orgId), this.config.EVENT_STREAM_MAX_LENGTH, ...eventArgs(events));
+    return appendEvents.run(this.redis, this.key(orgId), this.config.EVENT_STREAM_MAX_LENGTH, ...eventArgs(events));
   }
 
   /**
@@ -110,7 +106,8 @@ export class OrgEventStream {
    * `checkpoint` with them; throws (FENCED) otherwise.
    */
   async appendFenced(orgId: string, events: NewEvent[], fence: Fence, checkpoint?: { key: string; value: string }): Promise<void> {
-    await this.redis.appendFenced(
+    await appendFenced.run(
+      this.redis,
       fence.key,
       this.key(orgId),
       checkpoint?.key ?? fence.key,

@@ -5,3 +5,4 @@ export * from './redis.module.js';
 export * from './lua-snippets.js';
 export * from './key-slot.js';
 export * from './redis-unavailable.js';
+export * from './lua-script.js';

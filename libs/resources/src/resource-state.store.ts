@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { PlatformConfig } from '#libs/config';
 import { EventType, Topic } from '#libs/contracts';
 import { PROCESS_LOGGER, type Logger } from '#libs/logging';
-import { RedisConnection, RedisKeys } from '#libs/redis';
+import { LuaScript, RedisConnection, RedisKeys } from '#libs/redis';
 import { ResourceRepository } from './resource.repository.js';
 import {
   ADD_ENVIRONMENT,
@@ -35,22 +35,20 @@ type ScriptName =
   | 'resReleaseHolder'
   | 'resExpireDue';
 
-const SCRIPTS: Record<ScriptName, string> = {
-  resCreatePool: CREATE_POOL,
-  resAddEnvironment: ADD_ENVIRONMENT,
-  resUpdateEnvironment: UPDATE_ENVIRONMENT,
-  resRetireEnvironment: RETIRE_ENVIRONMENT,
-  resAllocate: ALLOCATE,
-  resCollectWaiter: COLLECT_WAITER,
-  resExtend: EXTEND,
-  resRelease: RELEASE,
-  resReleaseHolder: RELEASE_HOLDER,
-  resExpireDue: EXPIRE_DUE,
+const resourceScript = (lua: string) => new LuaScript<ScriptReply>(lua, 3);
+const SCRIPTS: Record<ScriptName, LuaScript<ScriptReply>> = {
+  resCreatePool: resourceScript(CREATE_POOL),
+  resAddEnvironment: resourceScript(ADD_ENVIRONMENT),
+  resUpdateEnvironment: resourceScript(UPDATE_ENVIRONMENT),
+  resRetireEnvironment: resourceScript(RETIRE_ENVIRONMENT),
+  resAllocate: resourceScript(ALLOCATE),
+  resCollectWaiter: resourceScript(COLLECT_WAITER),
+  resExtend: resourceScript(EXTEND),
+  resRelease: resourceScript(RELEASE),
+  resReleaseHolder: resourceScript(RELEASE_HOLDER),
+  resExpireDue: resourceScript(EXPIRE_DUE),
 };
-
-type ResourceScripts = Record<ScriptName, (...args: (string | number)[]) => Promise<ScriptReply>> & {
-  resLoad(marker: string, commands: string): Promise<number>;
-};
+const loadScript = new LuaScript<number>(LOAD, 1);
 
 /** The consumer group (and its one consumer) of the write-behind streams; a per-org lock keeps it to one reader at a time. */
 const SYNC_GROUP = 'resource-sync';
@@ -82,7 +80,7 @@ function fromHash<T>(hash: Record<string, string>): T | undefined {
  */
 @Injectable()
 export class ResourceStateStore {
-  private readonly redis: Redis & ResourceScripts;
+  private readonly redis: Redis;
   /** Rebuilds under way in this process, so concurrent requests share one. */
   private readonly loading = new Map<string, Promise<void>>();
 
@@ -93,9 +91,7 @@ export class ResourceStateStore {
     private readonly repository: ResourceRepository,
     @Inject(PROCESS_LOGGER) private readonly logger: Logger,
   ) {
-    this.redis = connection.client as Redis & ResourceScripts;
-    for (const [name, lua] of Object.entries(SCRIPTS)) this.redis.defineCommand(name, { numberOfKeys: 3, lua });
-    this.redis.defineCommand('resLoad', { numberOfKeys: 1, lua: LOAD });
+    this.redis = connection.client;
   }
 
   /** What the scripts' `emit` appends with: type and topic template from #libs/contracts, the stream's bound. */
@@ -349,7 +345,7 @@ export class ResourceStateStore {
 
   private async load(orgId: string): Promise<void> {
     const snapshot = await this.repository.snapshot(orgId);
-    const loaded = await this.redis.resLoad(this.markerKey(orgId), JSON.stringify(this.loadCommands(orgId, snapshot)));
+    const loaded = await loadScript.run(this.redis, this.markerKey(orgId), JSON.stringify(this.loadCommands(orgId, snapshot)));
     await this.redis.sadd(this.orgsKey, orgId);
     if (loaded && snapshot.pools.length > 0) {
       this.logger.info(
@@ -389,7 +385,8 @@ export class ResourceStateStore {
   /** Runs a script; if the org's state is missing, rebuilds it and runs the script again. */
   private async run(orgId: string, script: ScriptName, ...args: (string | number)[]): Promise<ScriptReply> {
     const call = () =>
-      this.redis[script](
+      SCRIPTS[script].run(
+        this.redis,
         this.markerKey(orgId),
         this.keys.orgEvents(orgId),
         this.changesKey(orgId),

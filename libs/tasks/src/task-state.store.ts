@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { PlatformConfig } from '#libs/config';
 import { EventType, Topic, type LogStream, type TaskLogChunk, type TaskStatus, type TaskView, ConflictError } from '#libs/contracts';
-import { RedisConnection, RedisKeys } from '#libs/redis';
+import { LuaScript, RedisConnection, RedisKeys } from '#libs/redis';
 import { APPEND_LOG, CLAIM_AND_START_TASK, CREATE_TASK, PERSISTED, TAKE_DUE, TRANSITION_TASK } from './task-scripts.js';
 
 /** Tasks created in the same millisecond as a page cursor that one index read can step over. */
@@ -10,13 +10,11 @@ const SAME_MS_SLACK = 64;
 /** How long an idempotency key keeps pointing at its task in Redis; Postgres remembers it after. */
 const IDEMPOTENCY_TTL_SECONDS = 86_400;
 
-interface TaskScripts {
-  createTask(...args: (string | number)[]): Promise<[string, string | number]>;
-  transitionTask(...args: (string | number)[]): Promise<[string, string?]>;
-  claimAndStartTask(...args: (string | number)[]): Promise<[string, string?]>;
-  appendTaskLog(...args: (string | number)[]): Promise<number>;
-  takeDueTasks(...args: (string | number)[]): Promise<string[]>;
-}
+const createTask = new LuaScript<[string, string | number]>(CREATE_TASK, 6);
+const transitionTask = new LuaScript<[string, string?]>(TRANSITION_TASK, 6);
+const claimAndStartTask = new LuaScript<[string, string?]>(CLAIM_AND_START_TASK, 4);
+const appendTaskLog = new LuaScript<number>(APPEND_LOG, 2);
+const takeDueTasks = new LuaScript<string[]>(TAKE_DUE, 1);
 
 export type OutboxKind = 'enqueue' | 'persist' | 'remove';
 
@@ -82,7 +80,7 @@ function fromHash(hash: Record<string, string>): StoredTask | undefined {
  */
 @Injectable()
 export class TaskStateStore {
-  private readonly redis: Redis & TaskScripts;
+  private readonly redis: Redis;
   /** Orgs this process already recorded in `taskOrgs`, so a create costs no extra round trip. */
   private readonly knownOrgs = new Set<string>();
 
@@ -91,12 +89,7 @@ export class TaskStateStore {
     private readonly keys: RedisKeys,
     private readonly config: PlatformConfig,
   ) {
-    this.redis = connection.client as Redis & TaskScripts;
-    this.redis.defineCommand('createTask', { numberOfKeys: 6, lua: CREATE_TASK });
-    this.redis.defineCommand('transitionTask', { numberOfKeys: 6, lua: TRANSITION_TASK });
-    this.redis.defineCommand('claimAndStartTask', { numberOfKeys: 4, lua: CLAIM_AND_START_TASK });
-    this.redis.defineCommand('appendTaskLog', { numberOfKeys: 2, lua: APPEND_LOG });
-    this.redis.defineCommand('takeDueTasks', { numberOfKeys: 1, lua: TAKE_DUE });
+    this.redis = connection.client;
   }
 
   /**
@@ -109,7 +102,8 @@ export class TaskStateStore {
       await this.redis.sadd(this.keys.taskOrgs, task.orgId);
       this.knownOrgs.add(task.orgId);
     }
-    const [outcome, value] = await this.redis.createTask(
+    const [outcome, value] = await createTask.run(
+      this.redis,
       this.taskKey(task.orgId, task.id),
       this.keys.org(task.orgId, 'tasks'),
       this.keys.org(task.orgId, 'task-idempotency', task.idempotencyKey ?? ''),
@@ -154,7 +148,8 @@ export class TaskStateStore {
     effects: TransitionEffects = {},
   ): Promise<StoredTask> {
     const handoffs = `${effects.persist ? 'p' : ''}${effects.removeRun ? 'r' : ''}${effects.runJobExists ? 'e' : ''}`;
-    const [outcome, value] = await this.redis.transitionTask(
+    const [outcome, value] = await transitionTask.run(
+      this.redis,
       this.taskKey(orgId, taskId),
       this.keys.orgEvents(orgId),
       this.keys.org(orgId, 'task-backlog'),
@@ -187,7 +182,8 @@ export class TaskStateStore {
    * QUEUED, TaskMissingError if it is gone.
    */
   async claimAndStart(orgId: string, taskId: string, workerId: string, startedAt: string): Promise<StoredTask> {
-    const [outcome, value] = await this.redis.claimAndStartTask(
+    const [outcome, value] = await claimAndStartTask.run(
+      this.redis,
       this.taskKey(orgId, taskId),
       this.keys.orgEvents(orgId),
       this.keys.org(orgId, 'task-backlog'),
@@ -208,7 +204,8 @@ export class TaskStateStore {
   /** Appends one log chunk (and its `task.log` event); returns its sequence number. */
   appendLog(orgId: string, taskId: string, stream: LogStream, chunk: string): Promise<number> {
     const at = new Date().toISOString();
-    return this.redis.appendTaskLog(
+    return appendTaskLog.run(
+      this.redis,
       this.logsKey(orgId, taskId),
       this.keys.orgEvents(orgId),
       taskId,
@@ -286,7 +283,7 @@ export class TaskStateStore {
 
   /** Up to `limit` entries of the outbox due at `dueBy` (ms), hidden from other takers until `hideUntil`. */
   takeDue(orgId: string, kind: OutboxKind, dueBy: number, hideUntil: number, limit: number): Promise<string[]> {
-    return this.redis.takeDueTasks(this.keys.taskOutbox(orgId, kind), dueBy, hideUntil, limit);
+    return takeDueTasks.run(this.redis, this.keys.taskOutbox(orgId, kind), dueBy, hideUntil, limit);
   }
 
   /** Makes the entries due again at `at` (ms), if they are still in the outbox. */

@@ -5,7 +5,7 @@ import type { OrgPrincipal, Principal } from '#libs/auth';
 import { PlatformConfig } from '#libs/config';
 import { RateLimitedError } from '#libs/contracts';
 import { PROCESS_LOGGER, type Logger } from '#libs/logging';
-import { RedisConnection, RedisKeys } from '#libs/redis';
+import { LuaScript, RedisConnection, RedisKeys } from '#libs/redis';
 
 const WINDOW_SECONDS = 1;
 /** Keys refused from memory at most; past this, the lapsed ones are swept. */
@@ -63,17 +63,8 @@ local seconds = tonumber(ARGV[4])
 return {charge(KEYS[1], points, tonumber(ARGV[2]), seconds), charge(KEYS[2], points, tonumber(ARGV[3]), seconds)}
 `;
 
-interface RateScripts {
-  takeRequestPoints(tokenKey: string, orgKey: string, tokenPoints: number, orgPoints: number, seconds: number): Promise<[number, number]>;
-  chargeRequestPoints(
-    tokenKey: string,
-    orgKey: string,
-    points: number,
-    tokenPoints: number,
-    orgPoints: number,
-    seconds: number,
-  ): Promise<[number, number]>;
-}
+const takeRequestPoints = new LuaScript<[number, number]>(TAKE_REQUEST_POINTS, 2);
+const chargeRequestPoints = new LuaScript<[number, number]>(CHARGE_REQUEST_POINTS, 2);
 
 /**
  * Per-token and per-org request rates (RATE_LIMIT_TOKEN_PER_SECOND, RATE_LIMIT_ORG_PER_SECOND),
@@ -84,7 +75,7 @@ interface RateScripts {
  */
 @Injectable()
 export class RequestRateLimits {
-  private readonly redis: Redis & RateScripts;
+  private readonly redis: Redis;
   /** Token ids and org ids refused until (ms since the epoch). */
   private readonly tokensRefused = new Map<string, number>();
   private readonly orgsRefused = new Map<string, number>();
@@ -95,9 +86,7 @@ export class RequestRateLimits {
     private readonly keys: RedisKeys,
     @Inject(PROCESS_LOGGER) private readonly logger: Logger,
   ) {
-    this.redis = connection.client as Redis & RateScripts;
-    this.redis.defineCommand('takeRequestPoints', { numberOfKeys: 2, lua: TAKE_REQUEST_POINTS });
-    this.redis.defineCommand('chargeRequestPoints', { numberOfKeys: 2, lua: CHARGE_REQUEST_POINTS });
+    this.redis = connection.client;
   }
 
   /**
@@ -127,7 +116,8 @@ export class RequestRateLimits {
   async chargeAnswer(principal: OrgPrincipal, bytes: number): Promise<void> {
     const points = Math.floor(bytes / this.config.RATE_LIMIT_RESPONSE_BYTES_PER_POINT);
     if (points === 0) return;
-    const [tokenTtl, orgTtl] = await this.redis.chargeRequestPoints(
+    const [tokenTtl, orgTtl] = await chargeRequestPoints.run(
+      this.redis,
       this.keys.org(principal.orgId, 'rate', 'token-requests', principal.tokenId),
       this.keys.org(principal.orgId, 'rate', 'org-requests'),
       points,
@@ -147,7 +137,8 @@ export class RequestRateLimits {
     if (tokenUntil) return this.tokenRefusal(tokenUntil - now);
     const orgUntil = this.refusedUntil(this.orgsRefused, principal.orgId, now);
     if (orgUntil) return this.orgRefusal(orgUntil - now);
-    const [refused, ttl] = await this.redis.takeRequestPoints(
+    const [refused, ttl] = await takeRequestPoints.run(
+      this.redis,
       this.keys.org(principal.orgId, 'rate', 'token-requests', principal.tokenId),
       this.keys.org(principal.orgId, 'rate', 'org-requests'),
       this.config.RATE_LIMIT_TOKEN_PER_SECOND,

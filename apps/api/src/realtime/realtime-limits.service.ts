@@ -4,7 +4,7 @@ import type { Socket } from 'socket.io';
 import type { OrgPrincipal } from '#libs/auth';
 import { PlatformConfig } from '#libs/config';
 import { PROCESS_LOGGER, type Logger } from '#libs/logging';
-import { RedisConnection, RedisKeys } from '#libs/redis';
+import { LuaScript, RedisConnection, RedisKeys } from '#libs/redis';
 import { setTimeout as delay } from 'node:timers/promises';
 import { BusyLoopShare } from '../tenancy/busy-loop-share.js';
 import { OrgWorkQueue } from '../tenancy/org-work-queue.js';
@@ -38,9 +38,7 @@ redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
 return 1
 `;
 
-type LimitCommands = {
-  rtReserveSubscription(k1: string, k2: string, k3: string, slot: string, count: number, orgMax: number): Promise<number>;
-};
+const reserveSubscription = new LuaScript<number>(RESERVE_SUBSCRIPTION, 3);
 
 /**
  * The realtime caps. Per socket, a subscription slot is reserved synchronously, before
@@ -64,7 +62,7 @@ export class RealtimeLimits implements OnModuleInit, OnApplicationShutdown {
   private readonly inFlight = new WeakMap<Socket, number>();
   /** Subscribes of each socket past the org check and not yet registered with the fanout (or failed). */
   private readonly orgCounted = new WeakMap<Socket, number>();
-  private readonly redis: RedisConnection['client'] & LimitCommands;
+  private readonly redis: RedisConnection['client'];
   private readonly subscribeQueue: OrgWorkQueue;
   private readonly subscribeRate: RateLimiterRedis;
   private renewTimer?: NodeJS.Timeout;
@@ -78,7 +76,7 @@ export class RealtimeLimits implements OnModuleInit, OnApplicationShutdown {
     @Inject(PROCESS_LOGGER) private readonly logger: Logger,
     private readonly loopShare: BusyLoopShare,
   ) {
-    this.redis = connection.client as RedisConnection['client'] & LimitCommands;
+    this.redis = connection.client;
     this.subscribeQueue = new OrgWorkQueue(config.REALTIME_SUBSCRIBES_IN_FLIGHT_PER_ORG);
     const points = config.REALTIME_SUBSCRIBES_PER_ORG_PER_SECOND;
     // A used-up second is then known from memory: no Redis call while the org waits for the next.
@@ -93,7 +91,6 @@ export class RealtimeLimits implements OnModuleInit, OnApplicationShutdown {
   }
 
   onModuleInit(): void {
-    this.redis.defineCommand('rtReserveSubscription', { numberOfKeys: 3, lua: RESERVE_SUBSCRIPTION });
     this.renewTimer = setInterval(() => void this.renew(), Math.floor(this.config.REALTIME_SLOT_TTL_MS / 3));
     this.renewTimer.unref();
   }
@@ -205,7 +202,7 @@ export class RealtimeLimits implements OnModuleInit, OnApplicationShutdown {
     };
     let admitted: number;
     try {
-      admitted = await this.redis.rtReserveSubscription(...this.slots.keysOf(owner), socket.id, count, max);
+      admitted = await reserveSubscription.run(this.redis, ...this.slots.keysOf(owner), socket.id, count, max);
     } catch (error) {
       release();
       throw error;

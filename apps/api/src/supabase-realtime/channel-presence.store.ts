@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { PlatformConfig } from '#libs/config';
 import { EventType, Topic } from '#libs/contracts';
 import { eventJson, LUA_APPEND_EVENT } from '#libs/realtime';
-import { RedisConnection, RedisKeys } from '#libs/redis';
+import { LuaScript, RedisConnection, RedisKeys } from '#libs/redis';
 import type { ChannelPresenceData } from './supabase-channel-feed.service.js';
 
 /** Phoenix presence state: metas per presence key. */
@@ -53,10 +53,8 @@ interface PresenceEntry {
   until: number;
 }
 
-interface PresenceScripts {
-  changePresence(...args: (string | number)[]): Promise<number>;
-  reapPresences(...args: (string | number)[]): Promise<number>;
-}
+const changePresence = new LuaScript<number>(CHANGE_PRESENCE, 2);
+const reapPresences = new LuaScript<number>(REAP_PRESENCES, 2);
 
 /**
  * Presence of Supabase channels, shared by every API process: one Redis hash per org and
@@ -65,16 +63,14 @@ interface PresenceScripts {
  */
 @Injectable()
 export class ChannelPresenceStore {
-  private readonly redis: Redis & PresenceScripts;
+  private readonly redis: Redis;
 
   constructor(
     connection: RedisConnection,
     private readonly keys: RedisKeys,
     private readonly config: PlatformConfig,
   ) {
-    this.redis = connection.client as Redis & PresenceScripts;
-    this.redis.defineCommand('changePresence', { numberOfKeys: 2, lua: CHANGE_PRESENCE });
-    this.redis.defineCommand('reapPresences', { numberOfKeys: 2, lua: REAP_PRESENCES });
+    this.redis = connection.client;
   }
 
   private key(orgId: string, channel: string): string {
@@ -116,7 +112,8 @@ export class ChannelPresenceStore {
 
   /** Ends the presences whose process stopped renewing them, with a leave diff. */
   async reap(orgId: string, channel: string): Promise<void> {
-    await this.redis.reapPresences(
+    await reapPresences.run(
+      this.redis,
       this.key(orgId, channel),
       this.keys.orgEvents(orgId),
       Date.now(),
@@ -141,7 +138,8 @@ export class ChannelPresenceStore {
   }
 
   private async change(orgId: string, channel: string, ref: string, entry: string, joins: string, leaves: string): Promise<void> {
-    await this.redis.changePresence(
+    await changePresence.run(
+      this.redis,
       this.key(orgId, channel),
       this.keys.orgEvents(orgId),
       ref,

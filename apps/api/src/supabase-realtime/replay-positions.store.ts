@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { PlatformConfig } from '#libs/config';
-import { RedisConnection, RedisKeys } from '#libs/redis';
+import { LuaScript, RedisConnection, RedisKeys } from '#libs/redis';
 
 /**
  * KEYS: positions of one (org, token, topic). ARGV: field, entry without its time, ttl ms ('' entry deletes).
@@ -53,10 +53,8 @@ end
 if ambiguous or not best then return false end
 return best`;
 
-interface PositionScripts {
-  recordReplayPosition(key: string, field: string, entry: string, ttlMs: number): Promise<number>;
-  replayStart(key: string, slots: string, since: number, maxAgeMs: number): Promise<string | null>;
-}
+const recordReplayPosition = new LuaScript<number>(RECORD, 1);
+const replayStart = new LuaScript<string | null>(START, 2);
 
 /** A channel, as its replay position is kept: whose, which topic, which join on which connection. */
 export interface PositionedChannel {
@@ -86,16 +84,14 @@ export interface Delivered {
  */
 @Injectable()
 export class ReplayPositions {
-  private readonly redis: Redis & PositionScripts;
+  private readonly redis: Redis;
 
   constructor(
     connection: RedisConnection,
     private readonly keys: RedisKeys,
     private readonly config: PlatformConfig,
   ) {
-    this.redis = connection.client as Redis & PositionScripts;
-    this.redis.defineCommand('recordReplayPosition', { numberOfKeys: 1, lua: RECORD });
-    this.redis.defineCommand('replayStart', { numberOfKeys: 2, lua: START });
+    this.redis = connection.client;
   }
 
   private get maxAgeMs(): number {
@@ -108,7 +104,7 @@ export class ReplayPositions {
 
   /** Before the join is answered: until it leaves, what the channel delivers is ambiguous. */
   async opened(channel: PositionedChannel, slotId: string): Promise<void> {
-    await this.redis.recordReplayPosition(this.keyOf(channel), channel.key, `o|${slotId}|`, this.maxAgeMs);
+    await recordReplayPosition.run(this.redis, this.keyOf(channel), channel.key, `o|${slotId}|`, this.maxAgeMs);
   }
 
   /** After the channel stopped delivering: exact if `graceful`, else the span it delivered stays ambiguous. */
@@ -116,12 +112,12 @@ export class ReplayPositions {
     let entry = '';
     if (graceful && delivered.lastChangeMs !== undefined) entry = `g|${delivered.lastChangeMs}|${delivered.lastId}`;
     else if (!graceful && delivered.minChangeMs !== undefined) entry = `a|${delivered.minChangeMs}|${delivered.maxChangeMs}`;
-    await this.redis.recordReplayPosition(this.keyOf(channel), channel.key, entry, this.maxAgeMs);
+    await recordReplayPosition.run(this.redis, this.keyOf(channel), channel.key, entry, this.maxAgeMs);
   }
 
   /** The stream id a rejoin with `since` replays after, or undefined to replay `since`'s millisecond inclusively. */
   async startAfter(channel: Omit<PositionedChannel, 'key'>, since: number): Promise<string | undefined> {
-    const start = await this.redis.replayStart(this.keyOf(channel), this.keys.orgSockets(channel.orgId), since, this.maxAgeMs);
+    const start = await replayStart.run(this.redis, this.keyOf(channel), this.keys.orgSockets(channel.orgId), since, this.maxAgeMs);
     return start ?? undefined;
   }
 }
