@@ -14,6 +14,7 @@ import { PayloadValidationPipe } from './http/payload-validation.pipe.js';
 import { logRequests, requestId } from './http/request-logging.js';
 import { HttpRequestMetrics } from './metrics/http-request.metrics.js';
 import { RequestRateLimits } from './http/request-rate-limits.js';
+import { EarlyRateRefusal } from './auth/early-rate-refusal.js';
 
 /** Builds the HTTP API with its global validation, error shape, request logs and OpenAPI docs; not yet listening. */
 export async function createApiApp(config: PlatformConfig, logger: Logger): Promise<NestFastifyApplication> {
@@ -61,6 +62,7 @@ export async function createApiApp(config: PlatformConfig, logger: Logger): Prom
   logRequests(instance, logger);
   app.get(HttpRequestMetrics).register(instance);
   app.get(RequestRateLimits).register(instance);
+  app.get(EarlyRateRefusal).register(instance);
   registerBodyParsers(instance, bodyLimit);
   // The operator console, built by `npm run build` (Vite) into dist/console: static files, no CDN. One
   // route per file (the build is fixed once started), and index.html at /console with or without its slash.

@@ -134,44 +134,100 @@ describe('per-org and per-token request rates', () => {
   });
 });
 
-describe("an answer's size against the request rates", () => {
-  let platform: TestPlatform;
-  let org: CreatedOrg;
-
-  beforeAll(async () => {
-    platform = await startTestPlatform({ env: { RATE_LIMIT_ORG_PER_SECOND: '20', RATE_LIMIT_RESPONSE_BYTES_PER_POINT: '1024' } });
-    org = await platform.createOrg();
-  });
-  afterAll(async () => {
-    await platform.close();
-  });
-
+/**
+ * Leaves `org` owing its rate window: a pool of four environments of 12 kB, then the list of
+ * them (48 points at RATE_LIMIT_RESPONSE_BYTES_PER_POINT 1024) right after a request
+ * admitted in a window with room, against RATE_LIMIT_ORG_PER_SECOND 20.
+ */
+async function overdraw(platform: TestPlatform, org: CreatedOrg): Promise<void> {
   /** The request's answer once the org's rate lets it through (the answers here overdraw it). */
   const admitted = (method: 'GET' | 'POST', path: string, body?: unknown) =>
     waitFor(`${method} ${path} within the org's rate`, async () => {
       const answer = await platform.request(method, path, { token: org.token, body });
       return answer.status === 429 ? undefined : answer;
     });
+  expect((await admitted('POST', '/v1/pools', { name: 'big', kind: 'k' })).status).toBe(201);
+  for (const name of ['a', 'b', 'c', 'd']) {
+    const created = await admitted('POST', '/v1/pools/big/environments', { name, attributes: { blob: 'x'.repeat(12_000) } });
+    expect(created.status).toBe(201);
+  }
+  // A window with room in it: two small requests, nowhere near 20 points.
+  expect((await admitted('GET', '/v1/pools')).status).toBe(200);
+  const list = await fetch(`${platform.baseUrl}/v1/pools/big/environments?limit=500`, {
+    headers: { authorization: `Bearer ${org.token}` },
+  });
+  expect(list.status).toBe(200);
+  expect((await list.arrayBuffer()).byteLength).toBeGreaterThan(48_000);
+}
 
-  it('takes a point per RATE_LIMIT_RESPONSE_BYTES_PER_POINT of a long list, refusing the next request until the debt is paid', async () => {
-    expect((await admitted('POST', '/v1/pools', { name: 'big', kind: 'k' })).status).toBe(201);
-    for (const name of ['a', 'b', 'c', 'd']) {
-      const created = await admitted('POST', '/v1/pools/big/environments', { name, attributes: { blob: 'x'.repeat(12_000) } });
-      expect(created.status).toBe(201);
-    }
-    // A window with room in it: two small requests, nowhere near 20 points.
-    expect((await admitted('GET', '/v1/pools')).status).toBe(200);
+const RESPONSE_RATES = { RATE_LIMIT_ORG_PER_SECOND: '20', RATE_LIMIT_RESPONSE_BYTES_PER_POINT: '1024' };
 
-    const list = await fetch(`${platform.baseUrl}/v1/pools/big/environments?limit=500`, {
-      headers: { authorization: `Bearer ${org.token}` },
-    });
-    expect(list.status).toBe(200);
-    expect((await list.arrayBuffer()).byteLength).toBeGreaterThan(48_000);
+describe("an answer's size against the request rates", () => {
+  let platform: TestPlatform;
+  let org: CreatedOrg;
+
+  beforeAll(async () => {
+    platform = await startTestPlatform({ env: { ...RESPONSE_RATES, RATE_LIMIT_REFUSAL_HOLD_MS: '0' } });
+    org = await platform.createOrg();
+  });
+  afterAll(async () => {
+    await platform.close();
+  });
+
+  it('takes a point per RATE_LIMIT_RESPONSE_BYTES_PER_POINT of a long list, refusing the next requests as they arrive until the debt is paid', async () => {
+    await overdraw(platform, org);
 
     // The list's 48 points overdrew the org's 20 by 28 or more: its window stays closed at least 1.4 s past its end.
     const next = await fetch(`${platform.baseUrl}/v1/pools`, { headers: { authorization: `Bearer ${org.token}` } });
     expect(next.status).toBe(429);
     expect(((await next.json()) as { limit: string }).limit).toBe('RATE_LIMIT_ORG_PER_SECOND');
     expect(Number(next.headers.get('retry-after'))).toBeGreaterThanOrEqual(2);
+
+    // Refused as it arrives, before its body is read: a malformed one gets the same 429, not a 400.
+    const malformed = await fetch(`${platform.baseUrl}/v1/tasks`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${org.token}`, 'content-type': 'application/json' },
+      body: '{"type":',
+    });
+    expect(malformed.status).toBe(429);
+    expect(await malformed.json()).toEqual({
+      statusCode: 429,
+      error: 'Too Many Requests',
+      limit: 'RATE_LIMIT_ORG_PER_SECOND',
+      message: expect.stringContaining('RATE_LIMIT_ORG_PER_SECOND'),
+    });
+    expect(Number(malformed.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('refusals held until the rate window reopens', () => {
+  let platform: TestPlatform;
+  let org: CreatedOrg;
+
+  beforeAll(async () => {
+    // One held refusal per org at most, however long its window stays closed.
+    platform = await startTestPlatform({ env: { ...RESPONSE_RATES, RATE_LIMIT_REFUSAL_HOLD_MS: '60000', ORG_REQUESTS_QUEUE_MAX: '1' } });
+    org = await platform.createOrg();
+  });
+  afterAll(async () => {
+    await platform.close();
+  });
+
+  it('answers a request sent while refused once the window reopens, and past ORG_REQUESTS_QUEUE_MAX held ones at once', async () => {
+    await overdraw(platform, org);
+    const ask = () =>
+      fetch(`${platform.baseUrl}/v1/pools`, { headers: { authorization: `Bearer ${org.token}` } }).then(async (response) => ({
+        status: response.status,
+        limit: ((await response.json()) as { limit?: string }).limit,
+      }));
+    const refused = { status: 429, limit: 'RATE_LIMIT_ORG_PER_SECOND' };
+    // Two at once: one is held, the other (past the one held) is answered at once.
+    const pair = [ask(), ask()];
+    expect(await Promise.race(pair)).toEqual(refused);
+    // The window is still closed and the one place taken: refused at once too.
+    expect(await ask()).toEqual(refused);
+    expect(await Promise.all(pair)).toEqual([refused, refused]);
+    // Held until the window reopened: the next request is admitted.
+    expect((await platform.request('GET', '/v1/pools', { token: org.token })).status).toBe(200);
   });
 });

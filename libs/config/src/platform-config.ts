@@ -634,6 +634,19 @@ export class PlatformConfig {
   RATE_LIMIT_RESPONSE_BYTES_PER_POINT = 16384;
 
   /**
+   * Longest a request is held before its 429 is sent, when it arrives while this process
+   * already knows its token's or org's rate window to be used up: the answer goes when the
+   * window reopens, or after this long. A client that waits out Retry-After never meets it;
+   * one that asks again at once is slowed to one try per connection and window. 0 answers
+   * at once.
+   */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number from 0 to 60000' })
+  @Min(0, { message: 'must be a whole number from 0 to 60000' })
+  @Max(60_000, { message: 'must be a whole number from 0 to 60000' })
+  RATE_LIMIT_REFUSAL_HOLD_MS = 1000;
+
+  /**
    * HTTP requests of one org one API process works on at once, all its tokens together;
    * more wait their turn in the org's own queue, so one org's flood cannot fill the
    * process's event loop ahead of other orgs' requests.

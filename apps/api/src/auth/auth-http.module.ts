@@ -6,6 +6,7 @@ import { BusyLoopShareGuard } from '../http/busy-loop-share.guard.js';
 import { RequestRateGuard } from '../http/request-rate.guard.js';
 import { TenancyModule } from '../tenancy/tenancy.module.js';
 import { BearerAuthGuard } from './bearer-auth.guard.js';
+import { EarlyRateRefusal } from './early-rate-refusal.js';
 import { MeController } from './me.controller.js';
 import { SessionController } from './session.controller.js';
 
@@ -17,6 +18,7 @@ import { SessionController } from './session.controller.js';
   // the busy-loop guard holds an org past its share of a saturated event loop.
   providers: [
     RequestRateLimits,
+    EarlyRateRefusal,
     { provide: APP_GUARD, useClass: BearerAuthGuard },
     { provide: APP_GUARD, useClass: RequestRateGuard },
     { provide: APP_GUARD, useClass: BusyLoopShareGuard },

@@ -15,7 +15,7 @@ import { PROCESS_LOGGER, type Logger } from '#libs/logging';
 import { RequestRateLimits } from '../http/request-rate-limits.js';
 import { ACCESS_METADATA, type Access } from './access.decorators.js';
 
-const BEARER = /^Bearer\s+(\S+)$/i;
+export const BEARER = /^Bearer\s+(\S+)$/i;
 
 /**
  * Checks every route's access rule (deny unless decorated). Unknown, tampered, expired

@@ -54,6 +54,21 @@ function isBodyTooLarge(exception: unknown): boolean {
  * unreachable database, or Redis unreachable or failing over, is 503, so clients and load
  * balancers know to retry, logged once per outage as a warning naming its cause.
  */
+/** The body of a rate limit's 429, `limit` naming the setting that refused. */
+export function rateLimitedBody(error: RateLimitedError): ErrorBody & { limit: string } {
+  return {
+    statusCode: HttpStatus.TOO_MANY_REQUESTS,
+    error: STATUS_CODES[HttpStatus.TOO_MANY_REQUESTS]!,
+    message: error.message,
+    limit: error.limit,
+  };
+}
+
+/** A rate limit's Retry-After for a wait of `retryAfterMs`: whole seconds, at least one. */
+export function retryAfterSeconds(retryAfterMs: number): string {
+  return String(Math.max(1, Math.ceil(retryAfterMs / 1000)));
+}
+
 @Catch()
 export class HttpExceptionFilter implements ExceptionFilter {
   /** When the last outage 503 was answered. */
@@ -66,8 +81,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const reply = context.getResponse<FastifyReply>();
     const request = context.getRequest<FastifyRequest>();
     const body = this.toBody(exception);
-    if (exception instanceof RateLimitedError)
-      void reply.header('retry-after', String(Math.max(1, Math.ceil(exception.retryAfterMs / 1000))));
+    if (exception instanceof RateLimitedError) void reply.header('retry-after', retryAfterSeconds(exception.retryAfterMs));
     if (body.statusCode === HttpStatus.SERVICE_UNAVAILABLE && isDependencyOutage(exception)) {
       this.noteOutage(exception, request);
     } else if (body.statusCode >= HttpStatus.INTERNAL_SERVER_ERROR) {
@@ -105,8 +119,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
     if (exception instanceof InvalidInputError) return this.body(HttpStatus.BAD_REQUEST, exception.problems);
     if (exception instanceof NotFoundError) return this.body(HttpStatus.NOT_FOUND, exception.message);
     if (exception instanceof LimitExceededError) return { ...this.body(HttpStatus.CONFLICT, exception.message), limit: exception.limit };
-    if (exception instanceof RateLimitedError)
-      return { ...this.body(HttpStatus.TOO_MANY_REQUESTS, exception.message), limit: exception.limit };
+    if (exception instanceof RateLimitedError) return rateLimitedBody(exception);
     if (exception instanceof ConflictError) return this.body(HttpStatus.CONFLICT, exception.message);
     if (exception instanceof PreconditionFailedError) return this.body(HttpStatus.PRECONDITION_FAILED, exception.message);
     const status = (exception as { status?: unknown; expose?: unknown } | null)?.status;

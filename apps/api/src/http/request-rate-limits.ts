@@ -132,11 +132,8 @@ export class RequestRateLimits {
 
   /** Takes the request's points; resolves to the refusal (429) when a window is used up, undefined when admitted. */
   async take(principal: OrgPrincipal): Promise<RateLimitedError | undefined> {
-    const now = Date.now();
-    const tokenUntil = this.refusedUntil(this.tokensRefused, principal.tokenId, now);
-    if (tokenUntil) return this.tokenRefusal(tokenUntil - now);
-    const orgUntil = this.refusedUntil(this.orgsRefused, principal.orgId, now);
-    if (orgUntil) return this.orgRefusal(orgUntil - now);
+    const known = this.refusedFromMemory(principal);
+    if (known) return known;
     const [refused, ttl] = await takeRequestPoints.run(
       this.redis,
       this.keys.org(principal.orgId, 'rate', 'token-requests', principal.tokenId),
@@ -153,6 +150,16 @@ export class RequestRateLimits {
     }
     this.refuse(this.orgsRefused, principal.orgId, until);
     return this.orgRefusal(ttl);
+  }
+
+  /** The refusal (429) of a token or org whose window this process already knows to be used up, without asking Redis. */
+  refusedFromMemory(principal: OrgPrincipal): RateLimitedError | undefined {
+    const now = Date.now();
+    const tokenUntil = this.refusedUntil(this.tokensRefused, principal.tokenId, now);
+    if (tokenUntil) return this.tokenRefusal(tokenUntil - now);
+    const orgUntil = this.refusedUntil(this.orgsRefused, principal.orgId, now);
+    if (orgUntil) return this.orgRefusal(orgUntil - now);
+    return undefined;
   }
 
   private tokenRefusal(retryAfterMs: number): RateLimitedError {
