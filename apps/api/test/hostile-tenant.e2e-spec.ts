@@ -181,3 +181,36 @@ describe('hostile input from a tenant', () => {
     socket.close();
   });
 });
+
+describe('realtime connections refused for a socket cap, held (REALTIME_CONNECT_REFUSAL_HOLD_MS)', () => {
+  let platform: TestPlatform;
+
+  beforeAll(async () => {
+    platform = await startTestPlatform({ env: { REALTIME_SOCKETS_PER_TOKEN: '1', REALTIME_CONNECT_REFUSAL_HOLD_MS: '60000' } });
+  });
+  afterAll(async () => {
+    await platform.close();
+  });
+
+  it('holds one refusal per REALTIME_SOCKETS_PER_TOKEN of the org and answers the others at once', async () => {
+    const org = await platform.createOrg();
+    const open = await connectRealtime(platform.baseUrl, org.token);
+    const settled: unknown[] = [];
+    for (let attempt = 0; attempt < 3; attempt++) {
+      void connectRealtime(platform.baseUrl, org.token).then(
+        (socket) => {
+          socket.close();
+          settled.push('connected');
+        },
+        (error: Error & { data?: unknown }) => settled.push(error.data),
+      );
+    }
+    // Whichever arrived first waits out its hold (a minute); the two after it are told at once.
+    const told = await waitFor('two refusals answered at once', () => (settled.length >= 2 ? [...settled] : undefined));
+    expect(told).toEqual([
+      { error: 'limit_exceeded', limit: 'REALTIME_SOCKETS_PER_TOKEN' },
+      { error: 'limit_exceeded', limit: 'REALTIME_SOCKETS_PER_TOKEN' },
+    ]);
+    open.close();
+  });
+});

@@ -747,6 +747,19 @@ export class PlatformConfig {
   @Max(1000000, { message: 'must be a whole number from 1 to 1000000' })
   REALTIME_SOCKETS_PER_TOKEN = 20;
 
+  /**
+   * How long a Socket.IO connection refused for REALTIME_SOCKETS_PER_TOKEN or
+   * REALTIME_SOCKETS_PER_ORG waits for its refusal, so a client reconnecting at once tries
+   * once per this long instead of as often as the process can refuse it. At most
+   * REALTIME_SOCKETS_PER_TOKEN of an org's refusals wait at once per process; past that
+   * they are answered at once. 0 answers at once.
+   */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number from 0 to 60000' })
+  @Min(0, { message: 'must be a whole number from 0 to 60000' })
+  @Max(60_000, { message: 'must be a whole number from 0 to 60000' })
+  REALTIME_CONNECT_REFUSAL_HOLD_MS = 1000;
+
   /** Subscriptions one realtime socket may hold at once. */
   @Type(() => Number)
   @IsInt({ message: 'must be a whole number from 1 to 100000' })

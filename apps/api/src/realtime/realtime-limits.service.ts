@@ -59,6 +59,8 @@ const reserveSubscription = new LuaScript<number>(RESERVE_SUBSCRIPTION, 3);
 @Injectable()
 export class RealtimeLimits implements OnModuleInit, OnApplicationShutdown {
   private readonly held = new Map<Socket, SocketSlot>();
+  /** Per org: connections refused for a socket cap, waiting for their refusal (holdRefusal). */
+  private readonly refusalsHeld = new Map<string, number>();
   private readonly inFlight = new WeakMap<Socket, number>();
   /** Subscribes of each socket past the org check and not yet registered with the fanout (or failed). */
   private readonly orgCounted = new WeakMap<Socket, number>();
@@ -112,6 +114,26 @@ export class RealtimeLimits implements OnModuleInit, OnApplicationShutdown {
       );
     }
     this.held.set(socket, slot);
+  }
+
+  /**
+   * Waits REALTIME_CONNECT_REFUSAL_HOLD_MS before a connection of `orgId` refused for a
+   * socket cap hears so, or not at all when REALTIME_SOCKETS_PER_TOKEN of the org's
+   * refusals already wait in this process: a client reconnecting at once then tries once
+   * per hold, not as often as the process can refuse it.
+   */
+  async holdRefusal(orgId: string): Promise<void> {
+    const holdMs = this.config.REALTIME_CONNECT_REFUSAL_HOLD_MS;
+    const held = this.refusalsHeld.get(orgId) ?? 0;
+    if (holdMs <= 0 || held >= this.config.REALTIME_SOCKETS_PER_TOKEN) return;
+    this.refusalsHeld.set(orgId, held + 1);
+    try {
+      await delay(holdMs, undefined, { ref: false });
+    } finally {
+      const left = (this.refusalsHeld.get(orgId) ?? 1) - 1;
+      if (left > 0) this.refusalsHeld.set(orgId, left);
+      else this.refusalsHeld.delete(orgId);
+    }
   }
 
   /** Gives the socket's slot back (it disconnected). */

@@ -161,9 +161,11 @@ export class RealtimeGateway implements OnGatewayInit<Namespace>, OnGatewayDisco
       try {
         await this.limits.admit(socket, principal);
       } catch (error) {
-        // The client sees the message and, in `data`, which cap refused it.
-        if (error instanceof RealtimeLimitExceeded)
+        // The client sees the message and, in `data`, which cap refused it, after the hold.
+        if (error instanceof RealtimeLimitExceeded) {
+          await this.limits.holdRefusal(principal.orgId);
           throw Object.assign(new Error(error.message), { data: { error: 'limit_exceeded', limit: error.limit } });
+        }
         throw error;
       }
     }
