@@ -37,8 +37,23 @@ export async function startInProcessPlatform(
     worker,
     baseUrl: `http://127.0.0.1:${(api.getHttpServer().address() as AddressInfo).port}`,
     async close() {
-      await api.close();
-      await worker?.close();
+      // Bounded as a platform process bounds its shutdown (SHUTDOWN_TIMEOUT_MS), where it then
+      // exits: whatever still hangs is given up on, with the same error line.
+      let deadline: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<'timed out'>((resolve) => {
+        deadline = setTimeout(resolve, config.SHUTDOWN_TIMEOUT_MS, 'timed out');
+        deadline.unref();
+      });
+      const closed = (async () => {
+        await api.close();
+        await worker?.close();
+      })();
+      try {
+        if ((await Promise.race([closed, timedOut])) === 'timed out')
+          logger.error({ timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'graceful shutdown timed out; giving up on it');
+      } finally {
+        clearTimeout(deadline);
+      }
     },
   };
 }
