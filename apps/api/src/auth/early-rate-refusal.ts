@@ -5,6 +5,7 @@ import { PlatformConfig } from '#libs/config';
 import type { RateLimitedError } from '#libs/contracts';
 import { rateLimitedBody, retryAfterSeconds } from '../http/http-exception.filter.js';
 import { RequestRateLimits } from '../http/request-rate-limits.js';
+import { OrgWorkQueue } from '../tenancy/org-work-queue.js';
 import { BEARER } from './bearer-auth.guard.js';
 
 /** Where every route needs a credential: none under it is public. */
@@ -24,14 +25,16 @@ const AUTHENTICATED_PREFIX = '/v1/';
  */
 @Injectable()
 export class EarlyRateRefusal {
-  /** Refusals held per org. */
-  private readonly held = new Map<string, number>();
+  /** Places for held refusals: ORG_REQUESTS_QUEUE_MAX per org, none waiting for one. */
+  private readonly held: OrgWorkQueue;
 
   constructor(
     private readonly authenticator: Authenticator,
     private readonly rates: RequestRateLimits,
     private readonly config: PlatformConfig,
-  ) {}
+  ) {
+    this.held = new OrgWorkQueue(config.ORG_REQUESTS_QUEUE_MAX, 0);
+  }
 
   /** Adds the `onRequest` hook to the API's Fastify instance (before it is ready, after request logging). */
   register(app: FastifyInstance): void {
@@ -43,27 +46,22 @@ export class EarlyRateRefusal {
       if (known?.kind !== 'org') return done();
       const refusal = this.rates.refusedFromMemory(known);
       if (!refusal) return done();
-      const { orgId } = known;
       const holdMs = Math.min(refusal.retryAfterMs, this.config.RATE_LIMIT_REFUSAL_HOLD_MS);
-      const held = this.held.get(orgId) ?? 0;
-      if (holdMs <= 0 || held >= this.config.ORG_REQUESTS_QUEUE_MAX) return this.refuse(reply, refusal);
-      this.held.set(orgId, held + 1);
-      const release = () => {
-        const left = (this.held.get(orgId) ?? 1) - 1;
-        if (left > 0) this.held.set(orgId, left);
-        else this.held.delete(orgId);
-      };
-      const timer = setTimeout(() => {
-        reply.raw.off('close', gone);
-        release();
-        this.refuse(reply, refusal, holdMs);
-      }, holdMs);
-      // A client that gave up is not answered; its place is given back at once.
-      const gone = () => {
-        clearTimeout(timer);
-        release();
-      };
-      reply.raw.once('close', gone);
+      const place = holdMs > 0 ? this.held.turn(known.orgId) : undefined;
+      if (!place) return this.refuse(reply, refusal);
+      void place.then((release) => {
+        const timer = setTimeout(() => {
+          reply.raw.off('close', gone);
+          release();
+          this.refuse(reply, refusal, holdMs);
+        }, holdMs);
+        // A client that gave up is not answered; its place is given back at once.
+        const gone = () => {
+          clearTimeout(timer);
+          release();
+        };
+        reply.raw.once('close', gone);
+      });
     });
   }
 

@@ -59,8 +59,8 @@ const reserveSubscription = new LuaScript<number>(RESERVE_SUBSCRIPTION, 3);
 @Injectable()
 export class RealtimeLimits implements OnModuleInit, OnApplicationShutdown {
   private readonly held = new Map<Socket, SocketSlot>();
-  /** Per org: connections refused for a socket cap, waiting for their refusal (holdRefusal). */
-  private readonly refusalsHeld = new Map<string, number>();
+  /** Places for connections refused for a socket cap to wait for their refusal (holdRefusal): REALTIME_SOCKETS_PER_TOKEN per org. */
+  private readonly refusalsHeld: OrgWorkQueue;
   private readonly inFlight = new WeakMap<Socket, number>();
   /** Subscribes of each socket past the org check and not yet registered with the fanout (or failed). */
   private readonly orgCounted = new WeakMap<Socket, number>();
@@ -80,6 +80,7 @@ export class RealtimeLimits implements OnModuleInit, OnApplicationShutdown {
   ) {
     this.redis = connection.client;
     this.subscribeQueue = new OrgWorkQueue(config.REALTIME_SUBSCRIBES_IN_FLIGHT_PER_ORG);
+    this.refusalsHeld = new OrgWorkQueue(config.REALTIME_SOCKETS_PER_TOKEN, 0);
     const points = config.REALTIME_SUBSCRIBES_PER_ORG_PER_SECOND;
     // A used-up second is then known from memory: no Redis call while the org waits for the next.
     this.subscribeRate = new RateLimiterRedis({
@@ -124,15 +125,13 @@ export class RealtimeLimits implements OnModuleInit, OnApplicationShutdown {
    */
   async holdRefusal(orgId: string): Promise<void> {
     const holdMs = this.config.REALTIME_CONNECT_REFUSAL_HOLD_MS;
-    const held = this.refusalsHeld.get(orgId) ?? 0;
-    if (holdMs <= 0 || held >= this.config.REALTIME_SOCKETS_PER_TOKEN) return;
-    this.refusalsHeld.set(orgId, held + 1);
+    const place = holdMs > 0 ? this.refusalsHeld.turn(orgId) : undefined;
+    if (!place) return;
+    const release = await place;
     try {
       await delay(holdMs, undefined, { ref: false });
     } finally {
-      const left = (this.refusalsHeld.get(orgId) ?? 1) - 1;
-      if (left > 0) this.refusalsHeld.set(orgId, left);
-      else this.refusalsHeld.delete(orgId);
+      release();
     }
   }
 
