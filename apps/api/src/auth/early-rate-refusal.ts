@@ -39,6 +39,8 @@ export class EarlyRateRefusal {
   /** Adds the `onRequest` hook to the API's Fastify instance (before it is ready, after request logging). */
   register(app: FastifyInstance): void {
     app.addHook('onRequest', (request, reply, done) => {
+      // With no window known to be used up (the usual case) the credential is not looked up twice: the guard looks it up.
+      if (!this.rates.refusesAny()) return done();
       const bearer = request.routeOptions.url?.startsWith(AUTHENTICATED_PREFIX)
         ? BEARER.exec(request.headers.authorization ?? '')?.[1]
         : undefined;

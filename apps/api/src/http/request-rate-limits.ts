@@ -152,6 +152,11 @@ export class RequestRateLimits {
     return this.orgRefusal(ttl);
   }
 
+  /** Whether this process knows of any token's or org's window to be used up (lapsed ones count until next looked at). */
+  refusesAny(): boolean {
+    return this.tokensRefused.size > 0 || this.orgsRefused.size > 0;
+  }
+
   /** The refusal (429) of a token or org whose window this process already knows to be used up, without asking Redis. */
   refusedFromMemory(principal: OrgPrincipal): RateLimitedError | undefined {
     const now = Date.now();
