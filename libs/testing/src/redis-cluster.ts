@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster, Redis } from 'ioredis';
 import { waitUntil } from '#libs/runtime';
-import type { TestRedis } from './test-redis.js';
+import { unlinkMatching, type TestRedis } from './test-redis.js';
 
 /** How long a cluster (or a sentinel group) may take to form before the test gives up. */
 const FORM_TIMEOUT_MS = 30_000;
@@ -124,15 +124,7 @@ async function killNode(node: TestRedisNode): Promise<void> {
 
 /** Deletes every key under `prefix` on each of `clients` (each a single server). */
 async function deleteMatching(clients: Redis[], pattern: string): Promise<void> {
-  for (const client of clients) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
-      // One key at a time: on a cluster node the keys of one batch sit in many slots.
-      await Promise.all(keys.map((key) => client.unlink(key)));
-      cursor = next;
-    } while (cursor !== '0');
-  }
+  for (const client of clients) await unlinkMatching(client, pattern, true);
 }
 
 /**

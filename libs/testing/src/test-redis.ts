@@ -20,24 +20,34 @@ export interface TestRedis {
 const SCAN_BATCH = 500;
 
 /**
- * Deletes every key matching `pattern` (a SCAN MATCH glob) from the standalone Redis at
- * `url`, SCAN then UNLINK in batches; returns how many it deleted. Test files and benchmarks
- * drop their own prefix with it, so a Redis shared with other work keeps only its own keys.
+ * Unlinks every key of `client`'s server matching `pattern` (a SCAN MATCH glob), SCAN then
+ * UNLINK in batches; returns how many it unlinked. `oneByOne` for a cluster node, whose keys
+ * of one batch sit in many slots.
+ */
+export async function unlinkMatching(client: Redis, pattern: string, oneByOne = false): Promise<number> {
+  let unlinked = 0;
+  let cursor = '0';
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_BATCH);
+    if (oneByOne) unlinked += (await Promise.all(keys.map((key) => client.unlink(key)))).reduce((sum, n) => sum + n, 0);
+    else if (keys.length > 0) unlinked += await client.unlink(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+  return unlinked;
+}
+
+/**
+ * Deletes every key matching `pattern` from the standalone Redis at `url`; returns how many
+ * it deleted. Test files and benchmarks drop their own prefix with it, so a Redis shared
+ * with other work keeps only its own keys.
  */
 export async function dropRedisKeys(url: string, pattern: string): Promise<number> {
   const client = new Redis(url);
-  let dropped = 0;
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_BATCH);
-      if (keys.length > 0) dropped += await client.unlink(...keys);
-      cursor = next;
-    } while (cursor !== '0');
+    return await unlinkMatching(client, pattern);
   } finally {
     client.disconnect();
   }
-  return dropped;
 }
 
 /** A key prefix of its own on the test Redis, for one test file. */
