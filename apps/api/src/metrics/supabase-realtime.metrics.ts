@@ -5,9 +5,6 @@ import { MetricsRegistry } from './metrics-registry.js';
 /** Why a Supabase channel join was refused: a few fixed causes, never the client's own text. */
 export type JoinRefusalReason = 'invalid' | 'unauthorized' | 'forbidden' | 'limit' | 'replay_expired' | 'unavailable' | 'error';
 
-/** How a replay started: exactly after where the client left off, or inclusively from `since`'s millisecond. */
-export type ReplayStart = 'exact' | 'inclusive';
-
 /** This process's Supabase Realtime endpoint, counted as it works (labels of fixed, small sets). */
 @Injectable()
 export class SupabaseRealtimeMetrics {
@@ -15,8 +12,8 @@ export class SupabaseRealtimeMetrics {
   readonly channels: Gauge;
   readonly messagesOut: Counter<'kind'>;
   readonly joinRefusals: Counter<'reason'>;
-  readonly replays: Counter<'start'>;
-  readonly replayedEvents: Counter<'start'>;
+  readonly replays: Counter;
+  readonly replayedEvents: Counter;
 
   constructor(metrics: MetricsRegistry) {
     const registers = [metrics.registry];
@@ -44,14 +41,12 @@ export class SupabaseRealtimeMetrics {
     });
     this.replays = new Counter({
       name: 'platform_supabase_realtime_replays_total',
-      help: 'Joins with config.broadcast.replay, by start: exact (after where the client left off) or inclusive (from the since millisecond).',
-      labelNames: ['start'],
+      help: 'Joins with config.broadcast.replay (each replays from its since millisecond, inclusively).',
       registers,
     });
     this.replayedEvents = new Counter({
       name: 'platform_supabase_realtime_replayed_messages_total',
-      help: 'Messages sent by replays from since, by how the replay started.',
-      labelNames: ['start'],
+      help: 'Messages sent by replays from since.',
       registers,
     });
   }

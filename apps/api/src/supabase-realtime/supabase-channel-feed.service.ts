@@ -169,15 +169,11 @@ export class SupabaseChannelFeed implements OnApplicationShutdown {
       for (;;) {
         const events = await this.stream.readAfter(channel.orgId, channel.lastId, REPLAY_PAGE);
         if (channel.closed) return;
-        // From a millisecond rather than a position: a change committed before `since` but stored just after it was seen before the client left.
-        const wanted =
-          channel.replaySince === undefined || channel.replayExact
-            ? events
-            : events.filter((event) => Date.parse(event.at) >= channel.replaySince!);
+        // A change committed before `since` but stored just after it was seen before the client left.
+        const wanted = channel.replaySince === undefined ? events : events.filter((event) => Date.parse(event.at) >= channel.replaySince!);
         const sent = await this.deliver(wanted, [channel], budget, channel.replaySince !== undefined);
         budget -= sent;
-        if (channel.replaySince !== undefined)
-          this.metrics.replayedEvents.inc({ start: channel.replayExact ? 'exact' : 'inclusive' }, sent);
+        if (channel.replaySince !== undefined) this.metrics.replayedEvents.inc(sent);
         if (events.length > 0) channel.lastId = events.at(-1)!.id;
         if (events.length < REPLAY_PAGE) break;
       }
@@ -266,7 +262,6 @@ export class SupabaseChannelFeed implements OnApplicationShutdown {
       channel.lastId = event.id;
       if ('message' in delivery) delivery.message();
       else if (delivery.visible) {
-        noteChange(channel, Date.parse(delivery.change.commit_timestamp));
         const { table } = delivery.change;
         const key = `${event.id}\u0000${channel.shapes.get(table) ?? ''}`;
         let data = encoded.get(key);
@@ -279,7 +274,6 @@ export class SupabaseChannelFeed implements OnApplicationShutdown {
           postgresChangesPayloadJson(delivery.ids, data),
         );
       } else continue;
-      channel.delivered.lastId = event.id;
       sent++;
     }
     return sent;
@@ -309,13 +303,6 @@ export class SupabaseChannelFeed implements OnApplicationShutdown {
       }),
     );
   }
-}
-
-function noteChange(channel: JoinedChannel, ms: number): void {
-  const { delivered } = channel;
-  delivered.lastChangeMs = ms;
-  delivered.minChangeMs = Math.min(ms, delivered.minChangeMs ?? ms);
-  delivered.maxChangeMs = Math.max(ms, delivered.maxChangeMs ?? ms);
 }
 
 /** Ids of the channel's bindings that want this change: table, event type, and filter (a DELETE by its old_record). */

@@ -3,7 +3,6 @@ import type { OrgClaims } from '#libs/registry';
 import type { PhoenixMessage } from './phoenix-message.js';
 import type { ChangeColumn, ChangeType } from './postgres-change.js';
 import type { FilterCondition } from './postgres-changes-filter.js';
-import type { Delivered } from './replay-positions.store.js';
 
 /**
  * Where a channel's broadcasts and presence live: a private and a public channel of one
@@ -46,10 +45,6 @@ export interface JoinedChannel {
   /** With `config.broadcast.replay`: only changes at or after this Unix-ms time are replayed, at most `replayLimit`. */
   replaySince?: number;
   replayLimit?: number;
-  /** The replay starts exactly after `lastId` (where this client left off), so every event after it is replayed whatever its time. */
-  replayExact: boolean;
-  /** What went out so far: where a rejoin would pick up. */
-  delivered: Delivered;
   /** Id of the last stream event this channel has been brought past. */
   lastId: string;
   /** While true, live events wait in `pending` so replayed ones go first. */

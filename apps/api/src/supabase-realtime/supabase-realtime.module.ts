@@ -5,7 +5,6 @@ import { RegistryModule } from '#libs/registry';
 import { MetricsModule } from '../metrics/metrics.module.js';
 import { ChannelPresenceStore } from './channel-presence.store.js';
 import { ConnectionSlots } from './connection-slots.store.js';
-import { ReplayPositions } from './replay-positions.store.js';
 import { RowVisibilityModule } from '../realtime/row-visibility.module.js';
 import { SupabaseBroadcastController } from './supabase-broadcast.controller.js';
 import { SupabaseChannelFeed } from './supabase-channel-feed.service.js';
@@ -16,6 +15,6 @@ import { SocketSlotsModule } from '../realtime/socket-slots.module.js';
 @Module({
   imports: [SocketSlotsModule, AuthModule, MetricsModule, RealtimeModule, RegistryModule, RowVisibilityModule],
   controllers: [SupabaseBroadcastController],
-  providers: [SupabaseRealtimeServer, SupabaseChannelFeed, ChannelPresenceStore, ConnectionSlots, ReplayPositions],
+  providers: [SupabaseRealtimeServer, SupabaseChannelFeed, ChannelPresenceStore, ConnectionSlots],
 })
 export class SupabaseRealtimeModule {}

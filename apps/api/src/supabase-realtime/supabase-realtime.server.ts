@@ -20,7 +20,6 @@ import {
   type PhoenixMessage,
   type PhoenixVsn,
 } from './phoenix-message.js';
-import { ReplayPositions } from './replay-positions.store.js';
 import { SupabaseRealtimeMetrics, type JoinRefusalReason } from '../metrics/supabase-realtime.metrics.js';
 import { isVirtualTable, VIRTUAL_TABLES, type ChangeColumn } from './postgres-change.js';
 import { InvalidFilterError, parseFilter } from './postgres-changes-filter.js';
@@ -115,7 +114,6 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
     private readonly presence: ChannelPresenceStore,
     private readonly slots: ConnectionSlots,
     private readonly stream: OrgEventStream,
-    private readonly positions: ReplayPositions,
     private readonly metrics: SupabaseRealtimeMetrics,
     @Inject(PROCESS_LOGGER) private readonly logger: Logger,
   ) {}
@@ -225,7 +223,7 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
       this.connections.delete(connection);
       this.metrics.connections.dec();
       this.release(slot);
-      for (const channel of connection.channels.values()) void this.leave(connection, channel, false);
+      for (const channel of connection.channels.values()) this.leave(connection, channel);
     });
     socket.on('error', () => socket.terminate());
   }
@@ -259,8 +257,7 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
     }
     switch (message.event) {
       case 'phx_leave':
-        // Every frame of the channel went out before this reply, so the client has had them all when it reads it.
-        await this.leave(connection, channel, true);
+        this.leave(connection, channel);
         this.reply(connection, message, 'ok', {});
         return this.send(connection, { join_ref: channel.joinRef, ref: null, topic: channel.topic, event: 'phx_close', payload: {} });
       case 'access_token':
@@ -282,7 +279,7 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
         throw new JoinRefused(`a channel topic is realtime:<name>, the name 1 to ${CHANNEL_NAME_MAX} characters`);
       }
       const existing = connection.channels.get(topic);
-      if (existing) void this.leave(connection, existing, false);
+      if (existing) this.leave(connection, existing);
       if (connection.channels.size >= CHANNELS_PER_CONNECTION)
         throw new JoinRefused(`at most ${CHANNELS_PER_CONNECTION} channels per connection`, 'limit');
       const credential = await this.joinCredential(connection, payload.access_token);
@@ -314,23 +311,16 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
         replaySince = Math.floor(replay.since);
         replayLimit = replay.limit as number | undefined;
       }
-      const { orgId, tokenId } = credential.principal;
-      // Where this client left off, if that is known exactly; else from `since`'s millisecond, inclusively.
-      const exactStart = replaySince === undefined ? undefined : await this.positions.startAfter({ orgId, tokenId, topic }, replaySince);
-      if (replaySince !== undefined && (await this.stream.sinceExpired(orgId, exactStart ?? `${replaySince}-0`))) {
+      const { orgId } = credential.principal;
+      // From `since`'s millisecond, inclusively: it may hold many changes, and a client that left
+      // (supabase-js closes a channel as it sends phx_leave) may have dropped some of them in flight.
+      if (replaySince !== undefined && (await this.stream.sinceExpired(orgId, `${replaySince}-0`))) {
         throw new JoinRefused('replay since is older than the org stream keeps: fetch the current rows again', 'replay_expired');
       }
       // The start is taken before the join is answered: a change racing the join is delivered, never lost.
-      const lastId =
-        replaySince === undefined
-          ? await this.stream.lastId(orgId)
-          : (exactStart ?? `${Math.max(0, replaySince - 1)}-18446744073709551615`);
+      const lastId = replaySince === undefined ? await this.stream.lastId(orgId) : `${Math.max(0, replaySince - 1)}-18446744073709551615`;
+      if (connection.socket.readyState !== connection.socket.OPEN) return;
       const key = `${connection.id}:${joinRef}`;
-      await this.positions.opened({ orgId, tokenId, topic, key }, connection.slot.id);
-      if (connection.socket.readyState !== connection.socket.OPEN) {
-        await this.positions.closed({ orgId, tokenId, topic, key }, { lastId }, false);
-        return;
-      }
       const channel: ServerChannel = {
         key,
         topic,
@@ -347,8 +337,6 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
         broadcastSelf: broadcast.self === true,
         replaySince,
         replayLimit,
-        replayExact: exactStart !== undefined,
-        delivered: { lastId },
         lastId,
         replaying: true,
         pending: [],
@@ -368,7 +356,7 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
       };
       connection.channels.set(topic, channel);
       this.metrics.channels.inc();
-      if (replaySince !== undefined) this.metrics.replays.inc({ start: channel.replayExact ? 'exact' : 'inclusive' });
+      if (replaySince !== undefined) this.metrics.replays.inc();
       const echoed = requested.map((raw, index) => ({ ...(raw as Record<string, unknown>), id: bindings[index]!.id }));
       this.reply(connection, message, 'ok', { postgres_changes: echoed });
       if (bindings.length > 0) {
@@ -551,8 +539,7 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
     this.reply(connection, message, 'error', { reason: 'presence events are track and untrack' });
   }
 
-  /** Stops the channel, then records where its client left off: exactly if `graceful`, else as ambiguous. */
-  private async leave(connection: Connection, channel: ServerChannel, graceful: boolean): Promise<void> {
+  private leave(connection: Connection, channel: ServerChannel): void {
     if (connection.channels.get(channel.topic) === channel) {
       connection.channels.delete(channel.topic);
       this.metrics.channels.dec();
@@ -566,11 +553,6 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
         .untrack(channel.orgId, channel.space, tracked.ref, tracked.key)
         .catch((error: unknown) => this.logger.warn({ err: error }, 'untracking a presence failed; its lease ends it'));
     }
-    const { orgId, tokenId } = channel.credential.principal;
-    await this.positions
-      .closed({ orgId, tokenId, topic: channel.topic, key: channel.key }, channel.delivered, graceful)
-      // The channel stays recorded as open: a rejoin replays its milliseconds inclusively.
-      .catch((error: unknown) => this.logger.warn({ err: error }, 'recording where a Supabase channel left off failed'));
   }
 
   /** Tells the client why (a system message), then closes the channel. */
@@ -582,7 +564,7 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
       event: 'system',
       payload: { channel: channel.name, extension: 'system', message: reason, status: 'error' },
     });
-    void this.leave(connection, channel, false);
+    this.leave(connection, channel);
     this.send(connection, { join_ref: channel.joinRef, ref: null, topic: channel.topic, event: 'phx_close', payload: {} });
   }
 
