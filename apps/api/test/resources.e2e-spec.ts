@@ -12,7 +12,12 @@ describe('resources: pools, environments, leases (real HTTP, Redis, Postgres)', 
 
   beforeAll(async () => {
     platform = await startTestPlatform({
-      env: { RESOURCE_SWEEP_INTERVAL_MS: '100', RESOURCE_SYNC_INTERVAL_MS: '50', TASK_SHELL_ALLOW: 'printenv' },
+      env: {
+        RESOURCE_SWEEP_INTERVAL_MS: '100',
+        RESOURCE_SYNC_INTERVAL_MS: '50',
+        TASK_SHELL_ALLOW: 'printenv',
+        QUOTA_LEASE_WAITERS_PER_POOL: '9',
+      },
     });
     [org, other] = await Promise.all([platform.createOrg(), platform.createOrg()]);
     redis = new Redis(platform.env.REDIS_URL!);
@@ -143,6 +148,55 @@ describe('resources: pools, environments, leases (real HTTP, Redis, Postgres)', 
     expect(earlyLease).toMatchObject({ status: 201, body: { holder: 'early', environment: { id: held.environment.id } } });
     expect((await call('DELETE', `/v1/allocations/${earlyLease.body.id}`)).status).toBe(204);
     expect((await late).body).toMatchObject({ holder: 'late', environment: { id: held.environment.id } });
+  });
+
+  it('does not count waiting callers against ORG_REQUESTS_IN_FLIGHT_MAX (8): with 8 waiting, a release is answered and hands its environment over', async () => {
+    await poolWith('crowd', 1);
+    const held = (await call('POST', '/v1/pools/crowd/allocations', { holder: 'first', ttlSeconds: 60 })).body;
+    const waiters = Array.from({ length: 8 }, (_, index) =>
+      call('POST', '/v1/pools/crowd/allocations', { holder: `waiter-${index}`, ttlSeconds: 60, waitSeconds: 5 }),
+    );
+    await waitFor('eight waiters to queue', async () => ((await redis.llen(waitersKey('crowd'))) === 8 ? true : undefined));
+    // Were the waiters holding the org's places, the release would queue behind them until they gave up with 409.
+    const released = call('DELETE', `/v1/allocations/${held.id}`);
+    const first = await Promise.race(waiters);
+    expect(first).toMatchObject({ status: 201, body: { environment: { id: held.environment.id } } });
+    expect((await released).status).toBe(204);
+    expect((await Promise.all(waiters)).map((answer) => answer.status).sort()).toEqual([201, 409, 409, 409, 409, 409, 409, 409]);
+  }, 60_000);
+
+  it('takes a waiting caller whose connection closed out of the queue: the next release leaves the environment free', async () => {
+    await poolWith('gone', 1);
+    const held = (await call('POST', '/v1/pools/gone/allocations', { holder: 'first', ttlSeconds: 60 })).body;
+    const hangUp = new AbortController();
+    const waiting = fetch(`${platform.baseUrl}/v1/pools/gone/allocations`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${org.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ holder: 'gone', ttlSeconds: 600, waitSeconds: 120 }),
+      signal: hangUp.signal,
+    }).catch((error: Error) => error.name);
+    await waitFor('the waiter to queue', async () => ((await redis.llen(waitersKey('gone'))) === 1 ? true : undefined));
+    hangUp.abort();
+    expect(await waiting).toBe('AbortError');
+    await waitFor('the closed waiter to leave the queue', async () => ((await redis.llen(waitersKey('gone'))) === 0 ? true : undefined));
+    expect((await call('DELETE', `/v1/allocations/${held.id}`)).status).toBe(204);
+    expect((await call('GET', '/v1/pools/gone')).body.counts).toEqual({ free: 1, allocated: 0, retired: 0 });
+  });
+
+  it('refuses a tenth waiting caller of one pool with 409 naming QUOTA_LEASE_WAITERS_PER_POOL (9)', async () => {
+    await poolWith('full', 1);
+    expect((await call('POST', '/v1/pools/full/allocations', { holder: 'first', ttlSeconds: 60 })).status).toBe(201);
+    const waiters = Array.from({ length: 9 }, () =>
+      call('POST', '/v1/pools/full/allocations', { holder: 'w', ttlSeconds: 60, waitSeconds: 2 }),
+    );
+    await waitFor('nine waiters to queue', async () => ((await redis.llen(waitersKey('full'))) === 9 ? true : undefined));
+    const tenth = await call('POST', '/v1/pools/full/allocations', { holder: 'w', ttlSeconds: 60, waitSeconds: 2 });
+    expect(tenth).toMatchObject({ status: 409, body: { limit: 'QUOTA_LEASE_WAITERS_PER_POOL' } });
+    expect(tenth.body.message).toContain('QUOTA_LEASE_WAITERS_PER_POOL');
+    // One that does not wait is answered as before.
+    expect((await call('POST', '/v1/pools/full/allocations', { holder: 'w', ttlSeconds: 60 })).status).toBe(409);
+    expect((await Promise.all(waiters)).map((answer) => answer.status)).toEqual(Array.from({ length: 9 }, () => 409));
+    expect(await redis.llen(waitersKey('full'))).toBe(0);
   });
 
   function waitersKey(name: string) {

@@ -570,6 +570,19 @@ export class PlatformConfig {
   @Max(1000000, { message: 'must be a whole number from 1 to 1000000' })
   QUOTA_ENVIRONMENTS_PER_POOL = 1000;
 
+  /**
+   * Callers of POST /v1/pools/:pool/allocations with waitSeconds that may wait for one pool
+   * at once, all API processes together (tasks waiting for the pool count among them but
+   * are never refused); more get 409 naming this limit. A waiting caller costs its API
+   * process an open connection and no work, so waiters do not count against
+   * ORG_REQUESTS_IN_FLIGHT_MAX.
+   */
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number from 1 to 100000' })
+  @Min(1, { message: 'must be a whole number from 1 to 100000' })
+  @Max(100000, { message: 'must be a whole number from 1 to 100000' })
+  QUOTA_LEASE_WAITERS_PER_POOL = 100;
+
   /** Schedules one org may have. */
   @Type(() => Number)
   @IsInt({ message: 'must be a whole number from 1 to 100000' })

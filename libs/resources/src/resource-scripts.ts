@@ -229,8 +229,10 @@ return { 'ok', hash_json(env_key) }
 `;
 
 /**
- * ARGV[5..]: pool (its name, else its id), allocation id, holder, ttl ms, waiter token ('' for no wait), waiter record ttl ms.
- * Returns { 'ok', allocation, env } | { 'missing' } | { 'none' } | { 'waiting' } (queued last among the pool's waiters).
+ * ARGV[5..]: pool (its name, else its id), allocation id, holder, ttl ms, waiter token ('' for no wait), waiter record ttl ms,
+ * most waiters the pool may have for this caller to join them (0: no limit).
+ * Returns { 'ok', allocation, env } | { 'missing' } | { 'none' } | { 'waiting' } (queued last among the pool's waiters)
+ * | { 'limit' } (that many wait already).
  */
 export const ALLOCATE = `${PRELUDE}
 local alloc_id, holder, token = ARGV[6], ARGV[7], ARGV[9]
@@ -245,10 +247,15 @@ end
 if token == '' then
   return { 'none' }
 end
+local waiters = key('pool', pool_id, 'waiters')
+local max_waiters = tonumber(ARGV[11] or '0')
+if max_waiters > 0 and redis.call('LLEN', waiters) >= max_waiters then
+  return { 'limit' }
+end
 local waiter = key('waiter', token)
 redis.call('HSET', waiter, 'allocationId', alloc_id, 'holder', holder, 'ttlMs', ARGV[8])
 redis.call('PEXPIRE', waiter, ARGV[10])
-redis.call('RPUSH', key('pool', pool_id, 'waiters'), token)
+redis.call('RPUSH', waiters, token)
 return { 'waiting' }
 `;
 

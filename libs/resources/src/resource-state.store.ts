@@ -148,7 +148,16 @@ export class ResourceStateStore {
    */
   async allocate(
     orgId: string,
-    request: { pool: string; allocationId: string; holder: string; ttlMs: number; waiterToken?: string; waiterTtlMs?: number },
+    request: {
+      pool: string;
+      allocationId: string;
+      holder: string;
+      ttlMs: number;
+      waiterToken?: string;
+      waiterTtlMs?: number;
+      /** Most waiters the pool may already have for this caller to join them; none: no limit. */
+      maxWaiters?: number;
+    },
   ): Promise<StoreReply<LeaseView>> {
     const reply = await this.run(
       orgId,
@@ -159,6 +168,7 @@ export class ResourceStateStore {
       request.ttlMs,
       request.waiterToken ?? '',
       request.waiterTtlMs ?? 0,
+      request.maxWaiters ?? 0,
     );
     return decode(reply, lease);
   }

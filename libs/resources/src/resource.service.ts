@@ -43,8 +43,12 @@ export interface AllocationRequest {
   ttlSeconds: number;
   /** Wait this long (FIFO behind earlier waiters) when none is free; 0 answers at once. */
   waitMs?: number;
-  /** Ends the wait early (a cancelled task). */
+  /** Ends the wait early (a cancelled task, a client gone); an environment handed over meanwhile is released. */
   signal?: AbortSignal;
+  /** Called once the caller is queued, before it waits (an HTTP request then stops counting as work in progress). */
+  onWait?: () => void;
+  /** Refuse to wait (LimitExceededError naming QUOTA_LEASE_WAITERS_PER_POOL) when the pool has that many waiters already. */
+  capWaiters?: boolean;
 }
 
 function orThrow<T>(reply: StoreReply<T>, what: string): T {
@@ -153,10 +157,29 @@ export class ResourceService {
     const token = randomUUID();
     const waiter = await this.waiters.register(token);
     try {
-      const first = await this.store.allocate(orgId, { ...allocation, waiterToken: token, waiterTtlMs: waitMs + WAITER_RECORD_SLACK_MS });
+      const maxWaiters = request.capWaiters ? this.config.QUOTA_LEASE_WAITERS_PER_POOL : undefined;
+      const first = await this.store.allocate(orgId, {
+        ...allocation,
+        waiterToken: token,
+        waiterTtlMs: waitMs + WAITER_RECORD_SLACK_MS,
+        maxWaiters,
+      });
+      if (first.outcome === 'limit') {
+        throw new LimitExceededError(
+          'QUOTA_LEASE_WAITERS_PER_POOL',
+          `pool ${pool} has ${maxWaiters} callers waiting for an environment, the most QUOTA_LEASE_WAITERS_PER_POOL allows`,
+        );
+      }
       if (first.outcome !== 'waiting') return this.granted(first, pool);
+      request.onWait?.();
       await waiter.woken(waitMs, request.signal);
-      return this.granted(await this.store.collectWaiter(orgId, poolId, token), pool);
+      const collected = await this.store.collectWaiter(orgId, poolId, token);
+      if (request.signal?.aborted && collected.outcome === 'ok') {
+        // Handed over as the caller stopped waiting: nobody would hold it until its lease ran out.
+        await this.store.release(orgId, collected.value.id);
+        throw new ResourceConflictError(`the wait for pool ${pool} was ended before an environment was handed over`);
+      }
+      return this.granted(collected, pool);
     } finally {
       waiter.cancel();
     }

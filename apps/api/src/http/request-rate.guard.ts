@@ -8,6 +8,20 @@ import { OrgWorkQueue } from '../tenancy/org-work-queue.js';
 /** When a request refused for a full queue may try again: a full queue takes about this long to drain. */
 const QUEUE_FULL_RETRY_MS = 1000;
 
+const ORG_PLACE = Symbol('orgPlace');
+
+type PlacedRequest = FastifyRequest & { principal?: Principal; [ORG_PLACE]?: () => void };
+
+/**
+ * Gives the request's place among its org's ORG_REQUESTS_IN_FLIGHT_MAX back early: for a
+ * request about to wait on something other than this process (a lease's waitSeconds), which
+ * costs nothing meanwhile and must not hold up the org's other requests, the release that
+ * would end its wait among them. Its own cap bounds such waits (ORG_POOL_QUEUE_MAX).
+ */
+export function giveBackOrgPlace(request: FastifyRequest): void {
+  (request as PlacedRequest)[ORG_PLACE]?.();
+}
+
 /**
  * Fair share of this process between orgs: after authentication (whose guard also took the
  * request's points from its token's and its org's rate windows, RequestRateLimits), each org
@@ -28,7 +42,8 @@ export class RequestRateGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return true;
     const http = context.switchToHttp();
-    const principal = http.getRequest<FastifyRequest & { principal?: Principal }>().principal;
+    const request = http.getRequest<PlacedRequest>();
+    const principal = request.principal;
     if (principal?.kind !== 'org') return true;
     const turn = this.inFlight.turn(principal.orgId);
     if (!turn) {
@@ -39,6 +54,7 @@ export class RequestRateGuard implements CanActivate {
       );
     }
     const end = await turn;
+    request[ORG_PLACE] = end;
     // 'close' comes once the answer is sent or the client went away, whichever way the request ended.
     const response = http.getResponse<FastifyReply>().raw;
     if (response.closed) end();

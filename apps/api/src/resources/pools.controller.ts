@@ -1,9 +1,11 @@
-import { Body, Controller, Delete, Get, HttpStatus, Param, ParseUUIDPipe, Patch, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpStatus, Param, ParseUUIDPipe, Patch, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { OrgPrincipal } from '#libs/auth';
 import { ResourceService } from '#libs/resources';
 import { Audited } from '../audit/audited.decorator.js';
 import { CurrentOrg, OrgAccess } from '../auth/access.decorators.js';
+import { giveBackOrgPlace } from '../http/request-rate.guard.js';
 import { AllocateDto, CreateEnvironmentDto, CreatePoolDto, ListEnvironmentsQuery, UpdateEnvironmentDto } from './resource.dto.js';
 
 const environmentId = new ParseUUIDPipe({ errorHttpStatusCode: HttpStatus.NOT_FOUND });
@@ -86,11 +88,29 @@ export class PoolsController {
     summary: 'Lease a free environment (201 { id, environment, expiresAt, ... }); 409 when none is free (after waitSeconds, if given).',
   })
   @Audited('allocation.create', 'allocation')
-  allocate(@CurrentOrg() principal: OrgPrincipal, @Param('pool') pool: string, @Body() body: AllocateDto) {
+  allocate(
+    @CurrentOrg() principal: OrgPrincipal,
+    @Param('pool') pool: string,
+    @Body() body: AllocateDto,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) response: FastifyReply,
+  ) {
+    const waitMs = (body.waitSeconds ?? 0) * 1000;
+    let signal: AbortSignal | undefined;
+    if (waitMs > 0) {
+      // A client gone while it waits leaves the queue, so the next release goes to one still there.
+      const gone = new AbortController();
+      response.raw.once('close', () => gone.abort());
+      signal = gone.signal;
+    }
     return this.resources.allocate(principal.orgId, pool, {
       holder: body.holder,
       ttlSeconds: body.ttlSeconds,
-      waitMs: (body.waitSeconds ?? 0) * 1000,
+      waitMs,
+      signal,
+      // Waiting costs this process nothing: the org's other requests (the release that ends the wait among them) go on meanwhile.
+      onWait: () => giveBackOrgPlace(request),
+      capWaiters: true,
     });
   }
 }
