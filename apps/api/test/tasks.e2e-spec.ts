@@ -215,6 +215,27 @@ describe('tasks: lifecycle, logs, history, reads (real Redis, BullMQ, Postgres, 
     expect(stdout.next).toBe(stdout.items[0].seq);
   });
 
+  it('takes a finished task out of the live index once its history is written; lists then show it once, from history', async () => {
+    const created = await createTask({ type: 'noop' });
+    const finished = await waitForTask(created.body.id);
+    await waitForHistory(org.slug, created.body.id);
+    const redis = platform.redis.connect();
+    try {
+      const index = `${platform.redis.prefix}:{org:${org.id}}:tasks`;
+      await waitFor('the task to leave the live index', async () =>
+        (await redis.zscore(index, created.body.id)) === null ? true : undefined,
+      );
+      // Its live keys stay until TASK_RETENTION_SECONDS: the task itself is still read from Redis.
+      expect(await redis.exists(`${platform.redis.prefix}:{org:${org.id}}:task:${created.body.id}`)).toBe(1);
+    } finally {
+      redis.disconnect();
+    }
+    const listed = (await platform.request('GET', '/v1/tasks?limit=200', { token: org.token })).body.items.filter(
+      (task: { id: string }) => task.id === created.body.id,
+    );
+    expect(listed).toEqual([finished]);
+  });
+
   it('lists live and finished tasks newest first, filtered, in pages that neither skip nor repeat', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 7; i++) ids.push((await createTask({ type: 'noop' }, other.token)).body.id);

@@ -165,14 +165,16 @@ return ids
 `;
 
 /**
- * The tasks are in Postgres: out of the persist outbox, and their live keys expire.
- * KEYS: persist outbox, then task and logs key of each task. ARGV: ttl s, then the task ids.
+ * The tasks are in Postgres: out of the persist outbox and the org's live index (lists
+ * read them from the history from now on), and their live keys expire.
+ * KEYS: persist outbox, live index, then task and logs key of each task. ARGV: ttl s, then the task ids.
  */
 export const PERSISTED = `
 for i = 2, #ARGV do
   redis.call('ZREM', KEYS[1], ARGV[i])
-  redis.call('EXPIRE', KEYS[i * 2 - 2], ARGV[1])
+  redis.call('ZREM', KEYS[2], ARGV[i])
   redis.call('EXPIRE', KEYS[i * 2 - 1], ARGV[1])
+  redis.call('EXPIRE', KEYS[i * 2], ARGV[1])
 end
 return #ARGV - 1
 `;

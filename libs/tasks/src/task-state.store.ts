@@ -309,13 +309,18 @@ export class TaskStateStore {
     return { size, ...(first[1] === undefined ? {} : { oldestDue: Number(first[1]) }) };
   }
 
-  /** After the history is in Postgres: out of the persist outbox; the live keys expire after TASK_RETENTION_SECONDS. */
+  /**
+   * After the history is in Postgres: out of the persist outbox and the live index (a list
+   * then reads them from the history alone, not from both tiers); the live keys expire after
+   * TASK_RETENTION_SECONDS.
+   */
   async persisted(orgId: string, taskIds: string[]): Promise<void> {
     if (taskIds.length === 0) return;
     await this.redis.eval(
       PERSISTED,
-      1 + taskIds.length * 2,
+      2 + taskIds.length * 2,
       this.keys.taskOutbox(orgId, 'persist'),
+      this.keys.org(orgId, 'tasks'),
       ...taskIds.flatMap((id) => [this.taskKey(orgId, id), this.logsKey(orgId, id)]),
       this.config.TASK_RETENTION_SECONDS,
       ...taskIds,
