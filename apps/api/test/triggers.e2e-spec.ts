@@ -113,6 +113,33 @@ describe('change triggers: plain SQL through the WAL relay (real Postgres, Redis
     await platform.request('DELETE', `/v1/triggers/${trigger.body.id}`, { token: org.token });
   }, 180_000);
 
+  it('records a change whose task no longer validates as a run without a task, acknowledges it and goes on', async () => {
+    const create = async (name: string) =>
+      (
+        await platform.request('POST', '/v1/triggers', {
+          token: org.token,
+          body: {
+            name,
+            table: 'orders',
+            events: ['INSERT'],
+            filter: { updated_by: 'stale' },
+            task: { type: 'shell', params: { command: 'sh', args: ['-c', 'true'] } },
+          },
+        })
+      ).body as { id: string };
+    const [fine, stale] = [await create('fine'), await create('stale')];
+    // As if TASK_SHELL_ALLOW had lost its command since the trigger was made: its stored task no longer validates.
+    await sql(org, `UPDATE platform.triggers SET task = jsonb_set(task, '{params,command}', '"rm"') WHERE id = $1`, [stale.id]);
+    await sql(org, `INSERT INTO public.orders (key, value, updated_by) VALUES ('s1', 1, 'stale')`);
+    // Read to the end with nothing left pending: the change is not tried again and again.
+    await drained(org, '"s1"');
+    const runsOf = async (id: string) => (await platform.request('GET', `/v1/triggers/${id}/runs`, { token: org.token })).body;
+    expect(await runsOf(fine.id)).toEqual([{ taskId: expect.any(String), eventType: 'INSERT', createdAt: expect.any(String) }]);
+    const [failed] = await runsOf(stale.id);
+    expect(failed).toEqual({ taskId: null, eventType: 'INSERT', createdAt: expect.any(String), error: expect.stringContaining('"rm"') });
+    for (const { id } of [fine, stale]) await platform.request('DELETE', `/v1/triggers/${id}`, { token: org.token });
+  }, 180_000);
+
   it('fires UPDATE and DELETE triggers with the new and the old row, filtered on the row the change leaves', async () => {
     const trigger = await platform.request('POST', '/v1/triggers', {
       token: org.token,

@@ -19,9 +19,11 @@ export interface Trigger {
 }
 
 export interface TriggerRun {
-  taskId: string;
+  /** Null when the change made no task: `error` says why. */
+  taskId: string | null;
   eventType: TriggerEvent;
   createdAt: string;
+  error?: string;
 }
 
 interface TriggerRow extends pg.QueryResultRow {
@@ -101,12 +103,17 @@ export class TriggerRepository {
 
   async runs(claims: OrgClaims, id: string, limit: number): Promise<TriggerRun[]> {
     const { rows } = await this.orgDatabase.asCaller(claims, (client) =>
-      client.query<{ task_id: string; event_type: TriggerEvent; created_at: Date }>(
-        'SELECT task_id, event_type, created_at FROM trigger_runs WHERE trigger_id = $1 ORDER BY created_at DESC LIMIT $2',
+      client.query<{ task_id: string | null; event_type: TriggerEvent; created_at: Date; error: string | null }>(
+        'SELECT task_id, event_type, created_at, error FROM trigger_runs WHERE trigger_id = $1 ORDER BY created_at DESC LIMIT $2',
         [id, limit],
       ),
     );
-    return rows.map((row) => ({ taskId: row.task_id, eventType: row.event_type, createdAt: row.created_at.toISOString() }));
+    return rows.map((row) => ({
+      taskId: row.task_id,
+      eventType: row.event_type,
+      createdAt: row.created_at.toISOString(),
+      ...(row.error === null ? {} : { error: row.error }),
+    }));
   }
 
   /** The org's enabled triggers, for matching changes (the platform's own read). */
@@ -115,12 +122,15 @@ export class TriggerRepository {
     return rows.map(toTrigger);
   }
 
-  /** Records a firing; a change already recorded for the trigger changes nothing. */
-  async recordRun(orgId: string, run: { triggerId: string; changeKey: string; taskId: string; eventType: TriggerEvent }): Promise<void> {
+  /** Records a firing (its task, or why it made none); a change already recorded for the trigger changes nothing. */
+  async recordRun(
+    orgId: string,
+    run: { triggerId: string; changeKey: string; eventType: TriggerEvent } & ({ taskId: string } | { taskId: null; error: string }),
+  ): Promise<void> {
     await this.orgDatabase.asService(orgId, (client) =>
       client.query(
-        'INSERT INTO trigger_runs (trigger_id, change_key, task_id, event_type) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
-        [run.triggerId, run.changeKey, run.taskId, run.eventType],
+        'INSERT INTO trigger_runs (trigger_id, change_key, task_id, event_type, error) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING',
+        [run.triggerId, run.changeKey, run.taskId, run.eventType, 'error' in run ? run.error : null],
       ),
     );
   }

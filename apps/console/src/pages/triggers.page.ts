@@ -13,9 +13,10 @@ interface Trigger {
   createdAt: string;
 }
 interface TriggerRun {
-  taskId: string;
+  taskId: string | null;
   eventType: string;
   createdAt: string;
+  error?: string;
 }
 
 const EVENTS = ['INSERT', 'UPDATE', 'DELETE'];
@@ -131,10 +132,16 @@ function TriggerRuns({ id }: { id: string }) {
           <${Table} titles=${['Change', 'When', 'Task']}>
             ${records.runs.map(
               (entry) =>
-                html`<tr data-run=${entry.taskId} key=${entry.taskId}>
+                html`<tr data-run=${entry.taskId ?? ''} key=${entry.taskId ?? entry.createdAt}>
                   <td>${entry.eventType}</td>
                   <td class="muted"><${When} at=${entry.createdAt} /></td>
-                  <td class="mono"><a href=${`#/tasks/${entry.taskId}`}>${entry.taskId}</a></td>
+                  <td class="mono">
+                    ${
+                      entry.taskId
+                        ? html`<a href=${`#/tasks/${entry.taskId}`}>${entry.taskId}</a>`
+                        : html`<span class="error">no task: ${entry.error}</span>`
+                    }
+                  </td>
                 </tr>`,
             )}
           <//>

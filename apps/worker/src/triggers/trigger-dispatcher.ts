@@ -7,7 +7,7 @@ import { PlatformConfig } from '#libs/config';
 import { PROCESS_LOGGER, type Logger } from '#libs/logging';
 import { closeRedis, RedisConnection } from '#libs/redis';
 import { TaskService } from '#libs/tasks';
-import type { PlatformEvent } from '#libs/contracts';
+import { InvalidInputError, type PlatformEvent } from '#libs/contracts';
 import { rowChangeOf, triggerMatches, TriggerFeed, TriggerRepository } from '#libs/triggers';
 
 /** Stream entries read per org at once. */
@@ -127,17 +127,21 @@ export class TriggerDispatcher implements OnApplicationBootstrap, BeforeApplicat
       for (const trigger of triggers.filter((candidate) => triggerMatches(candidate, change.event))) {
         // The trigger acts as a member of its org: its tasks are read back under the org's RLS.
         const claims = { sub: trigger.id, role: 'authenticated' as const, org_id: orgId, app_role: 'member' as const };
-        const { task } = await this.tasks.create(claims, {
-          ...trigger.task,
-          trigger: { triggerId: trigger.id, event: change.event },
-          idempotencyKey: `trigger-${trigger.id}-${change.changeKey}`.replace(/[^\w.:-]/g, '.'),
-        });
-        await this.triggers.recordRun(orgId, {
-          triggerId: trigger.id,
-          changeKey: change.changeKey,
-          taskId: task.id,
-          eventType: change.event.type,
-        });
+        const run = { triggerId: trigger.id, changeKey: change.changeKey, eventType: change.event.type };
+        try {
+          const { task } = await this.tasks.create(claims, {
+            ...trigger.task,
+            trigger: { triggerId: trigger.id, event: change.event },
+            idempotencyKey: `trigger-${trigger.id}-${change.changeKey}`.replace(/[^\w.:-]/g, '.'),
+          });
+          await this.triggers.recordRun(orgId, { ...run, taskId: task.id });
+        } catch (error) {
+          // Its task no longer validates (a command taken off the allow-list, say): trying again cannot help.
+          // Recorded as a run without a task and acknowledged with the rest; anything else is tried again.
+          if (!(error instanceof InvalidInputError)) throw error;
+          this.logger.warn({ org: orgId, trigger: trigger.id, err: error.message }, 'trigger made no task: its task is invalid');
+          await this.triggers.recordRun(orgId, { ...run, taskId: null, error: error.message });
+        }
       }
     }
     await this.feed.ack(
