@@ -207,7 +207,7 @@ export class PlatformApi {
     setEnabled: (id: string, enabled: boolean) => this.call<TriggerInfo>('PATCH', `/v1/triggers/${encodeURIComponent(id)}`, { enabled }),
     delete: (id: string) => this.call<void>('DELETE', `/v1/triggers/${encodeURIComponent(id)}`),
     runs: (id: string, query: { limit?: number } = {}) =>
-      this.call<{ taskId: string; eventType: string; createdAt: string }[]>(
+      this.call<{ taskId: string | null; eventType: string; createdAt: string; error?: string }[]>(
         'GET',
         `/v1/triggers/${encodeURIComponent(id)}/runs${toQuery(query)}`,
       ),
