@@ -154,7 +154,7 @@ describe('resources: pools, environments, leases (real HTTP, Redis, Postgres)', 
     await poolWith('crowd', 1);
     const held = (await call('POST', '/v1/pools/crowd/allocations', { holder: 'first', ttlSeconds: 60 })).body;
     const waiters = Array.from({ length: 8 }, (_, index) =>
-      call('POST', '/v1/pools/crowd/allocations', { holder: `waiter-${index}`, ttlSeconds: 60, waitSeconds: 5 }),
+      call('POST', '/v1/pools/crowd/allocations', { holder: `waiter-${index}`, ttlSeconds: 60, waitSeconds: 8 }),
     );
     await waitFor('eight waiters to queue', async () => ((await redis.llen(waitersKey('crowd'))) === 8 ? true : undefined));
     // Were the waiters holding the org's places, the release would queue behind them until they gave up with 409.
