@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import pg from 'pg';
 import { claimsOf, type OrgPrincipal } from '#libs/auth';
 import { EventType, PLATFORM_EVENTS_ORG, PLATFORM_OWNED_TABLES, TASK_STATUSES, Topic, type TaskStatus } from '#libs/contracts';
-import { RealtimeSnapshotProviders, SnapshotNotFoundError, type RowChange } from '#libs/realtime';
+import { ChangeCapture, RealtimeSnapshotProviders, SnapshotNotFoundError, type RowChange } from '#libs/realtime';
 import { OrgDatabase, OrgRegistryRepository, OrgRelayStates, publicInstanceView, publicOrgView } from '#libs/registry';
 import { TaskNotFoundError, TaskService, WorkerRegistryStore } from '#libs/tasks';
 import { OperationalStateTopics } from './operational-state-topics.service.js';
@@ -39,6 +39,7 @@ export class RealtimeTopics {
     private readonly registry: OrgRegistryRepository,
     private readonly operationalState: OperationalStateTopics,
     private readonly relayStates: OrgRelayStates,
+    private readonly capture: ChangeCapture,
   ) {}
 
   plan(principal: OrgPrincipal, request: SubscribeDto): TopicPlan {
@@ -182,7 +183,11 @@ export class RealtimeTopics {
         // A delete carries only the key by default: columns it lacks cannot rule the event out.
         return wanted.every(([column, value]) => !(column in row) || equalTo(row[column], value));
       },
-      snapshot: () => this.tableRows(principal, table, wanted),
+      snapshot: async () => {
+        // The org's changes are captured before its rows are read: none committed after the snapshot is lost, even on a new first table.
+        await this.capture.ensure(principal.orgId);
+        return this.tableRows(principal, table, wanted);
+      },
     };
   }
 

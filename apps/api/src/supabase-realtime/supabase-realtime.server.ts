@@ -7,7 +7,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { Authenticator, claimsOf, CredentialCache, LoginFailureLimiter, type CredentialRevocation, type OrgPrincipal } from '#libs/auth';
 import { EventType, PLATFORM_OWNED_TABLES, Topic } from '#libs/contracts';
 import { PROCESS_LOGGER, type Logger } from '#libs/logging';
-import { OrgEventStream } from '#libs/realtime';
+import { ChangeCapture, OrgEventStream } from '#libs/realtime';
 import type { OrgClaims } from '#libs/registry';
 import { ChannelPresenceStore } from './channel-presence.store.js';
 import { ConnectionLimitExceeded, ConnectionSlots, type ConnectionSlot } from './connection-slots.store.js';
@@ -114,6 +114,7 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
     private readonly presence: ChannelPresenceStore,
     private readonly slots: ConnectionSlots,
     private readonly stream: OrgEventStream,
+    private readonly capture: ChangeCapture,
     private readonly metrics: SupabaseRealtimeMetrics,
     @Inject(PROCESS_LOGGER) private readonly logger: Logger,
   ) {}
@@ -312,6 +313,8 @@ export class SupabaseRealtimeServer implements OnApplicationBootstrap, BeforeApp
         replayLimit = replay.limit as number | undefined;
       }
       const { orgId } = credential.principal;
+      // Changes of the org's tables are captured before the join is answered: none committed after it is lost, even on a new first table.
+      if (bindings.some((binding) => binding.table === undefined || !isVirtualTable(binding.table))) await this.capture.ensure(orgId);
       // From `since`'s millisecond, inclusively: it may hold many changes, and a client that left
       // (supabase-js closes a channel as it sends phx_leave) may have dropped some of them in flight.
       if (replaySince !== undefined && (await this.stream.sinceExpired(orgId, `${replaySince}-0`))) {

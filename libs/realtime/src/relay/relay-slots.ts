@@ -1,9 +1,10 @@
-import { Module, Injectable } from '@nestjs/common';
+import { Inject, Module, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
 import { PlatformConfig } from '#libs/config';
+import { PROCESS_LOGGER, type Logger } from '#libs/logging';
 import { RedisConnection, RedisKeys } from '#libs/redis';
 import {
   OrgConnection,
@@ -55,11 +56,14 @@ export class RelaySlots {
     private readonly config: PlatformConfig,
   ) {}
 
-  /** Makes sure the org's changes are captured from now on, waiting for another creator on its cluster if need be. */
-  async capture(orgId: string): Promise<RelayCapture> {
+  /**
+   * Makes sure the org's changes are captured from now on, waiting for another creator on its
+   * cluster if need be (with `patient` false, `busy` at once instead).
+   */
+  async capture(orgId: string, patient = true): Promise<RelayCapture> {
     const entry = await this.registry.findById(orgId);
     if (!entry) return { state: 'not-wal' };
-    const deadline = Date.now() + this.lockTtl();
+    const deadline = patient ? Date.now() + this.lockTtl() : 0;
     for (;;) {
       const capture = await this.ensure(entry);
       if (capture.state !== 'busy' || Date.now() > deadline) return capture;
@@ -116,8 +120,54 @@ export class RelaySlots {
   }
 }
 
+/**
+ * For a subscription to an org's tables (a Socket.IO `table` topic, a Supabase
+ * `postgres_changes` binding), asked before it is answered: the org's changes are captured
+ * from then on, so a change committed right after the answer is relayed even when the org
+ * had no relay yet (its first table is new) and its relay starts a poll later. An org found
+ * captured is not asked about again for REALTIME_RELAY_POLL_MS in this process.
+ */
+@Injectable()
+export class ChangeCapture {
+  /** Orgs asked about, until when (ms) that answer stands. */
+  private readonly captured = new Map<string, number>();
+  /** Orgs being asked about now: subscriptions arriving meanwhile wait for the same answer. */
+  private readonly asking = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly slots: RelaySlots,
+    private readonly config: PlatformConfig,
+    @Inject(PROCESS_LOGGER) private readonly logger: Logger,
+  ) {}
+
+  /** Never throws: a subscription is answered all the same, its changes relayed once the relay runs. */
+  ensure(orgId: string): Promise<void> {
+    if ((this.captured.get(orgId) ?? 0) > Date.now()) return Promise.resolve();
+    this.captured.delete(orgId);
+    let asking = this.asking.get(orgId);
+    if (!asking) {
+      asking = this.ask(orgId).finally(() => this.asking.delete(orgId));
+      this.asking.set(orgId, asking);
+    }
+    return asking;
+  }
+
+  private async ask(orgId: string): Promise<void> {
+    try {
+      // Not waiting for another creator on the cluster: a subscription is not held up for it.
+      const capture = await this.slots.capture(orgId, false);
+      // Whatever the answer, not asked again before the relay supervisor's next poll, which retries a capture itself.
+      this.captured.set(orgId, Date.now() + this.config.REALTIME_RELAY_POLL_MS);
+      if (capture.state === 'captured' || capture.state === 'not-wal') return;
+      this.logger.warn({ org: orgId, capture }, 'subscription answered while its org database changes are not yet captured');
+    } catch (error) {
+      this.logger.warn({ org: orgId, err: (error as Error).message }, 'could not make sure a subscribed org database is captured');
+    }
+  }
+}
+
 /** The capacity and slot creation of the relays, without the relays themselves (a worker may ask too). */
-@Module({ imports: [RegistryModule], providers: [RelaySlots], exports: [RelaySlots] })
+@Module({ imports: [RegistryModule], providers: [RelaySlots, ChangeCapture], exports: [RelaySlots, ChangeCapture] })
 export class RelaySlotsModule {}
 
 function noCapacity(census: ClusterCensus): string {
