@@ -16,7 +16,7 @@ type PlacedRequest = FastifyRequest & { principal?: Principal; [ORG_PLACE]?: () 
  * Gives the request's place among its org's ORG_REQUESTS_IN_FLIGHT_MAX back early: for a
  * request about to wait on something other than this process (a lease's waitSeconds), which
  * costs nothing meanwhile and must not hold up the org's other requests, the release that
- * would end its wait among them. Its own cap bounds such waits (ORG_POOL_QUEUE_MAX).
+ * would end its wait among them. Its own cap bounds such waits (QUOTA_LEASE_WAITERS_PER_POOL).
  */
 export function giveBackOrgPlace(request: FastifyRequest): void {
   (request as PlacedRequest)[ORG_PLACE]?.();
