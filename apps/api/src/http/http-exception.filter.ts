@@ -45,6 +45,21 @@ function isBodyTooLarge(exception: unknown): boolean {
   return code === 'FST_ERR_CTP_BODY_TOO_LARGE' || cause?.code === 'FST_ERR_CTP_BODY_TOO_LARGE';
 }
 
+/** An error answer's body: the status, its reason phrase and the message. */
+function errorBody(statusCode: number, message: string | string[]): ErrorBody {
+  return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message };
+}
+
+/** The body of a rate limit's 429, `limit` naming the setting that refused. */
+export function rateLimitedBody(error: RateLimitedError): ErrorBody & { limit: string } {
+  return { ...errorBody(HttpStatus.TOO_MANY_REQUESTS, error.message), limit: error.limit };
+}
+
+/** A rate limit's Retry-After for a wait of `retryAfterMs`: whole seconds, at least one. */
+export function retryAfterSeconds(retryAfterMs: number): string {
+  return String(Math.max(1, Math.ceil(retryAfterMs / 1000)));
+}
+
 /**
  * Answers every error as `{ statusCode, error, message }`. The domain's refusals
  * (not found, conflict, invalid input, failed precondition) map to 404, 409, 400 and 412 here (a used-up quota is a
@@ -54,21 +69,6 @@ function isBodyTooLarge(exception: unknown): boolean {
  * unreachable database, or Redis unreachable or failing over, is 503, so clients and load
  * balancers know to retry, logged once per outage as a warning naming its cause.
  */
-/** The body of a rate limit's 429, `limit` naming the setting that refused. */
-export function rateLimitedBody(error: RateLimitedError): ErrorBody & { limit: string } {
-  return {
-    statusCode: HttpStatus.TOO_MANY_REQUESTS,
-    error: STATUS_CODES[HttpStatus.TOO_MANY_REQUESTS]!,
-    message: error.message,
-    limit: error.limit,
-  };
-}
-
-/** A rate limit's Retry-After for a wait of `retryAfterMs`: whole seconds, at least one. */
-export function retryAfterSeconds(retryAfterMs: number): string {
-  return String(Math.max(1, Math.ceil(retryAfterMs / 1000)));
-}
-
 @Catch()
 export class HttpExceptionFilter implements ExceptionFilter {
   /** When the last outage 503 was answered. */
@@ -100,12 +100,8 @@ export class HttpExceptionFilter implements ExceptionFilter {
     this.logger.warn({ cause, reqId: request.id, url: request.originalUrl }, 'a database is unreachable; answering 503 until it is back');
   }
 
-  private body(statusCode: number, message: string | string[]): ErrorBody {
-    return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message };
-  }
-
   private toBody(exception: unknown): ErrorBody {
-    if (isBodyTooLarge(exception)) return this.body(HttpStatus.PAYLOAD_TOO_LARGE, 'request entity too large');
+    if (isBodyTooLarge(exception)) return errorBody(HttpStatus.PAYLOAD_TOO_LARGE, 'request entity too large');
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const answer = exception.getResponse();
@@ -116,12 +112,12 @@ export class HttpExceptionFilter implements ExceptionFilter {
         message: fields.message ?? exception.message,
       };
     }
-    if (exception instanceof InvalidInputError) return this.body(HttpStatus.BAD_REQUEST, exception.problems);
-    if (exception instanceof NotFoundError) return this.body(HttpStatus.NOT_FOUND, exception.message);
-    if (exception instanceof LimitExceededError) return { ...this.body(HttpStatus.CONFLICT, exception.message), limit: exception.limit };
+    if (exception instanceof InvalidInputError) return errorBody(HttpStatus.BAD_REQUEST, exception.problems);
+    if (exception instanceof NotFoundError) return errorBody(HttpStatus.NOT_FOUND, exception.message);
+    if (exception instanceof LimitExceededError) return { ...errorBody(HttpStatus.CONFLICT, exception.message), limit: exception.limit };
     if (exception instanceof RateLimitedError) return rateLimitedBody(exception);
-    if (exception instanceof ConflictError) return this.body(HttpStatus.CONFLICT, exception.message);
-    if (exception instanceof PreconditionFailedError) return this.body(HttpStatus.PRECONDITION_FAILED, exception.message);
+    if (exception instanceof ConflictError) return errorBody(HttpStatus.CONFLICT, exception.message);
+    if (exception instanceof PreconditionFailedError) return errorBody(HttpStatus.PRECONDITION_FAILED, exception.message);
     const status = (exception as { status?: unknown; expose?: unknown } | null)?.status;
     if (typeof status === 'number' && status >= 400 && status < 500) {
       return { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message: (exception as Error).message };
