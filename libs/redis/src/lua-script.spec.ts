@@ -29,6 +29,13 @@ describe('LuaScript (real Redis)', () => {
     expect(await incr.run(client, key, 3)).toBe(5);
   });
 
+  it('runs a script whose keys vary in number by its SHA too, with all of them as KEYS', async () => {
+    const count = freshScript(`return #KEYS .. ':' .. ARGV[1]`, 0);
+    expect(await count.runWithKeys(client, [`${redis.prefix}:a`, `${redis.prefix}:b`], 'x')).toBe('2:x');
+    expect(await count.runWithKeys(client, [`${redis.prefix}:a`], 'y')).toBe('1:y');
+    expect(await client.script('EXISTS', count.sha)).toEqual([1]);
+  });
+
   it("passes the script's own errors on", async () => {
     const fail = freshScript(`return redis.error_reply('FENCED lease lost')`, 0);
     await expect(fail.run(client)).rejects.toThrow('FENCED lease lost');

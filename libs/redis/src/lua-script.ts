@@ -20,12 +20,21 @@ export class LuaScript<Reply = unknown> {
   }
 
   /** Runs the script on `client` with its keys first, then its arguments. */
-  async run(client: Redis, ...keysAndArgs: (string | number)[]): Promise<Reply> {
+  run(client: Redis, ...keysAndArgs: (string | number)[]): Promise<Reply> {
+    return this.send(client, this.numberOfKeys, keysAndArgs);
+  }
+
+  /** Runs a script whose keys vary in number from call to call: all of `keys`, then `args`. */
+  runWithKeys(client: Redis, keys: string[], ...args: (string | number)[]): Promise<Reply> {
+    return this.send(client, keys.length, [...keys, ...args]);
+  }
+
+  private async send(client: Redis, numberOfKeys: number, keysAndArgs: (string | number)[]): Promise<Reply> {
     try {
-      return (await client.evalsha(this.sha, this.numberOfKeys, ...keysAndArgs)) as Reply;
+      return (await client.evalsha(this.sha, numberOfKeys, ...keysAndArgs)) as Reply;
     } catch (error) {
       if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return (await client.eval(this.lua, this.numberOfKeys, ...keysAndArgs)) as Reply;
+      return (await client.eval(this.lua, numberOfKeys, ...keysAndArgs)) as Reply;
     }
   }
 }

@@ -15,6 +15,8 @@ const transitionTask = new LuaScript<[string, string?]>(TRANSITION_TASK, 6);
 const claimAndStartTask = new LuaScript<[string, string?]>(CLAIM_AND_START_TASK, 4);
 const appendTaskLog = new LuaScript<number>(APPEND_LOG, 2);
 const takeDueTasks = new LuaScript<string[]>(TAKE_DUE, 1);
+/** Keyed by the outbox, the live index, then two keys per task. */
+const persistedTasks = new LuaScript<number>(PERSISTED, 2);
 
 export type OutboxKind = 'enqueue' | 'persist' | 'remove';
 
@@ -316,12 +318,13 @@ export class TaskStateStore {
    */
   async persisted(orgId: string, taskIds: string[]): Promise<void> {
     if (taskIds.length === 0) return;
-    await this.redis.eval(
-      PERSISTED,
-      2 + taskIds.length * 2,
-      this.keys.taskOutbox(orgId, 'persist'),
-      this.keys.org(orgId, 'tasks'),
-      ...taskIds.flatMap((id) => [this.taskKey(orgId, id), this.logsKey(orgId, id)]),
+    await persistedTasks.runWithKeys(
+      this.redis,
+      [
+        this.keys.taskOutbox(orgId, 'persist'),
+        this.keys.org(orgId, 'tasks'),
+        ...taskIds.flatMap((id) => [this.taskKey(orgId, id), this.logsKey(orgId, id)]),
+      ],
       this.config.TASK_RETENTION_SECONDS,
       ...taskIds,
     );
