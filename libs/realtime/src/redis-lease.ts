@@ -1,26 +1,36 @@
 import type { Redis } from 'ioredis';
 import type { Fence } from '#libs/event-stream';
+import { LuaScript } from '#libs/redis';
 
 /**
  * Takes the lease when free: SET NX PX, then stamps it with a fencing token from an
  * ever-growing counter, so each holder's value is unique and a lease taken over after
  * expiry never matches the previous holder's.
  */
-const ACQUIRE = `
+const ACQUIRE = new LuaScript<string | null>(
+  `
 if not redis.call('SET', KEYS[1], 'taking', 'NX', 'PX', ARGV[2]) then return false end
 local token = redis.call('INCR', KEYS[2])
 local holder = ARGV[1] .. '#' .. token
 redis.call('SET', KEYS[1], holder, 'PX', ARGV[2])
-return holder`;
+return holder`,
+  2,
+);
 
-const RENEW = `
+const RENEW = new LuaScript<number>(
+  `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 1`;
+return 1`,
+  1,
+);
 
-const RELEASE = `
+const RELEASE = new LuaScript<number>(
+  `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-return redis.call('DEL', KEYS[1])`;
+return redis.call('DEL', KEYS[1])`,
+  1,
+);
 
 /**
  * A lease in Redis that one process at a time holds (leader election by SET NX PX with
@@ -45,7 +55,7 @@ export class RedisLease {
 
   /** Takes the lease if nobody holds it; true when this process now holds it. */
   async acquire(): Promise<boolean> {
-    const holder = (await this.redis.eval(ACQUIRE, 2, this.key, this.fenceKey, this.owner, this.ttlMs)) as string | null;
+    const holder = await ACQUIRE.run(this.redis, this.key, this.fenceKey, this.owner, this.ttlMs);
     this.holder = holder ?? undefined;
     return holder !== null;
   }
@@ -53,7 +63,7 @@ export class RedisLease {
   /** Extends the lease; false (and no longer held) when another process holds it now. */
   async renew(): Promise<boolean> {
     if (!this.holder) return false;
-    const renewed = (await this.redis.eval(RENEW, 1, this.key, this.holder, this.ttlMs)) === 1;
+    const renewed = (await RENEW.run(this.redis, this.key, this.holder, this.ttlMs)) === 1;
     if (!renewed) this.holder = undefined;
     return renewed;
   }
@@ -62,7 +72,7 @@ export class RedisLease {
   async release(): Promise<void> {
     const holder = this.holder;
     this.holder = undefined;
-    if (holder) await this.redis.eval(RELEASE, 1, this.key, holder);
+    if (holder) await RELEASE.run(this.redis, this.key, holder);
   }
 
   /** What a fenced write must present: refused once the lease is lost. */

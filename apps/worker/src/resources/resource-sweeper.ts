@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShut
 import { randomUUID } from 'node:crypto';
 import { PlatformConfig } from '#libs/config';
 import { PROCESS_LOGGER, type Logger } from '#libs/logging';
-import { RedisConnection, RedisKeys } from '#libs/redis';
+import { LuaScript, RedisConnection, RedisKeys } from '#libs/redis';
 import { ResourceStateStore } from '#libs/resources';
 
 /** Leases one org's sweep ends per script run, so one org with a mass expiry cannot hold Redis for long. */
@@ -11,13 +11,16 @@ const EXPIRE_BATCH = 200;
 const LEADER_INTERVALS = 3;
 
 /** Takes the lead if free or keeps it if ours; returns 1 while we lead. */
-const CLAIM_LEAD = `
+const CLAIM_LEAD = new LuaScript<number>(
+  `
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) or redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
   return 1
 end
 return 0
-`;
+`,
+  1,
+);
 
 /**
  * Ends leases past their expiry, every RESOURCE_SWEEP_INTERVAL_MS, on one worker at a
@@ -51,9 +54,8 @@ export class ResourceSweeper implements OnApplicationBootstrap, OnApplicationShu
 
   /** Ends every due lease of every org now, if this worker leads; returns how many ended. */
   async sweep(): Promise<number> {
-    const lead = await this.connection.client.eval(
-      CLAIM_LEAD,
-      1,
+    const lead = await CLAIM_LEAD.run(
+      this.connection.client,
       this.keys.platform('resource-sweeper'),
       this.id,
       this.config.RESOURCE_SWEEP_INTERVAL_MS * LEADER_INTERVALS,

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { PlatformConfig } from '#libs/config';
 import { PROCESS_LOGGER, type Logger } from '#libs/logging';
-import { closeRedis, RedisConnection, RedisKeys } from '#libs/redis';
+import { closeRedis, LuaScript, RedisConnection, RedisKeys } from '#libs/redis';
 import { ResourceRepository, ResourceStateStore } from '#libs/resources';
 
 /** Changes written to Postgres in one transaction. */
@@ -12,6 +12,8 @@ const SYNC_BATCH = 500;
 const BATCHES_PER_ROUND = 20;
 /** How long a writer's claim on an org lasts unrenewed; a writer that dies mid-batch is replaced after it. */
 const ORG_LOCK_MS = 30_000;
+/** Drops the writer's claim on an org, only if it is still this writer's. KEYS: the lock. ARGV: the writer's id. */
+const RELEASE_ORG_LOCK = new LuaScript<null>(`if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end`, 1);
 
 /**
  * Write-behind of the resource tier. Every change a script makes is appended, in the same
@@ -67,7 +69,7 @@ export class ResourceSyncWriter implements OnApplicationBootstrap, OnApplication
           this.logger.warn({ orgId, err: (error as Error).message }, 'could not write resource changes; retrying');
         this.failing.add(orgId);
       } finally {
-        await this.connection.client.eval(`if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end`, 1, lock, this.id);
+        await RELEASE_ORG_LOCK.run(this.connection.client, lock, this.id);
       }
     }
   }
