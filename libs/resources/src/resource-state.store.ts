@@ -4,6 +4,7 @@ import { PlatformConfig } from '#libs/config';
 import { EventType, Topic } from '#libs/contracts';
 import { PROCESS_LOGGER, type Logger } from '#libs/logging';
 import { LuaScript, RedisConnection, RedisKeys } from '#libs/redis';
+import { SingleFlight } from '#libs/runtime';
 import { ResourceRepository } from './resource.repository.js';
 import {
   ADD_ENVIRONMENT,
@@ -82,7 +83,7 @@ function fromHash<T>(hash: Record<string, string>): T | undefined {
 export class ResourceStateStore {
   private readonly redis: Redis;
   /** Rebuilds under way in this process, so concurrent requests share one. */
-  private readonly loading = new Map<string, Promise<void>>();
+  private readonly loading = new SingleFlight<string>();
 
   constructor(
     connection: RedisConnection,
@@ -345,12 +346,7 @@ export class ResourceStateStore {
   /** Rebuilds the org's state from its database if Redis has none (came back empty, or the org never used resources). */
   async ensureLoaded(orgId: string): Promise<void> {
     if (await this.redis.exists(this.markerKey(orgId))) return;
-    let loading = this.loading.get(orgId);
-    if (!loading) {
-      loading = this.load(orgId).finally(() => this.loading.delete(orgId));
-      this.loading.set(orgId, loading);
-    }
-    await loading;
+    await this.loading.run(orgId, () => this.load(orgId));
   }
 
   private async load(orgId: string): Promise<void> {

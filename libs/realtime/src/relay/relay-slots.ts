@@ -6,6 +6,7 @@ import pg from 'pg';
 import { PlatformConfig } from '#libs/config';
 import { PROCESS_LOGGER, type Logger } from '#libs/logging';
 import { RedisConnection, RedisKeys } from '#libs/redis';
+import { SingleFlight } from '#libs/runtime';
 import {
   OrgConnection,
   OrgRegistryRepository,
@@ -132,7 +133,7 @@ export class ChangeCapture {
   /** Orgs asked about, until when (ms) that answer stands. */
   private readonly captured = new Map<string, number>();
   /** Orgs being asked about now: subscriptions arriving meanwhile wait for the same answer. */
-  private readonly asking = new Map<string, Promise<void>>();
+  private readonly asking = new SingleFlight<string>();
 
   constructor(
     private readonly slots: RelaySlots,
@@ -144,12 +145,7 @@ export class ChangeCapture {
   ensure(orgId: string): Promise<void> {
     if ((this.captured.get(orgId) ?? 0) > Date.now()) return Promise.resolve();
     this.captured.delete(orgId);
-    let asking = this.asking.get(orgId);
-    if (!asking) {
-      asking = this.ask(orgId).finally(() => this.asking.delete(orgId));
-      this.asking.set(orgId, asking);
-    }
-    return asking;
+    return this.asking.run(orgId, () => this.ask(orgId));
   }
 
   private async ask(orgId: string): Promise<void> {
