@@ -44,6 +44,7 @@ describe('provisioning survives a worker killed mid-job (real worker processes)'
 describe('org connection pools stay under their bound with 100 orgs', () => {
   const TOTAL_MAX = 10;
   let platform: TestPlatform;
+  const orgIds: string[] = [];
 
   beforeAll(async () => {
     platform = await startTestPlatform({
@@ -80,13 +81,31 @@ describe('org connection pools stay under their bound with 100 orgs', () => {
     );
 
     expect(new Set(answers).size).toBe(100);
-    expect(platform.api.get(OrgPoolCache).size).toBeLessThanOrEqual(TOTAL_MAX / 2);
+    orgIds.push(...created.map(({ body }) => body.org.id as string));
+    expect(platform.api.get(OrgPoolCache).size).toBeLessThanOrEqual(TOTAL_MAX);
     // Each process's pool cache counts every connection as it opens: its peak is exact, not sampled.
     for (const cache of [platform.api.get(OrgPoolCache), platform.worker!.get(OrgPoolCache)]) {
       expect(cache.peakConnections).toBeLessThanOrEqual(TOTAL_MAX);
     }
     expect(platform.api.get(OrgPoolCache).peakConnections).toBeGreaterThan(0);
   }, 180_000);
+
+  it('holds a connection to as many orgs at once as ORG_POOLS_TOTAL_MAX counts, the next org waiting for one to be released', async () => {
+    // ORG_POOL_MAX is 2: counted in pools of 2, the budget of 10 would hold 5 orgs at once.
+    const cache = platform.api.get(OrgPoolCache);
+    const held = await Promise.all(orgIds.slice(0, TOTAL_MAX).map((orgId) => cache.connect(orgId)));
+    expect(cache.size).toBe(TOTAL_MAX);
+    const next = cache.connect(orgIds[TOTAL_MAX]!);
+    held[0]!.release();
+    const late = await next;
+    const { rows } = await late.query<{ db: string }>('SELECT current_database() AS db');
+    expect(rows[0]!.db).not.toBe('');
+    late.release();
+    for (const client of held.slice(1)) client.release();
+    // Had the next org not waited for a released connection, eleven would have been open at once.
+    expect(cache.peakConnections).toBeLessThanOrEqual(TOTAL_MAX);
+    expect(cache.size).toBeLessThanOrEqual(TOTAL_MAX);
+  }, 60_000);
 });
 
 describe('failed logins', () => {

@@ -91,8 +91,8 @@ export class PlatformConfig {
   ORG_POOL_MAX = 5;
 
   /**
-   * Requests one process lets wait for a connection of one organization's pool (all
-   * ORG_POOL_MAX in use); more are refused at once with 429 naming this limit, so a
+   * Requests one process lets wait for a connection of one organization's pool (all it
+   * may hold in use: ORG_POOL_MAX, fewer while ORG_POOLS_TOTAL_MAX has none left); more are refused at once with 429 naming this limit, so a
    * flooding org queues its own work, never unbounded, and never another org's.
    */
   @Type(() => Number)
@@ -101,7 +101,11 @@ export class PlatformConfig {
   @Max(100_000, { message: 'must be a whole number from 0 to 100000' })
   ORG_POOL_QUEUE_MAX = 50;
 
-  /** Connections one process may hold to all organization databases together; idle pools are closed to stay under it. */
+  /**
+   * Connections one process may hold to all organization databases together, counted one
+   * by one: a pool grows only into what is left, and idle pools are closed to make room
+   * for an organization's first connection.
+   */
   @Type(() => Number)
   @IsInt({ message: 'must be a whole number from 1 to 10000' })
   @Min(1, { message: 'must be a whole number from 1 to 10000' })

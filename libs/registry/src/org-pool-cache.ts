@@ -16,31 +16,34 @@ const EVICTION_POLL_MS = 10;
 const QUEUE_FULL_RETRY_MS = 1000;
 
 /**
- * One small pg pool per organization, at most ORG_POOLS_TOTAL_MAX connections in all:
- * when a new org needs a pool and the budget is spent, the least recently used pool
- * with no connection checked out is closed. A thousand orgs never mean a thousand pools.
- * Each org waits only for its own ORG_POOL_MAX connections, and at most ORG_POOL_QUEUE_MAX
- * of its requests wait at once; past that, a request is refused at once (RateLimitedError
- * naming the setting) rather than queueing without bound while its org floods.
+ * One small pg pool per organization, at most ORG_POOLS_TOTAL_MAX connections in all,
+ * counted connection by connection: a pool opens its first connection, or one more up to
+ * ORG_POOL_MAX, only while the budget has one left, so as many orgs as the budget holds
+ * keep a connection each, and a busy org grows only into connections nobody else holds.
+ * When an org needs its first connection and the budget is spent, the least recently
+ * used pool with no connection checked out is closed. A thousand orgs never mean a
+ * thousand pools. An org whose pool cannot grow waits for its own connections, and at
+ * most ORG_POOL_QUEUE_MAX of its requests wait at once; past that, a request is refused at
+ * once (RateLimitedError naming the setting) rather than queueing without bound while its
+ * org floods.
  */
 @Injectable()
 export class OrgPoolCache implements OnApplicationShutdown {
   /** Map order is recency: the first entry is the least recently used. */
   private readonly pools = new Map<string, pg.Pool>();
-  private readonly maxPools: number;
   /** Serialises pool creation, so two requests for new orgs cannot both take the last free place. */
   private creating: Promise<unknown> = Promise.resolve();
   /** Connections open to org databases right now, across all pools, and the most there ever were. */
   private openConnections = 0;
   private peak = 0;
+  /** Connections this cache asked a pool to open that have not connected (or failed) yet. */
+  private connecting = 0;
 
   constructor(
     private readonly config: PlatformConfig,
     private readonly registry: OrgRegistryRepository,
     private readonly connection: OrgConnection,
-  ) {
-    this.maxPools = Math.max(1, Math.floor(config.ORG_POOLS_TOTAL_MAX / config.ORG_POOL_MAX));
-  }
+  ) {}
 
   /** A connection to the org's database as its own login role; release it when done. */
   async connect(orgId: string): Promise<pg.PoolClient> {
@@ -48,24 +51,55 @@ export class OrgPoolCache implements OnApplicationShutdown {
     if (pool) {
       this.pools.delete(orgId);
       this.pools.set(orgId, pool);
-      this.refuseWhenQueueFull(pool);
-      return pool.connect();
+      // One with connections of its own uses them, or grows into the budget's spare ones.
+      if (pool.totalCount > 0) return this.connectWithin(pool);
     }
-    const found = await this.registry.findById(orgId);
-    if (!found || found.instance.status !== 'READY') throw new OrgUnavailableError(`organization ${orgId} has no ready database`);
-    const url = this.connection.ownerUrl(found.instance);
+    const url = pool ? undefined : await this.ownerUrl(orgId);
     const connecting = this.creating.then(async () => {
       const existing = this.pools.get(orgId);
-      if (existing) {
-        this.refuseWhenQueueFull(existing);
-        return existing.connect();
-      }
-      await this.makeRoom();
-      // connect() counts its client at once, so the new pool is not idle (evictable) once we let go.
-      return this.open(orgId, url).connect();
+      if (existing && existing.totalCount > 0) return this.connectWithin(existing);
+      return this.connectMakingRoom(orgId, existing ?? this.open(orgId, url ?? (await this.ownerUrl(orgId))));
     });
     this.creating = connecting.catch(() => undefined);
     return connecting;
+  }
+
+  /** The org's database URL as its owner, for a pool to be opened; OrgUnavailableError if it has no READY database. */
+  private async ownerUrl(orgId: string): Promise<string> {
+    const found = await this.registry.findById(orgId);
+    if (!found || found.instance.status !== 'READY') throw new OrgUnavailableError(`organization ${orgId} has no ready database`);
+    return this.connection.ownerUrl(found.instance);
+  }
+
+  /**
+   * Connections open, opening or closing to every org database: each pool counts a client
+   * from the moment its connect() decides to open one, so two requests in one tick see
+   * each other.
+   */
+  private connectionsInUse(): number {
+    let held = 0;
+    for (const pool of this.pools.values()) held += pool.totalCount;
+    // A pool lets go of a client it closes (idle, broken, evicted) before the connection is
+    // closed; until then it still counts, as `openConnections` has it.
+    return Math.max(held, this.openConnections + this.connecting);
+  }
+
+  /**
+   * A connection of the pool, which may open one more (up to ORG_POOL_MAX) only while the
+   * budget has one spare; else the request waits for one of the pool's own. pg's pool
+   * reads `options.max` on every connect and opens a client within that call, so the cap
+   * is raised for this call alone and set back to what the pool then holds.
+   */
+  private connectWithin(pool: pg.Pool): Promise<pg.PoolClient> {
+    const spare = this.connectionsInUse() < this.config.ORG_POOLS_TOTAL_MAX;
+    pool.options.max = Math.max(1, Math.min(this.config.ORG_POOL_MAX, pool.totalCount + (spare ? 1 : 0)));
+    this.refuseWhenQueueFull(pool);
+    const before = pool.totalCount;
+    const connected = pool.connect();
+    pool.options.max = Math.max(1, pool.totalCount);
+    if (pool.totalCount === before) return connected;
+    this.connecting++;
+    return connected.finally(() => this.connecting--);
   }
 
   /** Closes the org's pool, e.g. when its database is being dropped. */
@@ -92,10 +126,10 @@ export class OrgPoolCache implements OnApplicationShutdown {
     await Promise.all([...this.pools.keys()].map((orgId) => this.evict(orgId)));
   }
 
-  /** Throws when every connection of the org's pool is busy and ORG_POOL_QUEUE_MAX requests wait already. */
+  /** Throws when every connection the org's pool may hold is busy and ORG_POOL_QUEUE_MAX requests wait already. */
   private refuseWhenQueueFull(pool: pg.Pool): void {
     const max = this.config.ORG_POOL_QUEUE_MAX;
-    if (pool.idleCount > 0 || pool.totalCount < this.config.ORG_POOL_MAX || pool.waitingCount < max) return;
+    if (pool.idleCount > 0 || pool.totalCount < (pool.options.max ?? 1) || pool.waitingCount < max) return;
     throw new RateLimitedError(
       'ORG_POOL_QUEUE_MAX',
       QUEUE_FULL_RETRY_MS,
@@ -118,10 +152,22 @@ export class OrgPoolCache implements OnApplicationShutdown {
     return pool;
   }
 
-  private async makeRoom(): Promise<void> {
+  /**
+   * The first connection of `orgId`'s pool: closes least recently used pools of other orgs
+   * with no connection checked out until the budget has a connection spare (and the pools
+   * fit in it), waiting for one to become idle if none is, up to CONNECT_TIMEOUT_MS. The
+   * connection is asked for in the same tick as the last look at the budget, so nothing
+   * else takes the spare one in between; connect() counts its client at once, so the pool
+   * is not idle (evictable) once we let go.
+   */
+  private async connectMakingRoom(orgId: string, pool: pg.Pool): Promise<pg.PoolClient> {
     const deadline = Date.now() + this.config.CONNECT_TIMEOUT_MS;
-    while (this.pools.size >= this.maxPools) {
-      const idle = [...this.pools].find(([, pool]) => pool.totalCount === pool.idleCount && pool.waitingCount === 0);
+    const limit = this.config.ORG_POOLS_TOTAL_MAX;
+    for (;;) {
+      if (this.connectionsInUse() < limit && this.pools.size <= limit) return this.connectWithin(pool);
+      const idle = [...this.pools].find(
+        ([other, candidate]) => other !== orgId && candidate.totalCount === candidate.idleCount && candidate.waitingCount === 0,
+      );
       if (idle) {
         await this.evict(idle[0]);
         continue;
