@@ -92,8 +92,9 @@ export class PlatformConfig {
 
   /**
    * Requests one process lets wait for a connection of one organization's pool (all it
-   * may hold in use: ORG_POOL_MAX, fewer while ORG_POOLS_TOTAL_MAX has none left); more are refused at once with 429 naming this limit, so a
-   * flooding org queues its own work, never unbounded, and never another org's.
+   * may hold in use: ORG_POOL_MAX, fewer while ORG_POOLS_TOTAL_MAX has none left); more
+   * are refused at once with 429 naming this limit, so a flooding org queues its own
+   * work, never unbounded, and never another org's.
    */
   @Type(() => Number)
   @IsInt({ message: 'must be a whole number from 0 to 100000' })
