@@ -3,12 +3,12 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { existsSync } from 'node:fs';
-import { maxHeaderSize, STATUS_CODES } from 'node:http';
+import { maxHeaderSize } from 'node:http';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { fromProjectRoot, type PlatformConfig } from '#libs/config';
 import { PinoNestLogger, type Logger } from '#libs/logging';
 import { ApiModule } from './api.module.js';
-import { HttpExceptionFilter } from './http/http-exception.filter.js';
+import { errorBody, HttpExceptionFilter } from './http/http-exception.filter.js';
 import { registerBodyParsers } from './http/body-parsers.js';
 import { PayloadValidationPipe } from './http/payload-validation.pipe.js';
 import { logRequests, requestId } from './http/request-logging.js';
@@ -31,10 +31,7 @@ export async function createApiApp(config: PlatformConfig, logger: Logger): Prom
     // A path the router cannot decode is refused before any hook or filter runs: the same answer shape.
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
       const status = error.statusCode ?? HttpStatus.BAD_REQUEST;
-      void reply
-        .header('x-request-id', request.id)
-        .code(status)
-        .send({ statusCode: status, error: STATUS_CODES[status] ?? 'Error', message: error.message });
+      void reply.header('x-request-id', request.id).code(status).send(errorBody(status, error.message));
     },
     trustProxy: config.TRUST_PROXY ? trustProxySetting(config.TRUST_PROXY) : false,
     routerOptions: {

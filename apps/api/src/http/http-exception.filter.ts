@@ -46,7 +46,7 @@ function isBodyTooLarge(exception: unknown): boolean {
 }
 
 /** An error answer's body: the status, its reason phrase and the message. */
-function errorBody(statusCode: number, message: string | string[]): ErrorBody {
+export function errorBody(statusCode: number, message: string | string[]): ErrorBody {
   return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message };
 }
 
@@ -120,19 +120,9 @@ export class HttpExceptionFilter implements ExceptionFilter {
     if (exception instanceof PreconditionFailedError) return errorBody(HttpStatus.PRECONDITION_FAILED, exception.message);
     const status = (exception as { status?: unknown; expose?: unknown } | null)?.status;
     if (typeof status === 'number' && status >= 400 && status < 500) {
-      return { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message: (exception as Error).message };
+      return errorBody(status, (exception as Error).message);
     }
-    if (isDependencyOutage(exception)) {
-      return {
-        statusCode: HttpStatus.SERVICE_UNAVAILABLE,
-        error: STATUS_CODES[HttpStatus.SERVICE_UNAVAILABLE]!,
-        message: 'a database is unreachable; try again',
-      };
-    }
-    return {
-      statusCode: HttpStatus.INTERNAL_SERVER_ERROR,
-      error: STATUS_CODES[HttpStatus.INTERNAL_SERVER_ERROR]!,
-      message: 'internal server error',
-    };
+    if (isDependencyOutage(exception)) return errorBody(HttpStatus.SERVICE_UNAVAILABLE, 'a database is unreachable; try again');
+    return errorBody(HttpStatus.INTERNAL_SERVER_ERROR, 'internal server error');
   }
 }
