@@ -88,11 +88,13 @@ export class OrgPoolCache implements OnApplicationShutdown {
    * A connection of the pool, which may open one more (up to ORG_POOL_MAX) only while the
    * budget has one spare; else the request waits for one of the pool's own. pg's pool
    * reads `options.max` on every connect and opens a client within that call, so the cap
-   * is raised for this call alone and set back to what the pool then holds.
+   * is raised for this call alone and set back to what the pool then holds. A pool with an
+   * idle connection hands that one out, so the budget is looked at only when it could grow.
    */
   private connectWithin(pool: pg.Pool): Promise<pg.PoolClient> {
-    const spare = this.connectionsInUse() < this.config.ORG_POOLS_TOTAL_MAX;
-    pool.options.max = Math.max(1, Math.min(this.config.ORG_POOL_MAX, pool.totalCount + (spare ? 1 : 0)));
+    const grows =
+      pool.idleCount === 0 && pool.totalCount < this.config.ORG_POOL_MAX && this.connectionsInUse() < this.config.ORG_POOLS_TOTAL_MAX;
+    pool.options.max = Math.max(1, pool.totalCount + (grows ? 1 : 0));
     this.refuseWhenQueueFull(pool);
     const before = pool.totalCount;
     const connected = pool.connect();
